@@ -1,0 +1,1 @@
+"""The catalog: the system of record in SQLite (WAL). One module per domain."""

@@ -1,0 +1,5 @@
+"""The ``kroma`` command."""
+
+from kroma_kit.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,130 @@
+"""Opening images safely and describing files.
+
+Every image Kroma Kit reads from a user (scenes, style refs, post-process inputs) comes through
+:func:`open_image`, so a missing, corrupt, truncated or decompression-bomb file stops with one
+error that names the file, before any paid call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kroma_kit.errors import ImageInputError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+MAX_IMAGE_PIXELS = 64_000_000  # 8000 x 8000: far above any provider size, far below a bomb
+MAX_IMAGE_BYTES = 100 * 1024 * 1024
+
+MIME_BY_EXT = {
+    ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp",
+    ".bmp": "image/bmp", ".tif": "image/tiff", ".tiff": "image/tiff",
+}
+
+
+def is_image_path(path: str | os.PathLike[str]) -> bool:
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def list_images(path: str | os.PathLike[str]) -> list[Path]:
+    """A file, or every image under a folder (recursive, sorted by path as the seed's Python does)."""
+    root = Path(path)
+    if not root.exists():
+        raise ImageInputError(f"Input not found: {root}")
+    if root.is_file():
+        return [root]
+    return sorted(p for p in root.rglob("*") if p.is_file() and is_image_path(p))
+
+
+def sanitize_stem(name: str, fallback: str = "") -> str:
+    """The seed's sanitizer: drop the extension, runs of chars outside [A-Za-z0-9_-] -> '_',
+    strip '_', lowercase. Used for job ids and derived file names."""
+    stem = re.sub(r"\.[A-Za-z0-9]+$", "", Path(name).name)
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_").lower()
+    cleaned = re.sub(r"_+", "_", cleaned)
+    return cleaned or fallback
+
+
+def open_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_IMAGE_PIXELS,
+               max_bytes: int = MAX_IMAGE_BYTES) -> Image.Image:
+    """Open and fully decode an image, or raise :class:`ImageInputError` naming the file.
+
+    Checks size on disk and pixel count from the header before decoding, so a bomb is refused
+    without allocating it.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    file = Path(path)
+    if not file.exists():
+        raise ImageInputError(f"Image not found: {file}")
+    if not file.is_file():
+        raise ImageInputError(f"Not a file: {file}")
+    size = file.stat().st_size
+    if size == 0:
+        raise ImageInputError(f"Image is empty (0 bytes): {file}")
+    if size > max_bytes:
+        raise ImageInputError(f"Image too large on disk ({size} bytes > {max_bytes}): {file}")
+    try:
+        with Image.open(file) as probe:
+            width, height = probe.size
+            if width * height > max_pixels:
+                raise ImageInputError(
+                    f"Image too large ({width}x{height} = {width * height} pixels > {max_pixels}); "
+                    f"refusing a possible decompression bomb: {file}")
+            probe.load()
+            image = probe.copy()
+    except ImageInputError:
+        raise
+    except UnidentifiedImageError as exc:
+        raise ImageInputError(f"Not a readable image: {file}") from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageInputError(f"Refusing a decompression bomb: {file} ({exc})") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageInputError(f"Corrupt or truncated image: {file} ({exc})") from exc
+    return image
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """What the catalog records about a file (``assets`` columns)."""
+
+    path: Path
+    sha256: str
+    size_bytes: int
+    mime_type: str
+    width: int | None
+    height: int | None
+
+
+def describe_file(path: str | os.PathLike[str]) -> FileInfo:
+    """sha256, size, mime and (for images) dimensions read from the header only."""
+    file = Path(path)
+    width = height = None
+    mime = MIME_BY_EXT.get(file.suffix.lower(), "application/octet-stream")
+    if is_image_path(file):
+        from PIL import Image
+
+        try:
+            with Image.open(file) as probe:
+                width, height = probe.size
+                mime = Image.MIME.get(probe.format or "", mime)
+        except Exception:  # noqa: BLE001 - a non-image with an image suffix keeps its guessed mime
+            pass
+    elif file.suffix.lower() == ".json":
+        mime = "application/json"
+    return FileInfo(file, sha256_file(file), file.stat().st_size, mime, width, height)

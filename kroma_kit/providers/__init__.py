@@ -1,0 +1,1 @@
+"""Backends behind small protocols, registered by code name (see ``base``)."""

@@ -1,0 +1,1 @@
+"""Project files: atomic writes, archive moves, layout."""
