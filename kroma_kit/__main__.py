@@ -1,0 +1,3 @@
+from kroma_kit.cli import main
+
+raise SystemExit(main())
