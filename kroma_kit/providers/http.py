@@ -1,8 +1,10 @@
 """HTTP calls with retries, shared by every paid provider (OpenAI, remove.bg, PhotoRoom).
 
-Retries 429, 5xx, timeouts and connection errors with exponential backoff and full jitter,
-honouring ``Retry-After``; never retries other 4xx. Every attempt is recorded, so the run log
-shows what was tried, how long it took and why it failed.
+Retries 429, 5xx, timeouts and connection errors with exponential backoff and jitter, honouring
+``Retry-After`` (and OpenAI's ``retry-after-ms``); never retries other 4xx, a 429 that means the
+quota is spent (waiting will not refill it), or a request that cannot be sent at all (bad URL
+scheme). Every attempt is recorded, so the run log shows what was tried, how long it took and why
+it failed.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from kroma_kit.errors import ProviderError
+from kroma_kit.errors import ConfigError, ProviderError
 from kroma_kit.providers.base import Attempt
 
 RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504}
+# A 429 with one of these error codes needs a person (billing), not a wait: OpenAI sends
+# ``insufficient_quota`` ("You exceeded your current quota") with the same status as a rate limit.
+NOT_RETRYABLE_ERROR_CODES = {"insufficient_quota", "billing_hard_limit_reached"}
 
 
 @dataclass(frozen=True)
@@ -33,8 +38,13 @@ class RetryPolicy:
     jitter: bool = True
     sleep: Callable[[float], None] = time.sleep
 
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ConfigError(f"RetryPolicy.max_attempts must be at least 1, got {self.max_attempts}.")
+
     def backoff(self, attempt_number: int, rng: random.Random) -> float:
-        """Delay before try ``attempt_number + 1`` (1-based): full jitter over an exponential cap."""
+        """Delay before try ``attempt_number + 1`` (1-based): a random point in the upper half of
+        an exponential cap ("equal jitter"), so parallel callers spread out but never retry at once."""
         cap = min(self.max_delay_s, self.base_delay_s * (2 ** (attempt_number - 1)))
         return rng.uniform(cap / 2, cap) if self.jitter else cap
 
@@ -55,6 +65,31 @@ def parse_retry_after(value: str | None) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+def retry_after_seconds(headers: httpx.Headers) -> float | None:
+    """The server's requested wait: ``retry-after-ms`` (OpenAI, milliseconds) first, then
+    ``Retry-After``."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    return parse_retry_after(headers.get("retry-after"))
+
+
+def error_code(response: httpx.Response) -> str | None:
+    """OpenAI-style ``error.code`` (else ``error.type``) from an error body, if there is one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    err = body.get("error") if isinstance(body, dict) else None
+    if isinstance(err, dict):
+        code = err.get("code") or err.get("type")
+        return str(code) if code else None
+    return None
 
 
 def error_message(response: httpx.Response) -> str:
@@ -105,10 +140,13 @@ def send_with_retries(client: httpx.Client, build_request: Callable[[], httpx.Re
                 attempts.append(Attempt(started.isoformat(), _ms(clock), status))
                 return response, attempts
             message = f"HTTP {status}: {error_message(response)}"
-            retryable = status in RETRYABLE_STATUS
-            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            retryable = status in RETRYABLE_STATUS and error_code(response) not in NOT_RETRYABLE_ERROR_CODES
+            retry_after = retry_after_seconds(response.headers)
         except httpx.TimeoutException as exc:
             message, retryable = f"timeout: {type(exc).__name__}", True
+        except (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL) as exc:
+            # The request itself is malformed (no scheme, bad URL): every retry would fail the same way.
+            message, retryable = f"request error: {exc}", False
         except httpx.TransportError as exc:
             message, retryable = f"connection error: {exc}", True
         attempt = Attempt(started.isoformat(), _ms(clock), status, message)
