@@ -63,6 +63,8 @@ class OutputGuardSection(_Strict):
     max_chroma_delta: float = Field(2.0, ge=0, allow_inf_nan=False)
     fail_on_chroma_exceed: bool = False
     expected_size: str | None = Field(None, pattern=r"^\d+x\d+$")
+    # Luma standard deviation (0..255) under which an image counts as blank; 0 turns it off.
+    blank_std_threshold: float = Field(1.0, ge=0, allow_inf_nan=False)
 
 
 class PolicySection(_Strict):

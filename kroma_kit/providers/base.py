@@ -47,6 +47,9 @@ class ImageRequest:
     input_fidelity: str | None = "high"
     background: str | None = None
     grayscale: bool = False  # the guard enforces grayscale: a local editor should honour it
+    # How many of the LAST input_images are character refs (stage "characters"); the inputs between
+    # the scene and them are style refs. 0 = no character refs.
+    character_ref_count: int = 0
 
 
 @dataclass
