@@ -72,7 +72,8 @@ def file_stamp(now: datetime | None = None) -> str:
 
 
 def move_to_archive(path: str | os.PathLike[str], archive_dir: str | os.PathLike[str], tag: str) -> Path:
-    """Move ``path`` into ``archive_dir`` as ``<stem>_<tag>_<stamp><ext>`` and return the new path.
+    """Move ``path`` into ``archive_dir`` as ``<sanitized stem>_<tag>_<stamp><ext>`` (the seed's
+    naming) and return the new path.
 
     Used for ``archive/replaced`` (an output about to be overwritten) and ``archive/bad`` (a
     guard failure). Nothing is ever deleted; a name clash gets a counter, never an overwrite.
@@ -80,7 +81,9 @@ def move_to_archive(path: str | os.PathLike[str], archive_dir: str | os.PathLike
     source = Path(path)
     folder = Path(archive_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    base = f"{source.stem}_{tag}_{file_stamp()}"
+    from kroma_kit.imaging import sanitize_stem
+
+    base = f"{sanitize_stem(source.name, fallback='file')}_{tag}_{file_stamp()}"
     candidate = folder / f"{base}{source.suffix}"
     counter = 1
     while candidate.exists():
