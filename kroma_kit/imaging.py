@@ -45,10 +45,10 @@ def list_images(path: str | os.PathLike[str]) -> list[Path]:
 
 def sanitize_stem(name: str, fallback: str = "") -> str:
     """The seed's sanitizer: drop the extension, runs of chars outside [A-Za-z0-9_-] -> '_',
-    strip '_', lowercase. Used for job ids and derived file names."""
+    strip '_', lowercase. Used for job ids and derived file names. Existing '__' is kept, as the seed's
+    Python did: ``style_1_scene_01__c2.png`` -> ``style_1_scene_01__c2_nobg.png`` (kroma-behavior §4.1)."""
     stem = re.sub(r"\.[A-Za-z0-9]+$", "", Path(name).name)
     cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_").lower()
-    cleaned = re.sub(r"_+", "_", cleaned)
     return cleaned or fallback
 
 
