@@ -1,0 +1,188 @@
+"""Standalone post-processing of files in a project: `kroma bgremove | upscale | color` and the
+PostProcessPanel. Each output is written atomically into the project's folder for that step
+(or ``output_dir``), an existing output goes to ``archive/replaced/`` first, and every output is
+registered as an asset ``derived_from`` its input. One bad file is reported and skipped; the
+others still run, and nothing already written is lost."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kroma_kit.errors import InputError, KromaError, SpendError
+from kroma_kit.workspace import Workspace
+
+STEPS = ("bg_remove", "upscale", "color")
+ASSET_KIND = {"bg_remove": "bg_removed", "upscale": "upscaled", "color": "color_corrected"}
+PAID_BG_BACKENDS = {"removebg", "photoroom"}
+
+
+@dataclass
+class BatchResult:
+    """What a batch did: one record per processed file, one entry per failure."""
+
+    step: str
+    project: str
+    output_dir: str
+    processed: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+    cost_usd: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "step": self.step, "project": self.project, "output_dir": self.output_dir,
+                "processed_count": len(self.processed), "failed_count": len(self.failed),
+                "cost_usd": round(self.cost_usd, 6), "processed": self.processed, "failed": self.failed}
+
+
+def _inputs(input_path: str | os.PathLike[str], output_dir: Path) -> list[tuple[Path, Path]]:
+    """(file, its output folder) pairs; a folder input mirrors its sub-folders under output_dir,
+    and files already inside output_dir are skipped (re-running never feeds outputs back in)."""
+    from kroma_kit.imaging import list_images
+
+    source = Path(input_path).expanduser().resolve()
+    files = list_images(source)
+    if not files:
+        raise InputError(f"No images found under {source} (extensions: png, jpg, jpeg, webp, bmp, tif, tiff).")
+    out = output_dir.resolve()
+    pairs = []
+    for file in files:
+        if out in file.resolve().parents:
+            continue
+        rel_parent = file.parent.relative_to(source) if source.is_dir() else Path()
+        pairs.append((file, output_dir / rel_parent))
+    return pairs
+
+
+def process_files(ws: Workspace, project: str, step: str, input_path: str | os.PathLike[str], *,
+                  output_dir: str | os.PathLike[str] | None = None, confirm_spend: bool = False,
+                  bg_backends: list[str] | None = None, upscale_backend: str | None = None,
+                  upscale_scale: int | None = None, color_profile: str | None = None,
+                  archive_replaced: bool = True,
+                  on_progress: Callable[[int, int, dict[str, Any]], None] | None = None) -> BatchResult:
+    """Run one post-processing ``step`` over a file or folder for ``project``.
+
+    Defaults come from the project's layered settings and its ``postprocess.json``; the keyword
+    arguments override them. Paid background-removal backends need ``confirm_spend`` and are
+    checked against the project budget before each call.
+    """
+    from kroma_kit.catalog.projects import get_project
+    from kroma_kit.config import resolve_project_settings
+    from kroma_kit.pipeline.postchain import chain_config
+    from kroma_kit.postprocess import ChainDirs
+    from kroma_kit.workspace import ProjectLayout
+
+    if step not in STEPS:
+        raise InputError(f"Unknown post-processing step '{step}'. Expected one of: {', '.join(STEPS)}.")
+    info = get_project(ws, project)
+    layout = ProjectLayout(Path(info["root"])).ensure()
+    resolved = resolve_project_settings(layout.root)
+    from dataclasses import replace
+
+    chosen = {"bg_backends": bg_backends, "upscale_backend": upscale_backend, "upscale_scale": upscale_scale,
+              "color_profile": color_profile}
+    config = replace(chain_config(resolved), **{k: v for k, v in chosen.items() if v is not None})
+    dirs = ChainDirs.for_project(layout.root, config.postprocess, archive_replaced=archive_replaced)
+    default_dir = {"bg_remove": dirs.background_removed, "upscale": dirs.upscaled,
+                   "color": dirs.color_corrected}[step]
+    target_dir = Path(output_dir).expanduser().resolve() if output_dir else default_dir
+    budget = _ProjectBudget(ws, info["id"], resolved.settings.budgets.per_project_usd)
+    if step == "bg_remove":
+        backends = config.backends
+        if PAID_BG_BACKENDS & set(backends) and not confirm_spend:
+            raise SpendError(f"Backends {', '.join(sorted(PAID_BG_BACKENDS & set(backends)))} are paid. "
+                             "Add --confirm-spend (or tick the spend box) to allow paid calls.")
+    pairs = _inputs(input_path, target_dir)
+    result = BatchResult(step, project, str(target_dir))
+    for number, (file, out_dir) in enumerate(pairs, start=1):
+        try:
+            record = _run_step(step, file, out_dir, config, dirs, confirm_spend, budget)
+        except KromaError as exc:
+            failure = {"input": str(file), "error": str(exc)}
+            result.failed.append(failure)
+            if on_progress:
+                on_progress(number, len(pairs), failure)
+            continue
+        entry = record.to_dict()
+        result.cost_usd += record.cost_usd
+        _register(ws, info["id"], layout.root, step, file, Path(record.output), record)
+        result.processed.append(entry)
+        if on_progress:
+            on_progress(number, len(pairs), entry)
+    return result
+
+
+DIR_FIELD = {"bg_remove": "background_removed", "upscale": "upscaled", "color": "color_corrected"}
+
+
+def _run_step(step: str, file: Path, out_dir: Path, config: Any, dirs: Any, confirm_spend: bool,
+              budget: _ProjectBudget) -> Any:
+    """One step through the same chain the pipeline uses, with only ``step`` enabled."""
+    from dataclasses import replace
+
+    from kroma_kit.postprocess import run_chain
+
+    single = replace(config, bg_remove=step == "bg_remove", upscale=step == "upscale", color=step == "color",
+                     confirm_spend=confirm_spend, before_paid_call=budget.check)
+    result = run_chain(file, replace(dirs, **{DIR_FIELD[step]: out_dir}), single)
+    result.raise_for_error()
+    return result.steps[0]
+
+
+class _ProjectBudget:
+    """Refuses a paid call that would take the project's recorded spend past its budget."""
+
+    def __init__(self, ws: Workspace, project_id: str, limit_usd: float | None) -> None:
+        self.ws, self.project_id, self.limit = ws, project_id, limit_usd
+        self.spent_here = 0.0
+
+    def check(self, code: str, estimate_usd: float) -> None:
+        if self.limit is None:
+            return
+        conn = self.ws.connect()
+        try:
+            spent = conn.execute("SELECT COALESCE(SUM(cost_usd), 0) FROM cost_events WHERE project_id = ?",
+                                 (self.project_id,)).fetchone()[0]
+        finally:
+            conn.close()
+        if spent + self.spent_here + estimate_usd > self.limit:
+            raise SpendError(f"{code}: the project budget ${self.limit:.2f} would be exceeded "
+                             f"(spent ${spent + self.spent_here:.2f}, this call ~${estimate_usd:.2f}).")
+        self.spent_here += estimate_usd
+
+
+def _register(ws: Workspace, project_id: str, root: Path, step: str, source: Path, output: Path,
+              record: Any) -> None:
+    """Register input and output as assets, link them, and book any cost as a cost event."""
+    from kroma_kit.catalog.assets import find_asset, link_assets, register_asset
+    from kroma_kit.catalog.audit import record_event
+    from kroma_kit.catalog.db import new_id, to_json, transaction, utcnow
+
+    conn = ws.connect()
+    try:
+        with transaction(conn):
+            existing = find_asset(conn, project_id, source)
+            parent = existing["id"] if existing else register_asset(conn, project_id, source, "input",
+                                                                    project_root=root)
+            child = register_asset(conn, project_id, output, ASSET_KIND[step], project_root=root,
+                                   metadata={"step": step, **{k: v for k, v in record.fields.items()
+                                                              if isinstance(v, (str, int, float, bool))}})
+            link_assets(conn, project_id, parent, child, "derived_from")
+            if record.cost_usd:
+                provider = record.fields.get("backend") or "unknown"
+                conn.execute(
+                    "INSERT INTO cost_events (id, project_id, run_id, provider_code, operation_code, units, "
+                    "cost_usd, currency, event_key, meta_json, created_at) VALUES (?, ?, NULL, ?, ?, 1, ?, 'USD', "
+                    "?, ?, ?)",
+                    (new_id(), project_id, provider, step, record.cost_usd, f"post:{new_id()}",
+                     to_json({"input": str(source), "output": str(output), "usage": record.usage}), utcnow()))
+            record_event(conn, f"postprocess.{step}", {"input": str(source), "output": str(output)},
+                         project_id=project_id)
+    finally:
+        conn.close()
