@@ -13,6 +13,9 @@ from kroma_kit.errors import KromaError
 
 COMMAND_MODULES = (
     "kroma_kit.cli.workspace_cmds",
+    "kroma_kit.cli.run_cmds",
+    "kroma_kit.cli.review_cmds",
+    "kroma_kit.cli.post_cmds",
 )
 
 

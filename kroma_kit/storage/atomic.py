@@ -29,6 +29,16 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _default_file_mode() -> int:
+    """0666 minus the process umask: what ``open()`` would give, unlike mkstemp's 0600."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _default_file_mode()
+
+
 def atomic_write_with(path: str | os.PathLike[str], writer: Callable[[IO[bytes]], None]) -> Path:
     """Call ``writer(fileobj)`` on a temp file beside ``path``, then move it into place."""
     target = Path(path)
@@ -39,6 +49,7 @@ def atomic_write_with(path: str | os.PathLike[str], writer: Callable[[IO[bytes]]
             writer(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp_name, _FILE_MODE)
         os.replace(tmp_name, target)
     except BaseException:
         try:

@@ -1,0 +1,265 @@
+"""Runs in the catalog: ingest a run log into rows, list and show runs, find runs that died.
+
+Ingest is idempotent by construction, not by delete-and-reinsert as the seed did (§6.3): row ids
+are derived from the run id, job key and candidate index (uuid5), jobs and candidates are upserted
+on their UNIQUE keys, cost events on their ``event_key``, assets on their storage URI. Ingesting
+the same log twice gives the same rows; ingesting it again after a resume updates them.
+
+Row writing lives in :mod:`kroma_kit.catalog.run_ingest` (lineage rules are documented there).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from kroma_kit.catalog.assets import find_asset
+from kroma_kit.catalog.audit import record_event
+from kroma_kit.catalog.db import from_json, to_json, transaction, utcnow
+from kroma_kit.catalog.run_ingest import Ingestor, abs_path
+from kroma_kit.errors import InputError, NotFoundError
+from kroma_kit.workspace import Workspace
+
+
+def _project_for_log(ws: Workspace, log: dict[str, Any]) -> dict[str, Any]:
+    from kroma_kit.catalog.projects import get_project
+
+    project = get_project(ws, log["project"])
+    if log.get("project_id") and log["project_id"] != project["id"]:
+        raise InputError(f"Run log {log['run_id']} was written for another project with the slug "
+                         f"'{log['project']}' (id {log['project_id']}, now {project['id']}).")
+    return project
+
+
+def ingest_log_data(ws: Workspace, log: dict[str, Any], path: Path, *, audit: bool = True) -> dict[str, Any]:
+    """Ingest an already-read run log (see :func:`ingest_run_log`)."""
+    project = _project_for_log(ws, log)
+    root = Path(project["root"])
+    log_rel = _relative(root, path)
+    conn = ws.connect()
+    try:
+        with transaction(conn):
+            ingestor = Ingestor(conn, project)
+            ingestor.run_row(log, log_rel)
+            candidates = reports = 0
+            for job in log["jobs"]:
+                counts = ingestor.job(log, job)
+                candidates += counts["candidates"]
+                reports += counts["quality_reports"]
+            costs = ingestor.cost_events(log)
+            log_asset = ingestor.asset(str(path), "run_log", log["run_id"], {"role": "run_log"}, refresh=True)
+            result = {"ok": True, "project_slug": project["slug"], "run_id": log["run_id"], "run_log_path": log_rel,
+                      "status": log["status"], "jobs": len(log["jobs"]), "candidates": candidates,
+                      "assets_upserted": ingestor.counts["assets_upserted"], "asset_links": ingestor.counts["links"],
+                      "missing_files": ingestor.counts["missing_files"], "quality_reports_written": reports,
+                      "cost_events_written": costs, "run_log_asset_id": log_asset}
+            if audit:
+                record_event(conn, "run.ingested", {k: v for k, v in result.items() if k != "ok"},
+                             project_id=project["id"])
+    finally:
+        conn.close()
+    return result
+
+
+def ingest_run_log(ws: Workspace, path: str | Path) -> dict[str, Any]:
+    """Read, validate and ingest a run log into runs / run_jobs / run_candidates / assets /
+    asset_links / quality_reports / cost_events. Idempotent; returns counts."""
+    from kroma_kit.pipeline.runlog import read_run_log
+
+    file = Path(path).resolve()
+    return ingest_log_data(ws, read_run_log(file), file)
+
+
+def _relative(root: Path, path: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return Path(path).resolve().as_posix()
+
+
+# --------------------------------------------------------------------------- reading
+
+_RUN_SELECT = ("SELECT r.*, p.slug AS project_slug, "
+               "(SELECT COUNT(*) FROM run_jobs j WHERE j.run_id = r.id AND j.status LIKE 'failed%') AS jobs_failed "
+               "FROM runs r JOIN projects p ON p.id = r.project_id")
+
+
+def _run_dict(row: sqlite3.Row) -> dict[str, Any]:
+    run = dict(row)
+    run["settings_snapshot"] = from_json(run.pop("settings_snapshot_json"))
+    return run
+
+
+def list_runs(ws: Workspace, project_slug: str, *, limit: int = 200) -> list[dict[str, Any]]:
+    """The project's runs, newest first (stale ``running`` runs are marked ``interrupted`` first)."""
+    from kroma_kit.catalog.projects import get_project
+
+    project = get_project(ws, project_slug)
+    mark_interrupted_runs(ws, project_slug)
+    conn = ws.connect()
+    try:
+        rows = conn.execute(f"{_RUN_SELECT} WHERE r.project_id = ? ORDER BY r.created_at DESC, r.id LIMIT ?",
+                            (project["id"], limit)).fetchall()
+    finally:
+        conn.close()
+    runs = []
+    for row in rows:
+        run = _run_dict(row)
+        run.pop("settings_snapshot")
+        runs.append(run)
+    return runs
+
+
+def resolve_run_id(conn: sqlite3.Connection, run_id: str) -> str:
+    """A full run id, or a unique prefix of one (at least 6 characters), like git."""
+    if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone():
+        return run_id
+    if len(run_id) >= 6:
+        matches = [r[0] for r in conn.execute("SELECT id FROM runs WHERE id LIKE ? LIMIT 3",
+                                              (run_id.replace("%", "").replace("_", "\\_") + "%",)).fetchall()]
+        matches = [m for m in matches if m.startswith(run_id)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise InputError(f"Run id prefix '{run_id}' is ambiguous ({', '.join(matches)}...). Give more of it.")
+    raise NotFoundError(f"Unknown run '{run_id}'. List runs with `kroma runs list --project SLUG`.")
+
+
+def get_run(ws: Workspace, run_id: str) -> dict[str, Any]:
+    """One run with its jobs (each with its candidates) and cost events."""
+    conn = ws.connect()
+    try:
+        full_id = resolve_run_id(conn, run_id)
+        row = conn.execute(f"{_RUN_SELECT} WHERE r.id = ?", (full_id,)).fetchone()
+        project_slug = row["project_slug"]
+    finally:
+        conn.close()
+    if row["status"] == "running":
+        mark_interrupted_runs(ws, project_slug)
+    conn = ws.connect()
+    try:
+        run = _run_dict(conn.execute(f"{_RUN_SELECT} WHERE r.id = ?", (full_id,)).fetchone())
+        jobs = []
+        for job_row in conn.execute("SELECT * FROM run_jobs WHERE run_id = ? ORDER BY created_at, job_key",
+                                    (full_id,)).fetchall():
+            job = dict(job_row)
+            job["meta"] = from_json(job.pop("meta_json"))
+            job["candidates"] = []
+            for cand_row in conn.execute("SELECT * FROM run_candidates WHERE job_id = ? ORDER BY candidate_index",
+                                         (job["id"],)).fetchall():
+                candidate = dict(cand_row)
+                candidate["meta"] = from_json(candidate.pop("meta_json"))
+                job["candidates"].append(candidate)
+            jobs.append(job)
+        run["jobs"] = jobs
+        run["cost_events"] = [dict(r) for r in conn.execute(
+            "SELECT * FROM cost_events WHERE run_id = ? ORDER BY created_at, event_key", (full_id,)).fetchall()]
+    finally:
+        conn.close()
+    return run
+
+
+def project_spent_usd(ws: Workspace, project_id: str, *, exclude_run: str | None = None) -> float:
+    """What the project has paid so far (sum of its cost events), optionally leaving one run out."""
+    conn = ws.connect()
+    try:
+        row = conn.execute("SELECT COALESCE(SUM(cost_usd), 0) FROM cost_events WHERE project_id = ? "
+                           "AND (? IS NULL OR run_id IS NULL OR run_id != ?)",
+                           (project_id, exclude_run, exclude_run)).fetchone()
+    finally:
+        conn.close()
+    return float(row[0])
+
+
+# --------------------------------------------------------------------------- crash detection
+
+def mark_interrupted_runs(ws: Workspace, project_slug: str | None = None) -> list[str]:
+    """Mark ``running`` runs whose process is gone as ``interrupted`` (catalog row and run log).
+
+    Only runs started on this host can be checked (``os.kill(pid, 0)`` plus the process start
+    time, so a recycled pid does not look alive); runs from another host are left alone.
+    """
+    from kroma_kit.pipeline.runlog import process_alive, read_run_log, this_host
+    from kroma_kit.storage.atomic import atomic_write_json
+
+    host = this_host()
+    conn = ws.connect()
+    try:
+        query = ("SELECT r.id, r.pid, r.host, r.run_log_path, s.local_project_root, s.local_base_dir, p.slug "
+                 "FROM runs r JOIN projects p ON p.id = r.project_id "
+                 "LEFT JOIN project_storage s ON s.project_id = p.id WHERE r.status = 'running'")
+        params: tuple[Any, ...] = ()
+        if project_slug is not None:
+            query += " AND p.slug = ?"
+            params = (project_slug,)
+        rows = conn.execute(query, params).fetchall()
+    finally:
+        conn.close()
+    marked = []
+    for row in rows:
+        if row["host"] != host:
+            continue
+        from kroma_kit.catalog.projects import get_project
+
+        root = Path(get_project(ws, row["slug"])["root"])
+        log_path = abs_path(root, row["run_log_path"])
+        log = None
+        if log_path is not None and log_path.is_file():
+            try:
+                log = read_run_log(log_path)
+            except InputError:
+                log = None
+        token = log.get("process_start") if log else None
+        if process_alive(row["pid"], token):
+            continue
+        reason = f"process {row['pid']} on {host} ended while the run was running (crash or kill)"
+        now = utcnow()
+        if log is not None and log.get("status") == "running":
+            log.update(status="interrupted", status_reason=reason, updated_at=now)
+            atomic_write_json(log_path, log)
+        conn = ws.connect()
+        try:
+            with transaction(conn):
+                changed = conn.execute(
+                    "UPDATE runs SET status = 'interrupted', status_reason = ? WHERE id = ? AND status = 'running'",
+                    (reason, row["id"])).rowcount
+                if changed:
+                    record_event(conn, "run.interrupted", {"run_id": row["id"], "pid": row["pid"], "host": host},
+                                 project_id=conn.execute("SELECT project_id FROM runs WHERE id = ?",
+                                                         (row["id"],)).fetchone()[0])
+        finally:
+            conn.close()
+        if changed:
+            marked.append(row["id"])
+    return marked
+
+
+# --------------------------------------------------------------------------- stand-alone QA
+
+def record_quality_reports(ws: Workspace, project: dict[str, Any], report: dict[str, Any]) -> int:
+    """Store a ``kroma qa`` report: one ``quality_reports`` row per checked file (no run), linked
+    to the file's asset when the catalog knows it. Each QA pass is a new observation, so rows
+    are added, not replaced."""
+    from kroma_kit.catalog.db import new_id
+
+    written = 0
+    conn = ws.connect()
+    try:
+        with transaction(conn):
+            for entry in report.get("files", []):
+                if entry.get("hard_fail_reasons") and entry["hard_fail_reasons"][0] in (
+                        "input_not_found", "no_images_found"):
+                    continue
+                asset = find_asset(conn, project["id"], entry["file"]) if Path(entry["file"]).is_file() else None
+                verdict = entry.get("verdict") or ("fail" if entry.get("hard_fail_reasons") else
+                                                   "warn" if entry.get("soft_warnings") else "pass")
+                conn.execute(
+                    "INSERT INTO quality_reports (id, project_id, asset_id, report_type, verdict, chroma_delta, "
+                    "summary_json, created_at) VALUES (?, ?, ?, 'output_guard', ?, ?, ?, ?)",
+                    (new_id(), project["id"], asset["id"] if asset else None, verdict, entry.get("chroma_delta"),
+                     to_json({"source": "kroma qa", "settings": report.get("settings"), **entry}), utcnow()))
+                written += 1
+    finally:
+        conn.close()
+    return written

@@ -1,0 +1,259 @@
+"""One candidate, start to finish: spend check, provider call, atomic file with its generation
+record, post chain, output guard, run-log entry, catalog rows, events.
+
+The order matters for money and for crashes. The spend guard is asked right before the call;
+the file is written (atomically, with the embedded record) before the run log says
+``generated``, and the log is saved before post-processing starts, so a crash after the call
+leaves either a recorded candidate or a file whose embedded record lets resume adopt it: a paid
+image is never paid for twice. Provider errors (after the provider's own retries) fail only
+this candidate, with every attempt recorded; they never stop the run.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kroma_kit.catalog.db import utcnow
+from kroma_kit.errors import KromaError, ProviderError
+from kroma_kit.imaging import sha256_file
+from kroma_kit.pipeline import events as ev
+from kroma_kit.pipeline.metadata import embed_record, embed_record_in_file, read_record, to_png_bytes
+from kroma_kit.pipeline.runlog import cost_event_key
+from kroma_kit.storage.atomic import atomic_write_bytes, move_to_archive
+
+if TYPE_CHECKING:
+    from kroma_kit.pipeline.execute import RunContext
+    from kroma_kit.pipeline.plan import PlannedJob
+
+GENERATION_OPERATION = "image_generation"
+NOT_STARTED = "not_started"
+
+
+def _ms(clock: float) -> int:
+    return int((time.perf_counter() - clock) * 1000)
+
+
+def attempt_records(attempts: list[Any]) -> list[dict[str, Any]]:
+    """Provider attempts in the run log's shape: time, status, latency_ms, error, retry_wait_s."""
+    records = []
+    for attempt in attempts or []:
+        data = attempt.to_dict() if hasattr(attempt, "to_dict") else dict(attempt)
+        records.append({"time": data.get("started_at") or data.get("time"),
+                        "status": data.get("status_code", data.get("status")),
+                        "latency_ms": data.get("latency_ms"), "error": data.get("error"),
+                        "retry_wait_s": data.get("retry_wait_s")})
+    return records
+
+
+def generation_record(ctx: RunContext, job: PlannedJob, candidate: dict[str, Any], *, model: str | None,
+                      cost_usd: float, usage: dict[str, Any]) -> dict[str, Any]:
+    """What goes into the PNG: enough to know, from the file alone, how it was made."""
+    log = ctx.log.data
+    return {"prompt": job.prompt, "provider": ctx.provider.code, "model": model, "size": log.get("size"),
+            "quality": log.get("quality"), "seed": candidate["seed"], "run_id": ctx.log.run_id,
+            "job_id": job.id, "candidate_index": candidate["candidate_index"], "project": log["project"],
+            "stage": job.mode, "time": job.time, "weather": job.weather, "cost_usd": cost_usd,
+            "usage": usage, "created_at": utcnow(), "software": "kroma-kit"}
+
+
+def run_candidate(ctx: RunContext, job: PlannedJob, index: int, action: str) -> str:
+    """Do one candidate's work; ``action`` is ``generate`` (call the provider) or ``finish`` (the
+    file exists and is paid for: post chain and guard only). Returns the final status or
+    ``not_started`` when cancel or the budget stopped it."""
+    if action == "generate":
+        started = _generate(ctx, job, index)
+        if started != "generated":
+            return started
+    return _finish(ctx, job, index)
+
+
+def _candidate(ctx: RunContext, job_id: str, index: int) -> dict[str, Any]:
+    for candidate in ctx.log.job(job_id)["candidates"]:
+        if candidate["candidate_index"] == index:
+            return candidate
+    raise KeyError(f"{job_id} c{index}")
+
+
+def _generate(ctx: RunContext, job: PlannedJob, index: int) -> str:
+    if ctx.cancel.is_set():
+        ctx.spend.stop("cancelled: the run was cancelled before all candidates started")
+        return NOT_STARTED
+    candidate = _candidate(ctx, job.id, index)
+    request = job.image_request(candidate["seed"], grayscale=ctx.grayscale)
+    key = f"{job.id}#c{index}"
+    if ctx.spend.stopped or not ctx.spend.reserve(key, float(ctx.provider.estimate_cost(request))):
+        return NOT_STARTED
+    started_at = utcnow()
+    ctx.log.update(lambda data: _mark_running(ctx.log.job(job.id)), write=False)
+    ctx.events.emit(ev.Started(ctx.log.run_id, job_id=job.id, candidate_index=index))
+    clock = time.perf_counter()
+    try:
+        result = ctx.provider.generate(request)
+    except Exception as exc:  # noqa: BLE001 - a provider failure fails this candidate, never the run
+        ctx.spend.settle(key, 0.0)
+        message = str(exc) if isinstance(exc, KromaError) else f"{type(exc).__name__}: {exc}"
+        attempts = attempt_records(getattr(exc, "attempts", []))
+        http_status = exc.status if isinstance(exc, ProviderError) else None
+
+        def failed(data: dict[str, Any]) -> None:
+            candidate.update(status="failed", error=message, attempts=attempts, error_status=http_status,
+                             timings={"started_at": started_at, "finished_at": utcnow(), "generate_ms": _ms(clock)})
+        ctx.log.update(failed)
+        ctx.record(job.id)
+        ctx.events.emit(ev.CandidateDone(ctx.log.run_id, job_id=job.id, candidate_index=index, status="failed",
+                                         output=None, cost_usd=0.0, error=message))
+        return "failed"
+    generate_ms = _ms(clock)
+    cost = round(float(result.cost_usd or 0.0), 6)
+    ctx.spend.settle(key, cost)
+    target = ctx.layout.root / candidate["output"]
+    write_clock = time.perf_counter()
+    replaced = None
+    params = {k: v for k, v in (result.params or {}).items() if k not in ("look",)}
+    try:
+        if target.exists() and ctx.archive_replaced:
+            replaced = ctx.layout.relative(move_to_archive(target, ctx.layout.archive_replaced, "replaced"))
+        record = generation_record(ctx, job, candidate, model=result.model, cost_usd=cost, usage=result.usage)
+        atomic_write_bytes(target, embed_record(to_png_bytes(result.image_bytes), record))
+    except Exception as exc:  # noqa: BLE001 - paid but not written: record the money and the reason
+        message = f"the image was paid (${cost}) but could not be saved to {candidate['output']}: {exc}"
+
+        def lost(data: dict[str, Any]) -> None:
+            candidate.update(status="failed", error=message, cost_usd=cost, usage=result.usage or {},
+                             model=result.model, attempts=attempt_records(result.attempts))
+            add_cost_event(data, ctx.provider.code, result.model, job.id, index, cost, result.usage or {})
+        ctx.log.update(lost)
+        ctx.record(job.id)
+        ctx.events.emit(ev.CandidateDone(ctx.log.run_id, job_id=job.id, candidate_index=index, status="failed",
+                                         output=None, cost_usd=cost, error=message))
+        return "failed"
+
+    digest, size = sha256_file(target), target.stat().st_size
+
+    def generated(data: dict[str, Any]) -> None:
+        candidate.update(status="generated", error=None, sha256=digest, bytes=size,
+                         cost_usd=cost, usage=result.usage or {}, model=result.model, provider_params=params,
+                         attempts=attempt_records(result.attempts), replaced_archive=replaced,
+                         timings={"started_at": started_at, "generate_ms": generate_ms,
+                                  "write_ms": _ms(write_clock)})
+        add_cost_event(data, ctx.provider.code, result.model, job.id, index, cost, result.usage or {})
+    ctx.log.update(generated)
+    return "generated"
+
+
+def _mark_running(job: dict[str, Any]) -> None:
+    if job["status"] in ("planned", "skipped_budget", "failed"):
+        job["status"] = "running"
+
+
+def add_cost_event(data: dict[str, Any], provider: str, model: str | None, job_id: str, index: int,
+                   cost: float, usage: dict[str, Any], *, operation: str = GENERATION_OPERATION) -> None:
+    """Append the call's cost event once (its ``event_key`` is unique per candidate and operation)."""
+    key = cost_event_key(data["run_id"], job_id, index, operation)
+    if any(event["event_key"] == key for event in data["cost_events"]):
+        return
+    data["cost_events"].append({
+        "provider_code": provider, "operation_code": operation, "model": model, "units": 1,
+        "cost_usd": cost, "currency": "USD", "job_id": job_id, "candidate_index": index, "event_key": key,
+        "usage": usage, "at": utcnow()})
+
+
+def adopt_orphan(ctx: RunContext, job: PlannedJob, index: int) -> bool:
+    """Resume: a file at the candidate's target whose embedded record names this run, job and
+    candidate was paid for by the process that died before logging it. Record it (with the cost
+    it carries) instead of paying again. True when adopted."""
+    candidate = _candidate(ctx, job.id, index)
+    target = ctx.layout.root / candidate["output"]
+    record = read_record(target) if target.is_file() else None
+    if not record or (record.get("run_id"), record.get("job_id"), record.get("candidate_index")) != (
+            ctx.log.run_id, job.id, index):
+        return False
+    cost = round(float(record.get("cost_usd") or 0.0), 6)
+
+    def adopted(data: dict[str, Any]) -> None:
+        candidate.update(status="generated", error=None, sha256=sha256_file(target), bytes=target.stat().st_size,
+                         cost_usd=cost, usage=record.get("usage") or {}, model=record.get("model"),
+                         adopted_from_file=True, timings={"started_at": record.get("created_at")})
+        add_cost_event(data, record.get("provider") or ctx.provider.code, record.get("model"), job.id, index,
+                       cost, record.get("usage") or {})
+    ctx.log.update(adopted)
+    return True
+
+
+def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
+    """Post chain and guard on a generated candidate; settles it as done / failed_output_guard."""
+    from kroma_kit.pipeline.guard import archive_failing, audit, rank_from_report
+
+    candidate = _candidate(ctx, job.id, index)
+    raw = ctx.layout.root / candidate["output"]
+    timings = dict(candidate.get("timings") or {})
+    if not raw.is_file():
+        message = (f"output file {candidate['output']} is missing; it was paid (${candidate.get('cost_usd', 0)}) "
+                   "and is not generated again")
+        ctx.log.update(lambda data: candidate.update(status="failed", error=message))
+        ctx.record(job.id)
+        ctx.events.emit(ev.CandidateDone(ctx.log.run_id, job_id=job.id, candidate_index=index, status="failed",
+                                         output=None, cost_usd=float(candidate.get("cost_usd") or 0), error=message))
+        return "failed"
+    clock = time.perf_counter()
+    try:
+        final, steps = ctx.post_chain(job, candidate, raw)
+    except Exception as exc:  # noqa: BLE001 - a post step failure fails this candidate only
+        message = f"post-processing failed: {exc}" if isinstance(exc, KromaError) else \
+            f"post-processing failed: {type(exc).__name__}: {exc}"
+        steps = getattr(exc, "post_steps", {}) or {}
+        ctx.log.update(lambda data: candidate.update(status="failed", error=message, **steps))
+        ctx.record(job.id)
+        ctx.events.emit(ev.CandidateDone(ctx.log.run_id, job_id=job.id, candidate_index=index, status="failed",
+                                         output=candidate["output"], cost_usd=float(candidate.get("cost_usd") or 0),
+                                         error=message))
+        return "failed"
+    if steps:
+        timings["postprocess_ms"] = _ms(clock)
+    if final != raw:
+        embed_record_in_file(final, {**(read_record(raw) or {}), "post_steps": list(steps)})
+    clock = time.perf_counter()
+    final_rel = ctx.layout.relative(final)
+    if ctx.guard_settings.enabled:
+        report = audit(final, ctx.guard_settings)
+        rank = rank_from_report(report).to_dict()
+        guard = {"checked_input": final_rel, "summary": report["summary"],
+                 "files": [{**entry, "file": ctx.layout.relative(entry["file"])} for entry in report["files"]]}
+        status = "failed_output_guard" if report["summary"]["hard_failures"] else "done"
+        if status == "failed_output_guard":
+            moved = archive_failing(report, ctx.layout.archive_bad)
+            if moved["moved"]:
+                guard["bad_archive"] = ctx.layout.relative(moved["moved"][0]["to"])
+        verdict = "fail" if report["summary"]["hard_failures"] else ("warn" if report["summary"]["soft_warnings"]
+                                                                      else "pass")
+    else:
+        rank = {"hard_failures": 0, "soft_warnings": 0, "avg_chroma_exceed": 0.0}
+        guard, status, verdict = {"enabled": False, "checked_input": None}, "done", "skipped"
+    timings["guard_ms"] = _ms(clock)
+    timings["finished_at"] = utcnow()
+
+    post_cost = round(sum(float(step.get("cost_usd") or 0) for step in steps.values()), 6)
+
+    def settled(data: dict[str, Any]) -> None:
+        candidate.update(status=status, rank=rank, output_guard=guard, final_output=final_rel if status == "done"
+                         else None, timings=timings, **steps)
+        if post_cost:
+            candidate["cost_usd"] = round(float(candidate.get("cost_usd") or 0) + post_cost, 6)
+        if final != raw and status == "done":
+            candidate["final_sha256"] = sha256_file(final)
+    ctx.log.update(settled)
+    ctx.record(job.id)
+    ctx.events.emit(ev.GuardResult(ctx.log.run_id, job_id=job.id, candidate_index=index, verdict=verdict,
+                                   rank=rank, checked_input=final_rel))
+    ctx.events.emit(ev.CandidateDone(ctx.log.run_id, job_id=job.id, candidate_index=index, status=status,
+                                     output=final_rel, cost_usd=float(candidate.get("cost_usd") or 0)))
+    return status
+
+
+def existing_file(ctx: RunContext, rel: str | None) -> Path | None:
+    if not rel:
+        return None
+    path = ctx.layout.root / rel
+    return path if path.is_file() else None

@@ -1,0 +1,346 @@
+"""Running a plan: candidates of all jobs on a bounded thread pool, crash-safe, money-safe.
+
+``execute_run`` plans (all validation happens there, before anything is written or paid), checks
+the spend lock, writes the run log with status ``running`` (pid, host) and its catalog row, then
+runs every candidate of every job on ``concurrency`` worker threads, in job order so finished
+jobs arrive early. Each candidate goes through :mod:`kroma_kit.pipeline.candidate`; when a job's
+last candidate settles, the job is ranked (seed rule) and its winner recorded. Cancel
+(``threading.Event`` or Ctrl-C) and the budget stop new calls; calls in flight finish and are
+recorded; the run ends ``partial``. The log and the catalog agree at the end: the run log is
+ingested once more in full.
+
+``dry_run`` writes the same log with every job ``planned`` and ingests it: no call, no image.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kroma_kit.catalog.db import new_id, utcnow
+from kroma_kit.config import ProjectSettings
+from kroma_kit.errors import ConfigError, InputError, ProviderNotConfigured
+from kroma_kit.pipeline import events as ev
+from kroma_kit.pipeline.candidate import adopt_orphan, run_candidate
+from kroma_kit.pipeline.guard import GuardSettings
+from kroma_kit.pipeline.plan import PlannedJob, PlanRequest, plan_run
+from kroma_kit.pipeline.ranking import CandidateScore, rank_candidates
+from kroma_kit.pipeline.recorder import CatalogRecorder
+from kroma_kit.pipeline.runlog import RunLog, log_from_plan, run_log_path
+from kroma_kit.pipeline.spend import Budgets, SpendGuard, require_confirmation
+from kroma_kit.pipeline.summary import RunSummary
+from kroma_kit.providers.base import ImageProvider
+from kroma_kit.storage.atomic import atomic_write_json
+from kroma_kit.workspace import ProjectLayout, Workspace
+
+log = logging.getLogger(__name__)
+PostChain = Callable[[PlannedJob, dict[str, Any], Path], tuple[Path, dict[str, Any]]]
+
+
+@dataclass
+class RunContext:
+    """Everything the workers share for one run (or one resume of it)."""
+
+    ws: Workspace
+    project: dict[str, Any]
+    layout: ProjectLayout
+    log: RunLog
+    jobs: list[PlannedJob]
+    provider: ImageProvider
+    guard_settings: GuardSettings
+    settings: ProjectSettings
+    archive_replaced: bool
+    concurrency: int
+    spend: SpendGuard
+    events: ev.EventEmitter
+    cancel: threading.Event
+    grayscale: bool = False
+    confirm_spend: bool = False
+    recorder: CatalogRecorder = field(init=False)
+    _pending: dict[str, int] = field(default_factory=dict, init=False)
+    _pending_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def __post_init__(self) -> None:
+        self.recorder = CatalogRecorder(self.ws, self.project, self.log)
+
+    @property
+    def postprocess_flags(self) -> Any:
+        return self.settings.settings.pipeline.postprocess
+
+    def record(self, job_id: str | None = None) -> None:
+        """Queue the catalog update for ``job_id`` (None: the whole run); never blocks."""
+        self.recorder.record(job_id)
+
+    def post_chain(self, job: PlannedJob, candidate: dict[str, Any], raw: Path) -> tuple[Path, dict[str, Any]]:
+        from kroma_kit.pipeline.postchain import run_post_chain
+
+        return run_post_chain(self, job, candidate, raw)
+
+
+# --------------------------------------------------------------------------- public faces
+
+def dry_run(ws: Workspace, request: PlanRequest) -> RunSummary:
+    """Plan, write a run log whose jobs are all ``planned`` (with seeds, targets and costs) and
+    ingest it. No provider is called and no image is written."""
+    from kroma_kit.catalog.runs import ingest_log_data, mark_interrupted_runs
+
+    mark_interrupted_runs(ws, request.project)
+    plan = plan_run(ws, request, mode="dry")
+    run_id = new_id()
+    data = log_from_plan(plan, run_id, "dry", request.to_dict())
+    path = run_log_path(plan.layout.ensure().root, run_id)
+    atomic_write_json(path, data)
+    ingest_log_data(ws, data, path)
+    return RunSummary.from_log(data, path)
+
+
+def execute_run(ws: Workspace, request: PlanRequest, *, confirm_spend: bool = False, concurrency: int | None = None,
+                on_event: ev.EventCallback | None = None, cancel: threading.Event | None = None,
+                archive_replaced: bool | None = None) -> RunSummary:
+    """Plan and run ``request``. Raises before anything is written for bad input or a locked
+    spend; afterwards it never raises for provider failures: they show in the summary."""
+    from kroma_kit.catalog.projects import get_project
+    from kroma_kit.catalog.runs import mark_interrupted_runs, project_spent_usd
+
+    mark_interrupted_runs(ws, request.project)
+    plan = plan_run(ws, request, mode="run")
+    provider = plan.provider_obj
+    assert provider is not None
+    require_confirmation(plan.paid or refine_is_paid(plan.postprocess), confirm_spend, plan.provider)
+    if plan.paid and not plan.provider_params.get("configured", True):
+        raise ProviderNotConfigured(f"Provider '{plan.provider}' is not configured (no API key): set "
+                                    "OPENAI_API_KEY or pick --provider local. Nothing was sent.",
+                                    provider=plan.provider)
+    workers = _concurrency(concurrency, plan.concurrency)
+    project = get_project(ws, request.project)
+    _refuse_colliding_run(ws, project["id"], {job.id for job in plan.jobs})
+    run_id = new_id()
+    data = log_from_plan(plan, run_id, "run", request.to_dict())
+    keep = plan.archive_replaced if archive_replaced is None else bool(archive_replaced)
+    data.update(concurrency=workers, archive_replaced=keep)
+    layout = plan.layout.ensure()
+    runlog = RunLog(run_log_path(layout.root, run_id), data)
+    runlog.update()
+    manifest = plan.settings.manifest
+    spend = SpendGuard(paid=plan.paid or refine_is_paid(plan.postprocess), budgets=Budgets(**plan.budgets),
+                       project_spent=project_spent_usd(ws, project["id"], exclude_run=run_id))
+    ctx = RunContext(ws=ws, project=project, layout=layout, log=runlog, jobs=plan.jobs, provider=provider,
+                     guard_settings=GuardSettings.from_mapping(manifest.output_guard.model_dump()),
+                     settings=plan.settings, archive_replaced=keep,
+                     concurrency=workers, spend=spend, events=ev.EventEmitter(on_event),
+                     cancel=cancel or threading.Event(), grayscale=manifest.output_guard.enforce_grayscale,
+                     confirm_spend=confirm_spend)
+    ctx.recorder.record_now()
+    return run_context(ctx)
+
+
+def _refuse_colliding_run(ws: Workspace, project_id: str, job_ids: set[str]) -> None:
+    """Two live runs writing the same job ids would overwrite (and archive) each other's files.
+    Runs of this host only: a run elsewhere cannot be checked for life, and must not block forever."""
+    from kroma_kit.pipeline.runlog import this_host
+
+    conn = ws.connect()
+    try:
+        rows = conn.execute(
+            "SELECT r.id, r.pid, j.job_key FROM runs r JOIN run_jobs j ON j.run_id = r.id "
+            "WHERE r.project_id = ? AND r.status = 'running' AND r.host = ?", (project_id, this_host())).fetchall()
+    finally:
+        conn.close()
+    clashing = sorted({row["job_key"] for row in rows} & job_ids)
+    if clashing:
+        run = next(row for row in rows if row["job_key"] in job_ids)
+        raise InputError(f"Run {run['id']} (pid {run['pid']}) is still running job(s) {', '.join(clashing[:5])} of "
+                         "this project; a second run would overwrite its files. Wait for it, cancel it, or run "
+                         "another stage.")
+
+
+def refine_is_paid(postprocess: dict[str, Any]) -> bool:
+    """The OpenAI cutout refine is a paid call even when the image provider is free."""
+    return bool(postprocess.get("bg_remove") and postprocess.get("bg_refine_openai"))
+
+
+def _concurrency(given: int | None, configured: int) -> int:
+    value = configured if given is None else given
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 64:
+        raise ConfigError(f"Concurrency must be an integer from 1 to 64, got {value!r}.")
+    return value
+
+
+# --------------------------------------------------------------------------- the run
+
+def run_context(ctx: RunContext) -> RunSummary:
+    """Run (or resume) every unsettled candidate of ``ctx``, settle jobs and the run, ingest."""
+    from kroma_kit.catalog.runs import ingest_log_data
+
+    try:
+        tasks = _schedule(ctx)
+        ctx.events.emit(ev.Planned(
+            ctx.log.run_id, project=ctx.project["slug"], jobs_total=len(ctx.jobs),
+            candidates_total=sum(len(ctx.log.job(j.id)["candidates"]) for j in ctx.jobs),
+            candidates_to_run=len(tasks), estimated_cost_usd=float(ctx.log.data.get("estimated_cost_usd") or 0),
+            run_log_path=ctx.log.path.as_posix()))
+        for job in ctx.jobs:
+            if ctx._pending.get(job.id) == 0 and ctx.log.job(job.id)["status"] in ("planned", "running"):
+                _settle_job(ctx, job)
+        _run_tasks(ctx, tasks)
+        _settle_run(ctx)
+    except BaseException as exc:
+        ctx.recorder.close()
+        reason = f"run failed: {type(exc).__name__}: {exc}"
+        ctx.log.update(lambda data: data.update(status="failed", status_reason=reason, finished_at=utcnow()),
+                       pretty=True)
+        try:
+            ingest_log_data(ctx.ws, ctx.log.snapshot(), ctx.log.path)
+        finally:
+            ctx.events.emit(ev.Failed(ctx.log.run_id, error=reason))
+        raise
+    finally:
+        close = getattr(ctx.provider, "close", None)
+        if callable(close):
+            close()  # the HTTP client of a paid provider; a new run builds a new one
+    ctx.recorder.close()
+    ingest_log_data(ctx.ws, ctx.log.snapshot(), ctx.log.path)
+    summary = RunSummary.from_log(ctx.log.snapshot(), ctx.log.path)
+    ctx.events.emit(ev.Finished(ctx.log.run_id, status=summary.status, status_reason=summary.status_reason,
+                                jobs_done=summary.jobs_done, jobs_failed=summary.jobs_failed,
+                                actual_cost_usd=summary.actual_cost_usd))
+    return summary
+
+
+def _schedule(ctx: RunContext) -> list[tuple[PlannedJob, int, str]]:
+    """The candidates still to do, job by job: ``generate`` (call the provider) or ``finish``
+    (the file is on disk and paid for: post chain and guard only). Settled candidates are kept;
+    a job settled early (budget, cancel) gets its never-started candidates now and is re-ranked."""
+    tasks = []
+    for job in ctx.jobs:
+        count = 0
+        for candidate in ctx.log.job(job.id)["candidates"]:
+            status, index = candidate["status"], candidate["candidate_index"]
+            if status == "generated":
+                action = "finish"
+            elif status == "planned":
+                action = "finish" if adopt_orphan(ctx, job, index) else "generate"
+            else:
+                continue
+            tasks.append((job, index, action))
+            count += 1
+        ctx._pending[job.id] = count
+    return tasks
+
+
+def _run_tasks(ctx: RunContext, tasks: list[tuple[PlannedJob, int, str]]) -> None:
+    with ThreadPoolExecutor(max_workers=ctx.concurrency, thread_name_prefix="kroma-run") as pool:
+        futures = [pool.submit(_task, ctx, job, index, action) for job, index, action in tasks]
+        try:
+            for future in as_completed(futures):
+                future.result()
+        except KeyboardInterrupt:
+            ctx.cancel.set()
+            ctx.spend.stop("cancelled: interrupted by the user (Ctrl-C); calls in flight were finished")
+            for future in futures:
+                future.cancel()
+            pool.shutdown(wait=True)
+            for job in ctx.jobs:  # jobs whose queued tasks were cancelled never reached zero
+                if ctx._pending.get(job.id):
+                    _settle_job(ctx, job)
+
+
+def _task(ctx: RunContext, job: PlannedJob, index: int, action: str) -> str:
+    try:
+        status = run_candidate(ctx, job, index, action)
+    except Exception as exc:  # noqa: BLE001 - a bug in one candidate must not lose the others
+        log.exception("candidate %s c%d crashed", job.id, index)
+        message = f"internal error: {type(exc).__name__}: {exc}"
+
+        def crashed(data: dict[str, Any]) -> None:
+            for candidate in ctx.log.job(job.id)["candidates"]:
+                if candidate["candidate_index"] == index and candidate["status"] in ("planned", "generated"):
+                    candidate.update(status="failed", error=message)
+        ctx.log.update(crashed)
+        status = "failed"
+    with ctx._pending_lock:
+        ctx._pending[job.id] -= 1
+        last = ctx._pending[job.id] == 0
+    if last:
+        _settle_job(ctx, job)
+    return status
+
+
+def _settle_job(ctx: RunContext, job: PlannedJob) -> None:
+    """Rank the job's candidates (seed rule) and record the winner, or why there is none."""
+    budget_stop = (ctx.spend.stop_reason or "").startswith("budget")
+
+    def settle(data: dict[str, Any]) -> None:
+        record = ctx.log.job(job.id)
+        candidates = record["candidates"]
+        tried = [c for c in candidates if c["status"] != "planned"]
+        record["candidates_not_started"] = len(candidates) - len(tried)
+        if not tried:
+            record["status"] = "skipped_budget" if budget_stop else "planned"
+            record["failure_reason"] = ctx.spend.stop_reason
+            return
+        ranking = rank_candidates(CandidateScore.from_mapping(c) for c in tried)
+        positions = {item.score.candidate_index: item.position for item in ranking.ordered}
+        for candidate in candidates:
+            candidate["rank_position"] = positions.get(candidate["candidate_index"])
+        record["ranking"] = ranking.to_dict()["ordered"]
+        override = (record.get("winner_override") or {}).get("candidate_index")
+        kept = next((c for c in candidates if c["candidate_index"] == override and c["status"] == "done"), None)
+        if kept is not None:  # an artist chose this winner (pipeline.review): a re-rank must not undo it
+            record.update(status="done", failure_reason=None)
+            return
+        if ranking.winner_index is not None:
+            winner = next(c for c in candidates if c["candidate_index"] == ranking.winner_index)
+            record.update(status="done", selected_candidate=ranking.winner_index, winner_reason=ranking.reason,
+                          final_output=winner["final_output"], output=winner["final_output"], failure_reason=None)
+            for step in ("bg_remove", "upscale", "color", "output_guard"):
+                if step in winner:
+                    record[step] = winner[step]
+            return
+        guard_failed = [c for c in tried if c["status"] == "failed_output_guard"]
+        errors = sorted({c.get("error") for c in tried if c.get("error")})
+        if guard_failed:
+            reason = "all_candidates_failed_output_guard" if len(guard_failed) == len(tried) else \
+                f"no candidate passed: {len(guard_failed)} failed the output guard, " \
+                f"{len(tried) - len(guard_failed)} failed ({'; '.join(errors)})"
+            record.update(status="failed_output_guard", failure_reason=reason)
+        else:
+            record.update(status="failed", failure_reason=f"all candidates failed: {'; '.join(errors)}")
+        record.update(selected_candidate=None, final_output=None, output=None, winner_reason=ranking.reason)
+
+    ctx.log.update(settle)
+    ctx.record(job.id)
+    record = ctx.log.job(job.id)
+    ctx.events.emit(ev.JobDone(ctx.log.run_id, job_id=job.id, status=record["status"],
+                               selected_candidate=record.get("selected_candidate"),
+                               final_output=record.get("final_output"),
+                               reason=record.get("winner_reason") or record.get("failure_reason")))
+
+
+def _settle_run(ctx: RunContext) -> None:
+    """The run's status: partial when stopped early (budget, cancel) with work left, else failed
+    when a job failed, else done. The reason says why in one line."""
+    def settle(data: dict[str, Any]) -> None:
+        jobs = data["jobs"]
+        failed = [job for job in jobs if job["status"].startswith("failed")]
+        unfinished = [job for job in jobs if job["status"] in ("planned", "running", "skipped_budget")]
+        not_started = sum(1 for job in jobs for c in job["candidates"] if c["status"] == "planned")
+        failures = "; ".join(f"{job['id']}: {job.get('failure_reason')}" for job in failed[:3])
+        if len(failed) > 3:
+            failures += f"; and {len(failed) - 3} more"
+        stop = ctx.spend.stop_reason
+        if stop and (unfinished or not_started):
+            status, reason = "partial", stop + (f"; {len(failed)} job(s) failed: {failures}" if failed else "")
+        elif failed:
+            status, reason = "failed", f"{len(failed)} job(s) failed: {failures}"
+        else:
+            status, reason = "done", None
+        data.update(status=status, status_reason=reason, finished_at=utcnow(),
+                    candidates_not_started=not_started)
+    ctx.log.update(settle, pretty=True)
+

@@ -1,0 +1,405 @@
+"""Planning a run: which jobs, which prompt, which inputs, how many candidates, what it will cost.
+
+Planning never touches the network and never writes. It is also where bad input stops: an
+unknown project, stage, time or weather, a broken jobs file, or a scene/style/character file that
+is missing, corrupt or oversized raises one :class:`~kroma_kit.errors.KromaError` naming the file
+or field, before any paid call can happen.
+
+Seed behaviour kept (kroma-behavior.md §1.3-§1.6, §3.1): one job per scene for one (stage, time,
+weather); the prompt is the chunks ``style_base``, ``time_<t>`` (stages time/weather),
+``weather_<w>`` (stage weather) and the no-invention sentence, joined by one space; job ids
+``{stage}_{i}_{sanitized scene stem}``; inputs are the scene then the style refs; the jobs file;
+the batch limit; the candidate cap (checked for real runs only, like the seed's dry mode).
+
+Added:
+- stage ``characters`` (after the scene's style, time and weather are locked): the prompt is
+  ``style_base, time_<t>, weather_<w>, characters_base`` then the no-invention sentence. Time and
+  weather stay in the prompt because the scene already carries them and dropping them invites
+  the model to drift back; the manifest's ``character_refs`` follow the style refs in the inputs.
+- ``from_run``: the scenes are the winners of an earlier run, and each job keeps the scene key of
+  the job it continues (``style_1_street`` -> ``time_1_street``), so a scene keeps its name through
+  the stages instead of collecting ``__c2`` suffixes.
+- a cost estimate per job and in total, from the provider's pricing (no network).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kroma_kit.config import (
+    NO_INVENTION_SENTENCE,
+    STAGES,
+    TIMES,
+    WEATHERS,
+    ProjectSettings,
+    resolve_project_settings,
+)
+from kroma_kit.errors import ConfigError, ImageInputError, InputError, SpendError
+from kroma_kit.imaging import open_image, sanitize_stem
+from kroma_kit.pipeline.sources import check_choice, jobs_from_file, scenes_from_run
+from kroma_kit.project_setup import resolve_ref
+from kroma_kit.providers.base import ImageProvider, ImageRequest, get_image_provider
+from kroma_kit.workspace import ProjectLayout, Workspace
+
+
+@dataclass
+class PlanRequest:
+    """What the user asked for. ``None`` means "from the settings/manifest"."""
+
+    project: str
+    stage: str = "style"
+    time: str = "day"
+    weather: str = "clear"
+    candidates: int | None = None
+    provider: str | None = None
+    from_run: str | None = None
+    jobs_file: Path | None = None
+    scene_refs: list[str] | None = None
+    settings_overrides: dict[str, Any] | None = None
+    manifest_overrides: dict[str, Any] | None = None
+    allow_many_candidates: bool = False
+    allow_large_batch: bool = False
+    postprocess: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"project": self.project, "stage": self.stage, "time": self.time, "weather": self.weather,
+                "candidates": self.candidates, "provider": self.provider, "from_run": self.from_run,
+                "jobs_file": str(self.jobs_file) if self.jobs_file else None,
+                "scene_refs": self.scene_refs, "settings_overrides": self.settings_overrides,
+                "manifest_overrides": self.manifest_overrides,
+                "allow_many_candidates": self.allow_many_candidates,
+                "allow_large_batch": self.allow_large_batch, "postprocess": self.postprocess}
+
+
+@dataclass
+class PlannedJob:
+    """One job: one scene (or jobs-file entry) -> ``candidates`` provider calls."""
+
+    id: str
+    mode: str
+    time: str
+    weather: str
+    prompt: str
+    input_images: list[str]  # as recorded: relative to the project root when inside it
+    candidates: int
+    estimated_cost_usd: float = 0.0
+    scene_key: str | None = None
+    character_ref_count: int = 0
+    source: dict[str, Any] = field(default_factory=dict)
+    input_paths: list[Path] = field(default_factory=list, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "mode": self.mode, "time": self.time, "weather": self.weather,
+                "prompt": self.prompt, "input_images": list(self.input_images),
+                "candidates": self.candidates, "estimated_cost_usd": self.estimated_cost_usd,
+                "scene_key": self.scene_key, "character_ref_count": self.character_ref_count,
+                "source": dict(self.source)}
+
+    def image_request(self, seed: int, *, grayscale: bool = False) -> ImageRequest:
+        return ImageRequest(prompt=self.prompt, input_images=list(self.input_paths), seed=seed,
+                            stage=self.mode, time=self.time, weather=self.weather, grayscale=grayscale,
+                            character_ref_count=self.character_ref_count)
+
+
+@dataclass
+class Plan:
+    """Everything a run needs, resolved and validated; :meth:`to_dict` is what a dry run shows."""
+
+    project: str
+    project_id: str
+    project_root: Path
+    stage: str
+    time: str
+    weather: str
+    provider: str
+    paid: bool
+    model: str | None
+    size: str | None
+    quality: str | None
+    provider_params: dict[str, Any]
+    candidates: int
+    max_candidates: int
+    jobs: list[PlannedJob]
+    estimated_cost_usd: float
+    postprocess: dict[str, Any]
+    output_guard: dict[str, Any]
+    budgets: dict[str, float | None]
+    concurrency: int
+    archive_replaced: bool
+    source: dict[str, Any]
+    warnings: list[str]
+    settings: ProjectSettings = field(repr=False)
+    provider_obj: ImageProvider | None = field(default=None, repr=False)  # built once, reused by execute
+
+    @property
+    def layout(self) -> ProjectLayout:
+        return ProjectLayout(self.project_root)
+
+    @property
+    def candidates_total(self) -> int:
+        return sum(job.candidates for job in self.jobs)
+
+    def settings_snapshot(self) -> dict[str, Any]:
+        """The resolved settings (no secrets live in settings: keys come from the environment)."""
+        return self.settings.settings.model_dump(mode="json")
+
+    def manifest_dict(self) -> dict[str, Any]:
+        return self.settings.manifest.model_dump(mode="json")
+
+    def manifest_hash(self) -> str:
+        return manifest_hash(self.manifest_dict())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"project": self.project, "project_root": self.project_root.as_posix(),
+                "stage": self.stage, "time": self.time, "weather": self.weather,
+                "provider": self.provider, "paid": self.paid, "model": self.model, "size": self.size,
+                "quality": self.quality, "provider_params": self.provider_params,
+                "candidates": self.candidates, "max_candidates": self.max_candidates,
+                "jobs_total": len(self.jobs), "candidates_total": self.candidates_total,
+                "estimated_cost_usd": self.estimated_cost_usd, "postprocess": self.postprocess,
+                "output_guard": self.output_guard, "budgets": self.budgets,
+                "concurrency": self.concurrency, "archive_replaced": self.archive_replaced,
+                "source": self.source, "warnings": list(self.warnings), "manifest_hash": self.manifest_hash(),
+                "jobs": [job.to_dict() for job in self.jobs]}
+
+
+def manifest_hash(manifest: dict[str, Any]) -> str:
+    """sha256 of the manifest's canonical JSON (sorted keys, no spaces): equal manifests, equal hash."""
+    canonical = json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- prompts and ids
+
+def compose_prompt(prompts: dict[str, str], stage: str, time: str, weather: str, *,
+                   no_invention: bool = True) -> str:
+    """The seed's prompt (§1.3) plus the characters stage; a missing chunk names its key."""
+    check_choice("stage", stage, STAGES)
+    chunks = [_prompt_chunk(prompts, "style_base")]
+    if stage in ("time", "weather", "characters"):
+        chunks.append(_prompt_chunk(prompts, f"time_{time}"))
+    if stage in ("weather", "characters"):
+        chunks.append(_prompt_chunk(prompts, f"weather_{weather}"))
+    if stage == "characters":
+        chunks.append(_prompt_chunk(prompts, "characters_base"))
+    if no_invention:
+        chunks.append(NO_INVENTION_SENTENCE)
+    return " ".join(chunks)
+
+
+def _prompt_chunk(prompts: dict[str, str], key: str) -> str:
+    text = (prompts.get(key) or "").strip()
+    if not text:
+        raise ConfigError(f"Missing prompts.{key} in the manifest (empty or absent). Add it to the "
+                          f"project's manifest.json under \"prompts\".")
+    return text
+
+
+def job_id(stage: str, index: int, scene_key: str) -> str:
+    """``{stage}_{i}_{key}``: seed-compatible ids (e.g. ``style_1_scene_01``)."""
+    return f"{stage}_{index}_{scene_key}"
+
+
+# --------------------------------------------------------------------------- the plan
+
+def plan_run(ws: Workspace, request: PlanRequest, *, mode: str = "dry") -> Plan:
+    """Resolve and validate ``request`` into a :class:`Plan`. No network, no writes.
+
+    ``mode="run"`` also applies the candidate cap (the seed's dry mode skips it).
+    """
+    from kroma_kit.catalog.projects import get_project
+
+    check_choice("mode", mode, ("dry", "run"))
+    check_choice("stage", request.stage, STAGES)
+    check_choice("time", request.time, TIMES)
+    check_choice("weather", request.weather, WEATHERS)
+    project = get_project(ws, request.project)
+    root = Path(project["root"])
+    resolved = resolve_project_settings(root, overrides=_settings_overrides(request),
+                                        manifest_overrides=request.manifest_overrides)
+    settings, manifest = resolved.settings, resolved.manifest
+    layout = ProjectLayout(root)
+    candidates = _candidate_count(request, manifest.generation.candidates)
+    warnings: list[str] = []
+
+    if request.jobs_file is not None and request.from_run is not None:
+        raise InputError("Use either a jobs file or --from-run, not both.")
+    if request.jobs_file is not None:
+        jobs = []
+        for entry in jobs_from_file(Path(request.jobs_file), root):
+            paths = entry.pop("paths")
+            jobs.append(PlannedJob(**entry, input_images=[layout.relative(p) for p in paths],
+                                   candidates=candidates, input_paths=paths))
+        source: dict[str, Any] = {"kind": "jobs_file", "jobs_file": Path(request.jobs_file).as_posix()}
+    else:
+        if request.stage == "characters" and not manifest.character_refs:
+            raise ConfigError("Stage 'characters' needs character reference images: add them to the "
+                              "manifest's \"character_refs\" (e.g. characters/hero.png).")
+        prompt = compose_prompt(manifest.prompts, request.stage, request.time, request.weather,
+                                no_invention=manifest.policy.default_no_invention)
+        _check_style_policy(manifest.style_refs, manifest.policy)
+        refs = [resolve_ref(root, ref) for ref in manifest.style_refs]
+        characters = [resolve_ref(root, ref) for ref in manifest.character_refs] \
+            if request.stage == "characters" else []
+        if request.from_run is not None:
+            scenes = scenes_from_run(ws, project, request.from_run)
+            source = {"kind": "from_run", "from_run": request.from_run}
+        else:
+            refs_given = request.scene_refs if request.scene_refs is not None else manifest.scene_refs
+            scenes = [(resolve_ref(root, ref), None, {"scene_ref": ref}) for ref in refs_given]
+            source = {"kind": "scene_refs" if request.scene_refs is not None else "manifest"}
+        if not scenes:
+            raise ConfigError("No scene references configured: add \"scene_refs\" to the manifest, pass "
+                              "scene refs, --from-run an earlier run, or --jobs-file.")
+        jobs = []
+        for index, (scene, key, origin) in enumerate(scenes, start=1):
+            scene_key = key or sanitize_stem(scene.name, str(index))
+            paths = [scene, *refs, *characters]
+            jobs.append(PlannedJob(
+                id=job_id(request.stage, index, scene_key), mode=request.stage, time=request.time,
+                weather=request.weather, prompt=prompt, input_images=[layout.relative(p) for p in paths],
+                candidates=candidates, scene_key=scene_key, character_ref_count=len(characters),
+                source=origin, input_paths=paths))
+        if request.stage == "style" and (request.time, request.weather) != ("day", "clear"):
+            warnings.append(f"stage 'style' ignores time '{request.time}' and weather '{request.weather}' "
+                            "(use --stage time / weather for those passes)")
+        elif request.stage == "time" and request.weather != "clear":
+            warnings.append(f"stage 'time' ignores weather '{request.weather}' (use --stage weather)")
+
+    _check_unique_ids(jobs)
+    validate_inputs(jobs)
+    if len(jobs) > manifest.safe_batch_limit and not request.allow_large_batch:
+        raise SpendError(f"Batch exceeds safety limit ({manifest.safe_batch_limit}): {len(jobs)} jobs. "
+                         "Use --allow-large-batch to override, or raise safe_batch_limit in the manifest.")
+    max_candidates = manifest.generation.max_candidates
+    if mode == "run" and candidates > max_candidates and not request.allow_many_candidates:
+        raise SpendError(f"Candidate count {candidates} exceeds limit {max_candidates}. "
+                         "Use --allow-many-candidates to override.")
+
+    from kroma_kit.pipeline.postchain import check_post_chain, refine_estimate_usd
+
+    check_post_chain(resolved)
+    refine = refine_estimate_usd(resolved)
+    provider = build_provider(settings_provider_code(resolved), resolved)
+    described = provider.describe()
+    guard_section = manifest.output_guard.model_dump(mode="json")
+    for job in jobs:
+        try:
+            one = float(provider.estimate_cost(job.image_request(0)))
+        except ConfigError as exc:
+            raise ConfigError(f"Cannot estimate the cost of job {job.id}: {exc}") from exc
+        job.estimated_cost_usd = round((one + refine) * job.candidates, 6)
+    total = round(sum(job.estimated_cost_usd for job in jobs), 6)
+    budgets = settings.budgets.model_dump(mode="json")
+    if provider.paid or refine:
+        if budgets.get("per_run_usd") is not None and total > budgets["per_run_usd"]:
+            warnings.append(f"estimated ${total:.2f} exceeds the per-run budget ${budgets['per_run_usd']:.2f}: "
+                            "the run will stop as 'partial' when the next call would cross it")
+        if not described.get("configured", True):
+            warnings.append(f"provider '{provider.code}' is not configured (no API key): a real run will fail")
+    return Plan(
+        project=project["slug"], project_id=project["id"], project_root=root, stage=request.stage,
+        time=request.time, weather=request.weather, provider=provider.code, paid=bool(provider.paid or refine),
+        model=described.get("model"), size=described.get("size"), quality=described.get("quality"),
+        provider_params=described, candidates=candidates, max_candidates=max_candidates, jobs=jobs,
+        estimated_cost_usd=total, postprocess=postprocess_record(settings.pipeline.postprocess.model_dump()),
+        output_guard=guard_section, budgets=budgets, concurrency=settings.pipeline.concurrency,
+        archive_replaced=settings.pipeline.archive_replaced, source=source, warnings=warnings,
+        settings=resolved, provider_obj=provider)
+
+
+def _settings_overrides(request: PlanRequest) -> dict[str, Any] | None:
+    overrides: dict[str, Any] = json.loads(json.dumps(request.settings_overrides or {}))
+    pipeline = overrides.setdefault("pipeline", {})
+    if request.provider is not None:
+        pipeline["provider"] = request.provider
+    if request.postprocess:
+        pipeline.setdefault("postprocess", {}).update(request.postprocess)
+    if not pipeline:
+        overrides.pop("pipeline")
+    return overrides or None
+
+
+def settings_provider_code(resolved: ProjectSettings) -> str:
+    return resolved.settings.pipeline.provider
+
+
+def build_provider(code: str, resolved: ProjectSettings) -> ImageProvider:
+    """The image provider ``code`` with its settings section (``providers.<code>``) as options."""
+    section = getattr(resolved.settings.providers, code, None)
+    options = {k: v for k, v in section.model_dump().items() if v is not None} if section is not None else {}
+    return get_image_provider(code, **options)
+
+
+def _candidate_count(request: PlanRequest, manifest_count: int) -> int:
+    count = request.candidates if request.candidates is not None else manifest_count
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise InputError(f"Candidate count must be an integer >= 1, got {count!r}.")
+    return count
+
+
+def postprocess_record(flags: dict[str, Any]) -> dict[str, Any]:
+    """The seed's run-log ``postprocess`` block, with the fixed ``pipeline_order``."""
+    order = ["generate"]
+    if flags.get("bg_remove"):
+        order.append("bg_remove")
+        if flags.get("bg_refine_openai"):
+            order.append("bg_refine_openai")
+    if flags.get("upscale"):
+        order.append("upscale")
+    if flags.get("color"):
+        order.append("color")
+    return {
+        "upscale": bool(flags.get("upscale")),
+        "upscale_backend": flags.get("upscale_backend") if flags.get("upscale") else None,
+        "upscale_scale": flags.get("upscale_scale") if flags.get("upscale") else None,
+        "color": bool(flags.get("color")),
+        "color_profile": flags.get("color_profile") if flags.get("color") else None,
+        "bg_remove": bool(flags.get("bg_remove")),
+        "bg_remove_backends": list(flags.get("bg_remove_backends") or []) if flags.get("bg_remove") else [],
+        "bg_refine_openai": bool(flags.get("bg_remove") and flags.get("bg_refine_openai")),
+        "bg_refine_openai_required": bool(flags.get("bg_remove") and flags.get("bg_refine_openai")
+                                          and flags.get("bg_refine_openai_required")),
+        "pipeline_order": order,
+    }
+
+
+def _check_style_policy(style_refs: list[str], policy: Any) -> None:
+    """The first seed version's contamination guard, on when ``policy.enforce_allowed_style_roots``."""
+    if not policy.enforce_allowed_style_roots:
+        return
+    roots = [root.rstrip("/") for root in policy.allowed_style_roots]
+    for ref in style_refs:
+        clean = ref.replace("\\", "/")
+        if not any(clean == root or clean.startswith(f"{root}/") for root in roots):
+            raise ConfigError(f"Style anchor not allowed by policy: {ref} (allowed roots: "
+                              f"{', '.join(policy.allowed_style_roots)}). Outputs must not become style anchors.")
+
+
+def _check_unique_ids(jobs: list[PlannedJob]) -> None:
+    seen: set[str] = set()
+    for job in jobs:
+        if job.id in seen:
+            raise InputError(f"Two jobs share the id '{job.id}': output files would overwrite each other. "
+                             "Rename one scene or jobs-file entry.")
+        seen.add(job.id)
+
+
+def validate_inputs(jobs: list[PlannedJob]) -> None:
+    """Decode every input image once (missing, corrupt, oversized or bomb -> ImageInputError)."""
+    checked: set[Path] = set()
+    for job in jobs:
+        for position, path in enumerate(job.input_paths):
+            if path in checked:
+                continue
+            role = "scene" if position == 0 else (
+                "character ref" if position >= len(job.input_paths) - job.character_ref_count else "style ref")
+            try:
+                open_image(path).close()
+            except ImageInputError as exc:
+                raise ImageInputError(f"Job {job.id}: {role} unusable: {exc}") from exc
+            checked.add(path)

@@ -1,0 +1,85 @@
+"""What a finished (or planned, or stopped) run amounts to, for the CLI, panels and scripts."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+# CLI exit codes: done 0; some job failed 1; stopped early (budget, cancel) 3.
+EXIT_CODES = {"planned": 0, "done": 0, "failed": 1, "partial": 3, "interrupted": 3, "running": 3}
+
+
+@dataclass
+class RunSummary:
+    """The outcome of :func:`dry_run`, :func:`execute_run` or :func:`resume_run`."""
+
+    run_id: str
+    project: str
+    status: str
+    run_log_path: str
+    jobs_total: int
+    jobs_done: int
+    jobs_failed: int
+    estimated_cost_usd: float
+    actual_cost_usd: float
+    outputs: list[str] = field(default_factory=list)  # absolute paths of the jobs' final files
+    mode: str = "run"
+    status_reason: str | None = None
+    jobs_skipped: int = 0
+    candidates_total: int = 0
+    candidates_done: int = 0
+    warnings: list[str] = field(default_factory=list)
+    jobs: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES.get(self.status, 1)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("planned", "done")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["exit_code"] = self.exit_code
+        return data
+
+    def table_rows(self) -> list[dict[str, Any]]:
+        """One row per job: what the CLI prints under a run."""
+        return [{"job": job["id"], "status": job["status"], "winner": job.get("selected_candidate"),
+                 "candidates": f"{job['settled']}/{job['candidates']}" if self.mode == "run" else job["candidates"],
+                 "cost_usd": job["cost_usd"],
+                 "estimated_usd": job["estimated_cost_usd"], "final_output": job.get("final_output"),
+                 "reason": job.get("reason")} for job in self.jobs]
+
+    @classmethod
+    def from_log(cls, log: dict[str, Any], path: Path) -> RunSummary:
+        root = Path(log["storage"]["project_root"])
+        jobs = []
+        outputs = []
+        candidates_total = candidates_done = 0
+        for job in log["jobs"]:
+            candidates = job.get("candidates", [])
+            settled = [c for c in candidates if c["status"] != "planned"]
+            candidates_total += len(candidates)
+            candidates_done += sum(1 for c in candidates if c["status"] == "done")
+            final = job.get("final_output")
+            if job["status"] == "done" and final:
+                outputs.append((root / final).as_posix() if not Path(final).is_absolute() else final)
+            jobs.append({"id": job["id"], "status": job["status"], "selected_candidate": job.get("selected_candidate"),
+                         "candidates": len(candidates), "settled": len(settled),
+                         "cost_usd": round(sum(float(c.get("cost_usd") or 0) for c in candidates), 6),
+                         "estimated_cost_usd": job.get("estimated_cost_usd", 0.0), "final_output": final,
+                         "reason": job.get("winner_reason") or job.get("failure_reason")})
+        return cls(
+            run_id=log["run_id"], project=log["project"], status=log["status"], run_log_path=Path(path).as_posix(),
+            jobs_total=len(log["jobs"]), jobs_done=sum(1 for j in log["jobs"] if j["status"] == "done"),
+            jobs_failed=sum(1 for j in log["jobs"] if j["status"].startswith("failed")),
+            estimated_cost_usd=float(log.get("estimated_cost_usd") or 0),
+            actual_cost_usd=float(log.get("actual_cost_usd") or 0), outputs=outputs, mode=log["mode"],
+            status_reason=log.get("status_reason"),
+            jobs_skipped=sum(1 for j in log["jobs"] if j["status"] in ("skipped_budget", "planned"))
+            if log["mode"] == "run" else 0,
+            candidates_total=candidates_total, candidates_done=candidates_done,
+            warnings=list(log.get("warnings") or []), jobs=jobs)
