@@ -53,15 +53,14 @@ def run_demo(*, serve: bool | None = None) -> int:
 
 def _run_style_stage(ws):
     from kroma_kit.cli.output import print_table
-    from kroma_kit.cli.progress import TqdmProgress
+    from kroma_kit.cli.progress import RunProgress
     from kroma_kit.pipeline.execute import execute_run
     from kroma_kit.pipeline.plan import PlanRequest
 
     _say()
     _say("Running the style stage with the local provider, 3 candidates per scene ...")
     request = PlanRequest(project="demo", stage="style", candidates=3, provider="local")
-    with TqdmProgress() as progress:
-        summary = execute_run(ws, request, on_event=progress)
+    summary = execute_run(ws, request, on_event=RunProgress(enabled=sys.stderr.isatty()))
     _say()
     print_table(summary.table_rows(), list(summary.table_rows()[0].keys()) if summary.table_rows() else ["job"])
     return summary

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kroma_kit.cli.output import add_json_flag, emit, print_json, print_table
+from kroma_kit.cli.progress import RunProgress
 
 STAGE_CHOICES = ("style", "time", "weather", "characters")
 RUN_COLUMNS = ["job", "status", "winner", "candidates", "cost_usd", "final_output", "reason"]
@@ -150,35 +151,6 @@ def cmd_dry(args: argparse.Namespace) -> int:
     return 0
 
 
-class _Progress:
-    """A tqdm bar driven by the run's events (called on worker threads, serialised by the emitter)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.bar: Any = None
-        self.cost = 0.0
-
-    def __call__(self, event: Any) -> None:
-        if not self.enabled:
-            return
-        if event.kind == "planned":
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=event.candidates_to_run, unit="cand", file=sys.stderr, dynamic_ncols=True,
-                            desc=f"{event.project} ({event.jobs_total} jobs)")
-        elif event.kind == "candidate_done" and self.bar is not None:
-            self.cost += event.cost_usd
-            self.bar.update(1)
-            self.bar.set_postfix_str(f"${self.cost:.3f} {event.job_id} c{event.candidate_index} {event.status}")
-        elif event.kind == "job_done" and self.bar is not None:
-            self.bar.write(f"{event.job_id}: {event.status}"
-                           + (f" (winner c{event.selected_candidate})" if event.selected_candidate else ""),
-                           file=sys.stderr)
-        elif event.kind in ("finished", "failed") and self.bar is not None:
-            self.bar.close()
-            self.bar = None
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from kroma_kit.pipeline.execute import execute_run
     from kroma_kit.pipeline.resume import resume_run
@@ -188,7 +160,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         raise InputError("kroma run needs --project SLUG (or --resume RUN_ID to finish an earlier run).")
     ws = _ws(args)
-    progress = _Progress(enabled=not args.json and sys.stderr.isatty())
+    progress = RunProgress(enabled=not args.json and sys.stderr.isatty())
     if args.resume:
         summary = resume_run(ws, args.resume, confirm_spend=args.confirm_spend, on_event=progress,
                              concurrency=args.concurrency)
