@@ -86,8 +86,8 @@ def _maybe_serve(serve: bool | None) -> None:
         serve = sys.stdout.isatty() and os.environ.get("DEMO_SERVE", "1") != "0"
     if not serve:
         _say("Dashboards: make dashboards   (Voilà on http://127.0.0.1:8866)")
-        for url in dashboard_urls(8866):
-            _say(f"  {url}")
+        for title, url in dashboard_urls(8866).items():
+            _say(f"  {title:<17} {url}")
         return
     from kroma_kit.dashboards_server import serve as serve_dashboards
 
