@@ -1,0 +1,301 @@
+"""The artist's word over the ranking: choose another candidate as a job's winner.
+
+Ranking picks the candidate with the fewest guard problems, but only a person can see that
+candidate 2 kept the detective's hat. An override must not fork the truth, so one call changes
+everything that names the winner, together:
+
+- the run log on disk (``selected_candidate``, ``final_output``/``output``, ``winner_reason`` and
+  the winner's step blocks, as the executor writes them), rewritten atomically with
+  :class:`~kroma_kit.pipeline.runlog.RunLog`, plus ``winner_history`` (every choice, the ranking's
+  first) and ``winner_override`` (the latest one) on the job, so a re-ingest of the log gives the
+  same catalog;
+- the catalog's ``run_jobs`` row (``selected_candidate_index``, ``final_asset_id``, ``meta_json``),
+  the ``final`` asset kind, a ``human_review`` quality report that keeps the previous and the new
+  choice with the note and the reviewer, and an audit event.
+
+The log is read, checked and rewritten inside one ``BEGIN IMMEDIATE`` catalog transaction, so two
+overrides of the same run (two kernels, a kernel and the CLI) queue instead of losing one another's
+change; if the log cannot be written the catalog rolls back, and if the commit fails the previous
+log is put back.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kroma_kit.catalog.audit import LOCAL_USER_ID, record_event
+from kroma_kit.catalog.db import from_json, new_id, to_json, transaction, utcnow
+from kroma_kit.errors import InputError, NotFoundError, StorageError
+from kroma_kit.storage.atomic import atomic_write_json
+from kroma_kit.workspace import ProjectLayout, Workspace
+
+EVENT_CODE = "run.winner_overridden"
+STEP_BLOCKS = ("bg_remove", "upscale", "color", "output_guard")
+KIND_BY_ROLE = {"candidate_output": "generated", "bg_remove": "bg_removed", "upscale": "upscaled",
+                "color": "color_corrected"}
+
+
+def override_winner(ws: Workspace, run_id: str, job_key: str, candidate_index: int, *, note: str = "",
+                    reviewer: str = "local", force: bool = False) -> dict[str, Any]:
+    """Make candidate ``candidate_index`` the winner of job ``job_key`` in run ``run_id``.
+
+    Refused: an unknown run, job or candidate; a dry run; a run still running (its executor
+    rewrites the log); a ``failed`` or unfinished candidate; a ``failed_output_guard`` candidate
+    unless ``force=True``; a candidate whose image file is gone. Choosing the current winner
+    again records the review (an approval) without changing anything else.
+    """
+    index = _check_index(candidate_index)
+    run = _run_row(ws, run_id)
+    root = Path(run["project_root"])
+    change: _Change | None = None
+    log_written = False
+    conn = ws.connect()
+    try:
+        with transaction(conn):  # the catalog's write lock also serialises two overrides of one run log
+            run["status"] = conn.execute("SELECT status FROM runs WHERE id = ?", (run["id"],)).fetchone()[0]
+            change = _Change.prepare(root, _log_path(root, run), run["id"], job_key, index, force=force, note=note,
+                                     reviewer=reviewer)
+            rows = _catalog_rows(conn, run["id"], job_key, index)
+            old_final, new_final = rows["job"]["final_asset_id"], _new_final_asset(rows["candidate"])
+            entry = change.entry
+            summary = {"action": "override_winner", "run_id": run["id"], "job_key": job_key,
+                       "previous": {"candidate_index": entry["previous_candidate"],
+                                    "winner_reason": entry["previous_winner_reason"],
+                                    "final_output": entry["previous_final_output"], "asset_id": old_final},
+                       "new": {"candidate_index": index, "status": entry["candidate_status"],
+                               "final_output": entry["final_output"], "asset_id": new_final},
+                       "changed": entry["previous_candidate"] != index, "note": note, "reviewer": reviewer,
+                       "forced": bool(force), "reviewed_at": entry["reviewed_at"]}
+            conn.execute("UPDATE run_jobs SET selected_candidate_index = ?, final_asset_id = ?, meta_json = ? "
+                         "WHERE id = ?", (index, new_final, to_json(change.meta), rows["job"]["id"]))
+            _rekind(conn, old_final, new_final, job_status=change.job_status)
+            conn.execute(
+                "INSERT INTO quality_reports (id, project_id, run_id, job_id, candidate_id, asset_id, report_type, "
+                "verdict, chroma_delta, summary_json, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'human_review', 'pass', ?, ?, ?)",
+                (entry["report_id"], run["project_id"], run["id"], rows["job"]["id"], rows["candidate"]["id"],
+                 new_final, rows["candidate"]["chroma_delta"], to_json(summary), entry["reviewed_at"]))
+            event_id = record_event(conn, EVENT_CODE, summary, project_id=run["project_id"],
+                                    actor_user_id=_user_id(conn, reviewer))
+            change.runlog.update()  # last step before COMMIT: a failed write rolls the catalog back
+            log_written = True
+    except BaseException as exc:
+        if log_written and change is not None:  # the commit itself failed: put the previous log back
+            atomic_write_json(change.runlog.path, change.before)
+        if isinstance(exc, sqlite3.Error):
+            raise StorageError(f"Could not record the winner override in the catalog {ws.catalog_path}: {exc}. "
+                               "Nothing was changed.") from exc
+        raise
+    finally:
+        conn.close()
+    return {"run_id": run["id"], "project": run["slug"], "job_key": job_key, "candidate_index": index,
+            "previous_candidate": entry["previous_candidate"], "changed": entry["previous_candidate"] != index,
+            "final_output": change.new_file.as_posix(), "final_asset_id": new_final, "winner_reason": change.reason,
+            "note": note, "reviewer": reviewer, "forced": bool(force), "reviewed_at": entry["reviewed_at"],
+            "report_id": entry["report_id"], "audit_event_id": event_id,
+            "run_log_path": change.runlog.path.as_posix()}
+
+
+@dataclass
+class _Change:
+    """The override applied to the run log in memory (written by the caller), and what it records."""
+
+    runlog: Any  # kroma_kit.pipeline.runlog.RunLog
+    before: dict[str, Any]
+    entry: dict[str, Any]
+    reason: str
+    meta: dict[str, Any]
+    job_status: str
+    new_file: Path
+
+    @classmethod
+    def prepare(cls, root: Path, log_path: Path, run_id: str, job_key: str, index: int, *, force: bool,
+                note: str, reviewer: str) -> _Change:
+        from kroma_kit.pipeline.runlog import RunLog, read_run_log
+
+        runlog = RunLog(log_path, read_run_log(log_path))
+        job = _find_job(runlog.data, job_key, run_id)
+        candidate = _find_candidate(job, index)
+        new_file = _usable_file(root, candidate, force=force)
+        before = runlog.snapshot()
+        previous = job.get("selected_candidate")
+        entry = {"candidate_index": index, "previous_candidate": previous,
+                 "previous_winner_reason": job.get("winner_reason"), "previous_final_output": job.get("final_output"),
+                 "final_output": ProjectLayout(root).relative(new_file), "note": note, "reviewer": reviewer,
+                 "forced": bool(force), "candidate_status": candidate["status"], "reviewed_at": utcnow(),
+                 "report_id": new_id()}
+        reason = f"chosen by {reviewer}" + (f": {note}" if note else "") + \
+            (f" (was candidate {previous})" if previous not in (None, index) else "")
+        _apply_to_log(runlog.data, job_key, candidate, entry, reason)
+        meta = {key: value for key, value in runlog.job(job_key).items() if key != "candidates"}
+        return cls(runlog, before, entry, reason, meta, job["status"], new_file)
+
+
+def winner_history(ws: Workspace, run_id: str, job_key: str) -> list[dict[str, Any]]:
+    """Every choice for the job, oldest first: the ranking's pick (``source`` "ranking"), then each
+    human review (``source`` "human_review") with its note, reviewer and whether it was forced."""
+    run = _run_row(ws, run_id)
+    conn = ws.connect()
+    try:
+        job = conn.execute("SELECT id, selected_candidate_index, meta_json FROM run_jobs WHERE run_id = ? AND "
+                           "job_key = ?", (run["id"], job_key)).fetchone()
+        if job is None:
+            raise NotFoundError(f"Run {run['id']} has no job '{job_key}'.")
+        reports = conn.execute("SELECT id, summary_json, created_at FROM quality_reports WHERE job_id = ? AND "
+                               "report_type = 'human_review' ORDER BY created_at, id", (job["id"],)).fetchall()
+    finally:
+        conn.close()
+    reviews = [(row["id"], from_json(row["summary_json"])) for row in reports]
+    meta = from_json(job["meta_json"])
+    if reviews:
+        first = reviews[0][1]["previous"]
+        ranked = {"candidate_index": first.get("candidate_index"), "winner_reason": first.get("winner_reason")}
+    else:
+        ranked = {"candidate_index": job["selected_candidate_index"], "winner_reason": meta.get("winner_reason")}
+    history = [{"source": "ranking", **ranked}]
+    for report_id, summary in reviews:
+        history.append({"source": "human_review", "candidate_index": summary["new"]["candidate_index"],
+                        "previous_candidate": summary["previous"]["candidate_index"], "note": summary.get("note", ""),
+                        "reviewer": summary.get("reviewer"), "forced": bool(summary.get("forced")),
+                        "final_output": summary["new"].get("final_output"),
+                        "reviewed_at": summary.get("reviewed_at"), "report_id": report_id})
+    return history
+
+
+# --------------------------------------------------------------------------- checks
+
+def _check_index(candidate_index: int) -> int:
+    if isinstance(candidate_index, bool) or not isinstance(candidate_index, int) or candidate_index < 1:
+        raise InputError(f"Candidate index must be a whole number >= 1, got {candidate_index!r}.")
+    return candidate_index
+
+
+def _run_row(ws: Workspace, run_id: str) -> dict[str, Any]:
+    from kroma_kit.catalog.projects import get_project
+    from kroma_kit.catalog.runs import resolve_run_id
+
+    conn = ws.connect()
+    try:
+        full_id = resolve_run_id(conn, run_id)
+        row = dict(conn.execute("SELECT r.id, r.project_id, r.run_mode, r.status, r.run_log_path, p.slug "
+                                "FROM runs r JOIN projects p ON p.id = r.project_id WHERE r.id = ?",
+                                (full_id,)).fetchone())
+    finally:
+        conn.close()
+    row["project_root"] = get_project(ws, row["slug"])["root"]
+    return row
+
+
+def _log_path(root: Path, run: dict[str, Any]) -> Path:
+    if run["run_mode"] == "dry":
+        raise InputError(f"Run {run['id']} is a dry run: it has no generated candidates to choose from.")
+    if run["status"] == "running":
+        raise InputError(f"Run {run['id']} is still running; its executor rewrites the run log. Choose a "
+                         "winner when it has finished (or after `kroma run --resume`).")
+    if not run["run_log_path"]:
+        raise StorageError(f"Run {run['id']} has no run log path in the catalog.")
+    path = Path(run["run_log_path"])
+    return path if path.is_absolute() else root / path
+
+
+def _find_job(log: dict[str, Any], job_key: str, run_id: str) -> dict[str, Any]:
+    for job in log["jobs"]:
+        if job["id"] == job_key:
+            return job
+    known = ", ".join(job["id"] for job in log["jobs"][:12])
+    raise NotFoundError(f"Run {run_id} has no job '{job_key}'. Its jobs: {known}.")
+
+
+def _find_candidate(job: dict[str, Any], index: int) -> dict[str, Any]:
+    by_index = {candidate["candidate_index"]: candidate for candidate in job.get("candidates", [])}
+    candidate = by_index.get(index)
+    if candidate is None:
+        raise NotFoundError(f"Job '{job['id']}' has no candidate {index} "
+                            f"(it has {', '.join(str(i) for i in sorted(by_index)) or 'none'}).")
+    status = candidate["status"]
+    if status == "failed":
+        raise InputError(f"Candidate {index} of job '{job['id']}' failed ({candidate.get('error') or 'no image'}); "
+                         "it cannot be the winner.")
+    if status in ("planned", "generated"):
+        raise InputError(f"Candidate {index} of job '{job['id']}' is not finished (status {status}); resume the "
+                         "run first.")
+    return candidate
+
+
+def _usable_file(root: Path, candidate: dict[str, Any], *, force: bool) -> Path:
+    """The file the winner points at: the final output, or for a forced guard failure the raw
+    output where the guard left it (``archive/bad`` when it was moved there)."""
+    if candidate["status"] == "failed_output_guard":
+        if not force:
+            raise InputError(f"Candidate {candidate['candidate_index']} failed the output guard "
+                             f"({_guard_reasons(candidate)}). Pass force=True (CLI: --force) to choose it anyway.")
+        guard = candidate.get("output_guard") or {}
+        options = [guard.get("bad_archive"), guard.get("checked_input"), candidate.get("output")]
+    else:
+        options = [candidate.get("final_output"), candidate.get("output")]
+    for rel in options:
+        if rel and (root / rel).is_file():
+            return (root / rel).resolve()
+    raise StorageError(f"Candidate {candidate['candidate_index']}'s image is missing on disk "
+                       f"(looked for {', '.join(str(r) for r in options if r)}). Restore it or pick another.")
+
+
+def _guard_reasons(candidate: dict[str, Any]) -> str:
+    files = (candidate.get("output_guard") or {}).get("files") or []
+    reasons = sorted({reason for entry in files for reason in entry.get("hard_fail_reasons", [])})
+    return ", ".join(reasons) or "hard failures"
+
+
+# --------------------------------------------------------------------------- writes
+
+def _apply_to_log(data: dict[str, Any], job_key: str, candidate: dict[str, Any], entry: dict[str, Any],
+                  reason: str) -> None:
+    job = next(job for job in data["jobs"] if job["id"] == job_key)
+    history = job.setdefault("winner_history", [])
+    if not history:
+        history.append({"source": "ranking", "candidate_index": job.get("selected_candidate"),
+                        "winner_reason": job.get("winner_reason")})
+    history.append({"source": "human_review", **entry})
+    job.update(selected_candidate=entry["candidate_index"], final_output=entry["final_output"],
+               output=entry["final_output"], winner_reason=reason, winner_override=entry)
+    for step in STEP_BLOCKS:
+        if step in candidate:
+            job[step] = candidate[step]
+        else:
+            job.pop(step, None)
+
+
+def _catalog_rows(conn: sqlite3.Connection, run_id: str, job_key: str, index: int) -> dict[str, Any]:
+    job = conn.execute("SELECT id, final_asset_id FROM run_jobs WHERE run_id = ? AND job_key = ?",
+                       (run_id, job_key)).fetchone()
+    candidate = conn.execute("SELECT id, status, output_asset_id, final_asset_id, chroma_delta FROM run_candidates "
+                             "WHERE job_id = ? AND candidate_index = ?",
+                             (job["id"] if job else None, index)).fetchone()
+    if job is None or candidate is None:
+        raise NotFoundError(f"The catalog has no row for job '{job_key}' candidate {index} of run {run_id}; "
+                            "re-ingest the run log (`kroma runs ingest`) and try again.")
+    return {"job": dict(job), "candidate": dict(candidate)}
+
+
+def _new_final_asset(candidate: dict[str, Any]) -> str | None:
+    return candidate["final_asset_id"] or candidate["output_asset_id"]
+
+
+def _rekind(conn: sqlite3.Connection, old: str | None, new: str | None, *, job_status: str) -> None:
+    """The previous winner's file goes back to the kind its role gives it; the new one becomes
+    ``final`` (as ingest does, only for a ``done`` job)."""
+    if old and old != new:
+        row = conn.execute("SELECT metadata_json FROM assets WHERE id = ?", (old,)).fetchone()
+        role = from_json(row["metadata_json"]).get("role") if row else None
+        conn.execute("UPDATE assets SET kind = ? WHERE id = ? AND kind = 'final'",
+                     (KIND_BY_ROLE.get(role, "generated"), old))
+    if new and job_status == "done":
+        conn.execute("UPDATE assets SET kind = 'final' WHERE id = ?", (new,))
+
+
+def _user_id(conn: sqlite3.Connection, username: str) -> str:
+    row = conn.execute("SELECT id FROM app_users WHERE username = ?", (username,)).fetchone()
+    return row["id"] if row else LOCAL_USER_ID

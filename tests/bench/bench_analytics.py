@@ -1,0 +1,159 @@
+"""``analytics_1m``: dashboard queries over a 1M-candidate catalog, DuckDB (the library's calls,
+session open/attach/detach included) against the very same SQL run by SQLite, in one process.
+
+The synthetic catalog has 100 projects x 20 runs x 100 jobs x 5 candidates (1,000,000
+``run_candidates``), one cost event per candidate, one final asset per job. It is written by
+DuckDB through the attached SQLite file (``INSERT ... SELECT FROM range()``), which is faster than
+Python ``executemany`` for a million rows. The dashboard set is workspace-wide, as the overview
+dashboard shows it: project overview, QA pass rate by stage, cost by provider and day, and the
+candidate funnel (``candidate_stats``). A second line times one project's page (summary, runs,
+QA, costs, estimates, a run's detail and its candidate grid rows): those calls are narrowed to one
+project or run, so they run in SQLite through its indexes (see :mod:`kroma_kit.analytics.session`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.bench.lines import BenchLine
+
+PROJECTS, RUNS, JOBS, CANDIDATES = 100, 20, 100, 5
+ID = "printf('%08x-0000-4000-8000-%012d', {kind}, {n})"  # UUID-shaped, deterministic
+
+BUILD_SQL = [
+    f"""INSERT INTO cat.projects (id, owner_user_id, slug, name, status, settings_json, created_at, updated_at)
+    SELECT {ID.format(kind=1, n='p')}, '00000000-0000-4000-8000-000000000001', printf('proj-%03d', p),
+           printf('Project %d', p), 'active', '{{}}', '2026-03-01T00:00:00.000Z', '2026-03-01T00:00:00.000Z'
+    FROM range({PROJECTS}) t(p)""",
+    f"""INSERT INTO cat.runs (id, project_id, run_mode, status, stage, provider_code, model_name, estimated_cost_usd,
+                             actual_cost_usd, jobs_total, jobs_done, settings_snapshot_json, created_at)
+    SELECT {ID.format(kind=2, n='r')}, {ID.format(kind=1, n=f'r // {RUNS}')}, 'run', 'done',
+           ['style', 'time', 'weather', 'characters'][r % 4 + 1], CASE WHEN r % 3 = 0 THEN 'local' ELSE 'openai' END,
+           'gpt-image-1', 20.0, 19.5, {JOBS}, {JOBS}, '{{}}',
+           printf('2026-03-%02dT%02d:00:00.000Z', 1 + r % 28, r % 24)
+    FROM range({PROJECTS * RUNS}) t(r)""",
+    f"""INSERT INTO cat.run_jobs (id, run_id, job_key, status, prompt_text, selected_candidate_index,
+                                 estimated_cost_usd, meta_json, created_at)
+    SELECT {ID.format(kind=3, n='j')}, {ID.format(kind=2, n=f'j // {JOBS}')}, printf('job_%d', j % {JOBS}), 'done',
+           'Preserve geometry and perspective.', 1 + j % {CANDIDATES}, 0.2,
+           '{{"winner_reason": "fewest soft warnings (0 vs 1)"}}', '2026-03-01T00:00:00.000Z'
+    FROM range({PROJECTS * RUNS * JOBS}) t(j)""",
+    f"""INSERT INTO cat.run_candidates (id, job_id, candidate_index, status, rank_hard_failures, rank_soft_warnings,
+                                       rank_avg_chroma_exceed, chroma_delta, rank_position, seed, cost_usd,
+                                       latency_ms, meta_json, created_at)
+    SELECT {ID.format(kind=4, n='c')}, {ID.format(kind=3, n=f'c // {CANDIDATES}')}, c % {CANDIDATES} + 1,
+           CASE WHEN h < 5 THEN 'failed_output_guard' WHEN h < 7 THEN 'failed' ELSE 'done' END,
+           CASE WHEN h < 5 THEN 1 ELSE 0 END, CASE WHEN h BETWEEN 7 AND 29 THEN 1 ELSE 0 END,
+           h / 25.0, h / 20.0, c % {CANDIDATES} + 1, c, 0.04, 800 + h * 4, '{{}}', '2026-03-01T00:00:00.000Z'
+    FROM (SELECT c, hash(c) % 100 AS h FROM range({PROJECTS * RUNS * JOBS * CANDIDATES}) t(c))""",
+    f"""INSERT INTO cat.cost_events (id, project_id, run_id, job_key, candidate_index, provider_code, operation_code,
+                                    model_name, units, cost_usd, currency, event_key, meta_json, created_at)
+    SELECT {ID.format(kind=5, n='e')}, {ID.format(kind=1, n=f'r // {RUNS}')}, {ID.format(kind=2, n='r')},
+           printf('job_%d', (e // {CANDIDATES}) % {JOBS}), e % {CANDIDATES} + 1,
+           CASE WHEN r % 3 = 0 THEN 'local' ELSE 'openai' END, 'image_generation', 'gpt-image-1', 1, 0.04, 'USD',
+           printf('%d:%d', r, e), '{{}}', printf('2026-03-%02dT%02d:00:00.000Z', 1 + r % 28, r % 24)
+    FROM (SELECT e, e // {JOBS * CANDIDATES} AS r FROM range({PROJECTS * RUNS * JOBS * CANDIDATES}) t(e))""",
+    f"""INSERT INTO cat.assets (id, project_id, kind, storage_uri, storage_backend, rel_path, mime_type, width, height,
+                               size_bytes, sha256, metadata_json, created_at)
+    SELECT {ID.format(kind=6, n='a')}, {ID.format(kind=1, n=f'a // {RUNS * JOBS}')}, 'final',
+           printf('/studio/projects/proj-%03d/outputs/job_%d.png', a // {RUNS * JOBS}, a), 'local',
+           printf('outputs/job_%d.png', a), 'image/png', 1024, 1536, 2400000, sha256(a::VARCHAR), '{{}}',
+           '2026-03-01T00:00:00.000Z'
+    FROM range({PROJECTS * RUNS * JOBS}) t(a)""",
+]
+
+
+def build_catalog(home: Path):
+    """Create the workspace (real migrations) and fill it through DuckDB; returns the workspace.
+    Uses the analytics engine's DuckDB database (the extension is loaded there) with a
+    read-write attachment of its own, detached before the benchmark starts."""
+    from kroma_kit.analytics.engine import get_engine
+    from kroma_kit.workspace import open_workspace
+
+    ws = open_workspace(home)
+    con = get_engine(ws.home).database.cursor()
+    try:
+        con.execute(f"ATTACH '{ws.catalog_path}' AS cat (TYPE sqlite)")
+        con.execute("BEGIN")
+        for statement in BUILD_SQL:
+            con.execute(statement)
+        con.execute("COMMIT")
+        con.execute("DETACH cat")
+    finally:
+        con.close()
+    conn = sqlite3.connect(ws.catalog_path)  # fold the one big transaction into the file, as
+    try:                                     # SQLite's auto-checkpoint does for everyday writes
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    return ws
+
+
+def _median_ms(call: Callable[[], object], repeats: int) -> float:
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples) * 1000
+
+
+def _sqlite(path: Path, sql: str) -> Callable[[], object]:
+    def run() -> object:
+        conn = sqlite3.connect(path)
+        try:
+            return conn.execute(sql).fetchall()
+        finally:
+            conn.close()
+    return run
+
+
+def bench() -> list[BenchLine]:
+    from kroma_kit import analytics
+    from kroma_kit.analytics import costs, queries
+
+    folder = Path(tempfile.mkdtemp(prefix="kroma-bench-analytics-"))
+    try:
+        started = time.perf_counter()
+        ws = build_catalog(folder / "home")
+        build_s = time.perf_counter() - started
+        analytics.project_overview(ws)  # warm: the process-wide DuckDB database and its extension
+        dashboard = {
+            "overview": (lambda: analytics.project_overview(ws), queries.OVERVIEW_SQL.format(scope="1 = 1", where="p.status = 'active'")),
+            "qa_by_stage": (lambda: analytics.qa_pass_rate_by_stage(ws), queries.QA_BY_STAGE_SQL.format(where="1 = 1")),
+            "cost_by_day": (lambda: analytics.cost_by_provider_day(ws),
+                            costs.COST_BY_PROVIDER_DAY_SQL.format(where="1 = 1")),
+            "candidate_stats": (lambda: analytics.candidate_stats(ws), queries.CANDIDATE_STATS_SQL.format(where="1 = 1")),
+        }
+        duck, lite = {}, {}
+        for name, (call, sql) in dashboard.items():
+            duck[name] = _median_ms(call, 5)
+            lite[name] = _median_ms(_sqlite(ws.catalog_path, sql), 3)
+        run_id = analytics.runs_table(ws, "proj-042", limit=1)["run_id"].iloc[0]
+        project_page = {
+            "summary": lambda: analytics.project_summary(ws, "proj-042"),
+            "runs": lambda: analytics.runs_table(ws, "proj-042"),
+            "qa_by_stage": lambda: analytics.qa_pass_rate_by_stage(ws, "proj-042"),
+            "qa_by_run": lambda: analytics.qa_by_run(ws, "proj-042"),
+            "costs": lambda: analytics.cost_by_provider_day(ws, "proj-042"),
+            "estimates": lambda: analytics.estimated_vs_actual(ws, "proj-042"),
+            "run_detail": lambda: analytics.run_detail(ws, run_id),
+            "grid_rows": lambda: analytics.candidates(ws, run_id=run_id),
+        }
+        page = {name: _median_ms(call, 5) for name, call in project_page.items()}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    median = statistics.median(duck.values())
+    per_query = ", ".join(f"{name} {duck[name]:.0f}/{lite[name]:.0f}" for name in dashboard)
+    return [BenchLine("analytics_1m", f"{sum(lite.values()) / sum(duck.values()):.1f}x", ">= 5x",
+                      extra=f"duckdb median {median:.0f} ms (goal <= 150 ms); per query duckdb/sqlite ms: "
+                            f"{per_query}; catalog build {build_s:.0f} s"),
+            BenchLine("analytics_1m_project_page", f"{statistics.median(page.values()):.0f} ms", "<= 150 ms",
+                      extra="median per call of one project's page on the same catalog (run in SQLite via its "
+                            "indexes, typed by DuckDB): " + ", ".join(f"{k} {v:.0f}" for k, v in page.items()))]
