@@ -106,10 +106,18 @@ def _normalise_root(root: str | Path | None) -> str | None:
     return str(path)
 
 
+def _read_conn(ws: Workspace) -> sqlite3.Connection:
+    """A read-only connection: lookups from dashboards and analytics must never write, not even
+    the WAL checkpoint a read-write connection performs when it is the last one to close."""
+    from kroma_kit.catalog.db import connect
+
+    return connect(ws.catalog_path, read_only=True)
+
+
 def get_project(ws: Workspace, slug: str, *, include_archived: bool = True) -> dict[str, Any]:
     """The project with its storage policy and resolved ``root``; unknown -> NotFoundError."""
     validate_slug(slug)
-    conn = ws.connect()
+    conn = _read_conn(ws)
     try:
         row = conn.execute(f"{_SELECT} WHERE p.owner_user_id = ? AND p.slug = ?",
                            (LOCAL_USER_ID, slug)).fetchone()
@@ -125,7 +133,7 @@ def get_project(ws: Workspace, slug: str, *, include_archived: bool = True) -> d
 
 
 def list_projects(ws: Workspace, *, include_archived: bool = False) -> list[dict[str, Any]]:
-    conn = ws.connect()
+    conn = _read_conn(ws)
     try:
         where = "" if include_archived else " WHERE p.status = 'active'"
         rows = conn.execute(f"{_SELECT}{where} ORDER BY p.slug").fetchall()

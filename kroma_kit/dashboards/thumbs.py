@@ -1,0 +1,44 @@
+"""Thumbnails as inline ``<img>`` tags for HTML dashboards.
+
+The 256 px WebP comes from the workspace thumbnail cache (:mod:`kroma_kit.storage.thumbnails`),
+so a repeated render reads a small cached file and never decodes the full image. It is inlined
+as a ``data:`` URL because a Voilà page cannot reach files outside the served folder, and a
+missing or broken image becomes a labelled placeholder rather than an error: a dashboard must
+still render when someone has moved an output away.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from pathlib import Path
+from typing import Any
+
+from kroma_kit.dashboards.cards import esc, is_missing
+
+log = logging.getLogger(__name__)
+
+THUMB_SIZE = 256
+
+
+def thumb_img(path: Any, sha256: Any = None, *, home: Path, alt: str = "") -> str:
+    """``<img class="kk-tile-img">`` with the thumbnail inlined, or a ``kk-tile-missing`` box.
+
+    ``home`` is the workspace folder whose cache holds the thumbnail (the view's workspace, which
+    is not always ``$KROMA_HOME``).
+    """
+    from kroma_kit.errors import KromaError
+    from kroma_kit.storage.thumbnails import thumbnail, thumbnail_cache_dir
+
+    if is_missing(path) or not str(path):
+        return '<div class="kk-tile-missing" data-thumb="none">no image</div>'
+    source = Path(str(path))
+    digest = None if is_missing(sha256) or not sha256 else str(sha256)
+    try:
+        data = thumbnail(source, digest, size=THUMB_SIZE, cache_dir=thumbnail_cache_dir(home)).read_bytes()
+    except (KromaError, OSError) as exc:
+        log.info("No thumbnail for %s: %s", source, exc)
+        return f'<div class="kk-tile-missing" data-thumb="missing" title="{esc(source)}">image missing</div>'
+    encoded = base64.b64encode(data).decode("ascii")
+    return (f'<img class="kk-tile-img" data-thumb="ok" alt="{esc(alt)}" title="{esc(source)}" '
+            f'src="data:image/webp;base64,{encoded}">')
