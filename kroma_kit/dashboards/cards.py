@@ -188,11 +188,14 @@ def ago(moment: datetime, *, now: datetime | None = None) -> str:
 
 
 def duration(start: Any, end: Any) -> str:
-    """``1m 05s`` between two timestamps, or a dash when either is missing."""
+    """``4.2s`` or ``1m 05s`` between two timestamps, or a dash when either is missing."""
     first, last = to_datetime(start), to_datetime(end)
     if first is None or last is None:
         return "—"
-    seconds = max(0, int((last - first).total_seconds()))
+    exact = max(0.0, (last - first).total_seconds())
+    if exact < 60:
+        return f"{exact:.1f}s"
+    seconds = int(exact)
     minutes, seconds = divmod(seconds, 60)
     hours, minutes = divmod(minutes, 60)
     if hours:
