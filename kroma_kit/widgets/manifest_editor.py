@@ -1,0 +1,185 @@
+"""ManifestEditor: see what the next run will use (scene, style and character refs as
+thumbnails, the stage prompts) and change the prompts safely.
+
+The artist's question is "what will the model get?", so the editor shows the *resolved*
+manifest (defaults < app settings < the project's file), not the raw file. Problems are shown
+inline exactly as the pipeline would raise them: :func:`~kroma_kit.config.resolve_project_settings`
+for the schema (messages name file and key) and :func:`~kroma_kit.project_setup.check_manifest_files`
+for refs that are missing or not images. Saving a prompt goes through
+:func:`~kroma_kit.catalog.prompts.publish_prompt`: a new catalog version and the manifest file
+rewritten atomically, so the history and the next run agree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+
+from kroma_kit.config import STAGES, ProjectSettings
+from kroma_kit.errors import ConfigError, KromaError
+from kroma_kit.widgets._common import Panel, button, close_tree, esc
+from kroma_kit.workspace import Workspace
+
+REF_FIELDS = (("scene_refs", "Scenes"), ("style_refs", "Style references"), ("character_refs", "Characters"))
+THUMB_WIDTH = "128px"
+
+
+class ManifestEditor(Panel):
+    """Refs with thumbnails, one text box per stage prompt, inline validation.
+
+    ``prompt_boxes[name]`` / ``save_buttons[name]`` are prompt ``name``'s Textarea and Save
+    button; ``save_prompt(name)`` saves it; ``validate()`` returns the problems shown in ``errors``.
+    """
+
+    def __init__(self, ws: Workspace | None = None, *, project: str | None = None) -> None:
+        super().__init__(ws, project=project)
+        self.resolved: ProjectSettings | None = None
+        self.problems: list[str] = []
+        self.prompt_boxes: dict[str, widgets.Textarea] = {}
+        self.prompt_versions: dict[str, widgets.HTML] = {}
+        self.save_buttons: dict[str, widgets.Button] = {}
+        self.header = widgets.HTML()
+        self.errors = widgets.HTML()
+        self.errors.add_class("kk-errors")
+        self.refs_box = widgets.VBox()
+        self.prompts_box = widgets.VBox()
+        self.reload_button = button("Reload", "kk-reload")
+        self.validate_button = button("Validate", "kk-validate")
+        self.reload_button.on_click(self.action(self.reload))
+        self.validate_button.on_click(self.action(self.validate))
+        self.widget = widgets.VBox([
+            self.header, widgets.HBox([self.reload_button, self.validate_button]), self.errors,
+            widgets.HTML("<b>References</b>"), self.refs_box,
+            widgets.HTML("<b>Prompts</b> (saving makes a new version and updates the manifest)"),
+            self.prompts_box, self.status,
+        ])
+        self.widget.add_class("kk-manifest-editor")
+        if project:
+            self.reload()
+
+    # ------------------------------------------------------------------ actions
+
+    def reload(self) -> None:
+        """Re-read the manifest from disk and rebuild refs, prompts and problems."""
+        root = self._root()
+        self.validate()
+        source = self.resolved.manifest_file if self.resolved else None
+        self.header.value = (f"<b>Manifest</b> of <code>{esc(self.require_project())}</code>: "
+                             f"<code>{esc(source or 'built-in defaults (no manifest file yet)')}</code>")
+        old = (*self.refs_box.children, *self.prompts_box.children)
+        self.refs_box.children = self._ref_rows(root) if self.resolved else ()
+        self.prompts_box.children = self._prompt_rows() if self.resolved else (
+            widgets.HTML("<i>Fix the manifest problems above to edit prompts.</i>"),)
+        for widget in old:
+            close_tree(widget)
+
+    def validate(self) -> list[str]:
+        """Run the pipeline's own checks; show and return the problems (empty when valid)."""
+        from kroma_kit.config import resolve_project_settings
+        from kroma_kit.project_setup import check_manifest_files
+
+        root = self._root()
+        try:
+            self.resolved = resolve_project_settings(root)
+        except ConfigError as exc:
+            self.resolved = None
+            self.problems = [str(exc)]
+        else:
+            self.problems = check_manifest_files(self.resolved)
+        if self.problems:
+            items = "".join(f"<li>{esc(p)}</li>" for p in self.problems)
+            self.errors.value = f"<div style='color:#b42318'><b>Manifest problems</b><ul>{items}</ul></div>"
+        else:
+            self.errors.value = "<span style='color:#1b7f3b'>Manifest valid: every ref is a readable image.</span>"
+        return list(self.problems)
+
+    def set_prompt(self, name: str, text: str) -> None:
+        """Put ``text`` in prompt ``name``'s box (not saved until :meth:`save_prompt`)."""
+        self._box(name).value = text
+
+    def save_prompt(self, name: str, text: str | None = None) -> int:
+        """Save prompt ``name`` (the box's text, or ``text``); returns the new version number."""
+        from kroma_kit.catalog.prompts import publish_prompt
+
+        box = self._box(name)
+        if text is not None:
+            box.value = text
+        version = publish_prompt(self.ws, self.require_project(), name, box.value)
+        self.validate()
+        self._show_version(name)
+        self.set_status(f"Saved prompt '{name}' as version {version}; the manifest now uses it.", "ok")
+        return version
+
+    # ------------------------------------------------------------------ building blocks
+
+    def _root(self) -> Path:
+        from kroma_kit.catalog.projects import get_project
+
+        return Path(get_project(self.ws, self.require_project())["root"])
+
+    def _box(self, name: str) -> widgets.Textarea:
+        if name not in self.prompt_boxes:
+            known = ", ".join(self.prompt_boxes) or "none (the manifest did not load)"
+            raise KromaError(f"No prompt named {name!r} in this manifest. Known prompts: {known}.")
+        return self.prompt_boxes[name]
+
+    def _ref_rows(self, root: Path) -> tuple[widgets.Widget, ...]:
+        from kroma_kit.project_setup import resolve_ref
+
+        assert self.resolved is not None
+        rows: list[widgets.Widget] = []
+        for field, title in REF_FIELDS:
+            refs = getattr(self.resolved.manifest, field)
+            cards = [self._ref_card(ref, resolve_ref(root, ref)) for ref in refs]
+            body: widgets.Widget = widgets.HBox(cards, layout=widgets.Layout(flex_flow="row wrap")) if cards \
+                else widgets.HTML("<i>none</i>")
+            rows.append(widgets.VBox([widgets.HTML(f"{esc(title)} ({len(refs)})"), body]))
+        return tuple(rows)
+
+    def _ref_card(self, ref: str, path: Path) -> widgets.Widget:
+        from kroma_kit.storage.thumbnails import thumbnail_bytes, thumbnail_cache_dir
+
+        caption = widgets.HTML(f"<small><code>{esc(ref)}</code></small>")
+        try:
+            data = thumbnail_bytes(path, cache_dir=thumbnail_cache_dir(self.ws.home))
+        except KromaError as exc:
+            picture: widgets.Widget = widgets.HTML(
+                f"<div style='width:{THUMB_WIDTH};color:#b42318'><small>{esc(exc)}</small></div>")
+        else:
+            picture = widgets.Image(value=data, format="webp", layout=widgets.Layout(width=THUMB_WIDTH))
+            picture.add_class("kk-ref-thumb")
+        return widgets.VBox([picture, caption], layout=widgets.Layout(margin="0 8px 8px 0"))
+
+    def _prompt_rows(self) -> tuple[widgets.Widget, ...]:
+        assert self.resolved is not None
+        prompts = self.resolved.manifest.prompts
+        self.prompt_boxes, self.prompt_versions, self.save_buttons = {}, {}, {}
+        rows: list[widgets.Widget] = []
+        for stage in STAGES:
+            names = sorted(name for name in prompts if name.split("_", 1)[0] == stage)
+            for name in names:
+                rows.append(self._prompt_row(name, prompts[name]))
+        return tuple(rows)
+
+    def _prompt_row(self, name: str, text: str) -> widgets.Widget:
+        box = widgets.Textarea(value=text, rows=2, layout=widgets.Layout(width="100%"))
+        box.add_class(f"kk-prompt-{name}")
+        version = widgets.HTML()
+        save = button("Save", f"kk-save-{name}", tooltip=f"Save {name} as a new version")
+        save.on_click(self.action(lambda: self.save_prompt(name)))
+        self.prompt_boxes[name] = box
+        self.prompt_versions[name] = version
+        self.save_buttons[name] = save
+        self._show_version(name)
+        return widgets.VBox([widgets.HBox([widgets.HTML(f"<code>{esc(name)}</code>"), version, save]), box])
+
+    def _show_version(self, name: str) -> None:
+        from kroma_kit.catalog.prompts import prompt_history
+
+        history: list[dict[str, Any]] = prompt_history(self.ws, self.require_project(), name)
+        label = self.prompt_versions.get(name)
+        if label is not None:
+            label.value = (f"<small>version {history[0]['version']} of {len(history)}</small>" if history
+                           else "<small>from the manifest (no saved versions)</small>")
