@@ -1,16 +1,21 @@
-"""The process-wide DuckDB database with the ``sqlite_scanner`` extension loaded, offline.
+"""The process-wide DuckDB database, and the offline ``sqlite_scanner`` extension.
 
-Loading the extension costs ~150-300 ms (DuckDB verifies its signature by hashing 34 MB), far too
-much to pay per dashboard tile, so it happens once per process: the in-memory DuckDB *database*
-lives as long as the process, and every analytics session is a fresh connection on it
-(:mod:`kroma_kit.analytics.session`).
+The in-memory DuckDB *database* lives as long as the process: every analytics session is a fresh
+connection on it (:mod:`kroma_kit.analytics.session`), and it holds this process's snapshot of the
+catalog (:mod:`kroma_kit.analytics.snapshot`, one cache per catalog in ``Engine.caches``).
+
+The extension is installed and loaded here once per process (~150-300 ms: DuckDB verifies its
+signature by hashing 34 MB): that proves it works on this machine, and installs it into the
+extension directory that snapshot copies load it from. The copies read the catalog through it in
+a *child process*: this process never opens the catalog with the extension's own bundled SQLite
+(see :mod:`kroma_kit.analytics.snapshot` for why).
 
 Offline by design: the extension is never downloaded. The binary comes from the
 ``duckdb-extension-sqlite`` wheel (pinned to DuckDB's version), is copied under the name
 ``sqlite_scanner.duckdb_extension`` into ``<KROMA_HOME>/cache/duckdb/v<version>-<key>/``, installed
 from that path into DuckDB's extension directory beside it (``INSTALL '<path>'; LOAD
-sqlite_scanner``), with DuckDB's auto-install and auto-load switched off. If that fails, sessions
-fall back to reading the catalog through Python's ``sqlite3``; a warning says so once per process.
+sqlite_scanner``), with DuckDB's auto-install and auto-load switched off. If that fails, snapshots
+are copied through Python's ``sqlite3`` instead (slower); a warning says so once per process.
 ``KROMA_DUCKDB_SQLITE_EXTENSION`` points at another extension file, or ``off`` forces the fallback.
 """
 
@@ -23,7 +28,8 @@ import shutil
 import threading
 import uuid
 import warnings
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,11 +100,16 @@ def _stage_extension(source: Path, cache: Path) -> Path:
 
 @dataclass
 class Engine:
-    """The shared database; ``scanner`` False means the sqlite3 fallback (``reason`` says why)."""
+    """The shared database; ``scanner`` False means the sqlite3 fallback (``reason`` says why).
+    ``extension_directory`` holds the installed extension (snapshot copies load it from there);
+    ``caches`` maps a catalog path to its :class:`~kroma_kit.analytics.snapshot.CatalogCache`."""
 
     database: duckdb.DuckDBPyConnection
     scanner: bool
     reason: str = ""
+    extension_directory: str | None = None
+    caches: OrderedDict[str, Any] = field(default_factory=OrderedDict)
+    caches_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 _engine: Engine | None = None
@@ -125,7 +136,7 @@ def _open_engine(home: Path) -> Engine:
         database.execute(f"LOAD {EXTENSION_NAME}")
     except duckdb.Error as exc:
         return Engine(database, False, f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
-    return Engine(database, True)
+    return Engine(database, True, extension_directory=config["extension_directory"])
 
 
 def get_engine(home: Path) -> Engine:
@@ -148,10 +159,15 @@ def get_engine(home: Path) -> Engine:
 
 def reset_engine() -> None:
     """Forget the process-wide DuckDB database (and the once-per-process warning), e.g. after
-    changing ``KROMA_DUCKDB_SQLITE_EXTENSION``. Sessions already open keep working."""
+    changing ``KROMA_DUCKDB_SQLITE_EXTENSION``. Its snapshots are dropped (and its probe
+    connections closed) as soon as no running query holds them; sessions already open keep working."""
     global _engine, _warned
     with _engine_lock:
-        _engine, _warned = None, False
+        old, _engine, _warned = _engine, None, False
+    if old is not None:
+        from kroma_kit.analytics.snapshot import close_caches
+
+        close_caches(old)
 
 
 def uses_sqlite_scanner(ws: Workspace) -> bool:

@@ -4,34 +4,45 @@ Why DuckDB: dashboards aggregate the whole catalog (every project, every candida
 parallel, vectorised group-bys over it are several times faster than the same SQL in SQLite. Why
 not a DuckDB *file*: a process holding one locks every other process out (reference
 jupyter-testing.md §6). So the catalog stays SQLite (WAL), and a session is one connection on the
-process-wide DuckDB database (:mod:`kroma_kit.analytics.engine`) that ATTACHes the catalog
-READ_ONLY under its own alias, defines connection-local TEMP views, and DETACHes on close: no
-SQLite handle, snapshot or lock survives a call, and a writer can always ``BEGIN IMMEDIATE``.
+process-wide DuckDB database (:mod:`kroma_kit.analytics.engine`) with connection-local TEMP views.
 
-Two engines, one answer. ``query(sql)`` runs in DuckDB: right for workspace-wide aggregates.
-``query(sql, engine="sqlite")`` runs the same SQL in SQLite through a short read-only ``sqlite3``
-connection: right for *selective* queries (one run, one project), where SQLite's indexes read a
-few thousand rows while ``sqlite_scanner`` (no filter pushdown) must scan every table in full.
-Measured on a 1M-candidate catalog: one run's 500 candidates in ~4 ms in SQLite vs ~1.2 s through
-the scanner. Either way DuckDB types the result (it binds the query with ``LIMIT 0`` and casts
-SQLite's rows to those types), so both engines return identical columns and dtypes. The views
-are portable SQL for exactly this reason.
+Why a snapshot: reading the catalog through ``sqlite_scanner`` on every call re-reads every SQLite
+page every time (~0.5 s per dashboard query on a 1M-candidate catalog, nearly all of it in the
+scan). So DuckDB queries run on this process's snapshot of the catalog
+(:mod:`kroma_kit.analytics.snapshot`): native DuckDB copies of the tables, keyed by a cheap change
+signature of the catalog that is checked before *every* query, so any commit by any process is
+seen by the next query, including the next one of an open session. The copy is paid once per
+catalog change, not per query; the session points ``search_path`` at the current generation
+for the query and holds a lease on it meanwhile. No SQLite handle is attached per session, and
+nothing but the snapshot's probe connection (idle, no transaction) outlives a call, so a writer
+can always ``BEGIN IMMEDIATE`` and checkpoint.
 
-Fallback: when the extension cannot be loaded, DuckDB queries read the catalog tables copied
-through ``sqlite3`` (one read transaction, a consistent snapshot) into DuckDB temp tables, copied
-only when a session first needs them; SQLite queries are unaffected.
+Two engines, one answer. ``query(sql)`` runs in DuckDB on the snapshot: right for workspace-wide
+aggregates. ``query(sql, engine="sqlite")`` runs the same SQL in SQLite through a short read-only
+``sqlite3`` connection: right for *selective* queries (one run, one project), where SQLite's
+indexes read a few thousand rows (~4 ms for one run's 500 candidates on a 1M-candidate catalog)
+and no snapshot has to be fresh: a run in progress does not make the project page copy the whole
+catalog. Either way DuckDB types the result: the SQLite path binds the query with ``LIMIT 0``
+against the snapshot's *shape* (empty tables with the snapshot's exact column types) and casts
+SQLite's rows to those types, so both engines return identical columns and dtypes. The views are
+portable SQL for exactly this reason.
+
+Fallback: when the extension cannot be loaded, the snapshot is copied through ``sqlite3`` (one
+read transaction, a consistent state) instead of ``sqlite_scanner``; nothing else changes.
 """
 
 from __future__ import annotations
 
 import re
+import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from kroma_kit.analytics.engine import get_engine, quote
+from kroma_kit.analytics.engine import get_engine
+from kroma_kit.analytics.snapshot import SnapshotError, shape, snapshot
 from kroma_kit.analytics.views import VIEW_SQL, run_logs_sql
 from kroma_kit.errors import KromaError, StorageError
 
@@ -48,35 +59,21 @@ class AnalyticsError(KromaError):
 
 
 class AnalyticsSession:
-    """One DuckDB connection with the catalog attached read-only and the views on demand.
+    """One DuckDB connection on the process-wide database, the views on demand.
 
-    Use :func:`open_session` (a context manager); do not keep one open across user actions, so
-    every query sees the catalog as it is now.
+    Use :func:`open_session` (a context manager). Every DuckDB query checks the catalog's change
+    signature first, so even a session kept open sees each commit on its next query.
     """
 
     def __init__(self, ws: Workspace) -> None:
-        import duckdb
-
         self.ws = ws
         if not ws.catalog_path.is_file():
             raise StorageError(f"No catalog at {ws.catalog_path}. Run `kroma init` first.")
-        engine = get_engine(ws.home)
-        self.scanner = engine.scanner
-        self.alias = f"kroma_{uuid.uuid4().hex[:12]}"
-        self.con = engine.database.cursor()
-        self._attached = False
-        self._tables: Literal["none", "schema", "rows"] = "none"  # the fallback's copies so far
+        self.engine = get_engine(ws.home)
+        self.scanner = self.engine.scanner
+        self.alias = f"kroma_{uuid.uuid4().hex[:12]}"  # names this session's staging views
+        self.con = self.engine.database.cursor()
         self._views: set[str] = set()
-        if self.scanner:
-            try:
-                self.con.execute(f"ATTACH '{quote(str(ws.catalog_path))}' AS {self.alias} (TYPE sqlite, READ_ONLY)")
-                self._attached = True
-                # Unqualified table names now resolve to the catalog; the views are TEMP views of
-                # this connection, found first, so nothing here is visible to another session.
-                self.con.execute(f"USE {self.alias}")
-            except duckdb.Error as exc:
-                self.close()
-                raise AnalyticsError(f"Cannot open the catalog {ws.catalog_path} for analytics: {exc}") from exc
 
     # ------------------------------------------------------------------ queries
 
@@ -87,49 +84,60 @@ class AnalyticsSession:
 
         args = list(params or [])
         try:
+            self._check_read_only(sql)
             if engine == "sqlite":
                 return self._in_sqlite(sql, args)
-            self._prepare(sql, rows=True)
-            return self.con.execute(sql, args).df()
-        except duckdb.Error as exc:
+            with snapshot(self.engine, self.ws.catalog_path, sql) as search_path:
+                self._prepare(sql, search_path)
+                return self.con.execute(sql, args).df()
+        except (duckdb.Error, sqlite3.Error, SnapshotError) as exc:
             raise AnalyticsError(f"Analytics query failed: {str(exc).splitlines()[0]}") from exc
+
+    def _check_read_only(self, sql: str) -> None:
+        """Only SELECTs (and EXPLAIN): the snapshot is shared by every query of this process."""
+        import duckdb
+
+        for statement in self.con.extract_statements(sql):
+            if statement.type not in (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN):
+                raise AnalyticsError(f"Analytics queries are read-only: {statement.type.name} is not allowed "
+                                     "(the catalog changes through kroma_kit, not through analytics SQL).")
 
     def _in_sqlite(self, sql: str, args: list[Any]) -> pd.DataFrame:
         import pandas as pd
 
         from kroma_kit.catalog.db import connect
 
-        self._prepare(sql, rows=False)
-        described = self.con.execute(f"SELECT * FROM ({sql}) AS kroma_typed LIMIT 0", args).description
-        names, types = [d[0] for d in described], [str(d[1]) for d in described]
-        conn = connect(self.ws.catalog_path, read_only=True)
-        try:
-            for name in dict.fromkeys(_VIEW_NAME.findall(sql)):
-                if name in VIEW_SQL:
-                    conn.execute(f"CREATE TEMP VIEW {name} AS {VIEW_SQL[name]}")
-            rows = conn.execute(sql, args).fetchall()
-        finally:
-            conn.close()
-        columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-        frame = pd.DataFrame({f"c{i}": pd.Series(_as_sent(values, kind), dtype=object)
-                              for i, (values, kind) in enumerate(zip(columns, types, strict=True))})
-        staging = f"{self.alias}_rows"
-        self.con.register(staging, frame)
-        try:
-            casts = ", ".join(f'CAST(c{i} AS {kind}) AS "{name}"'
-                              for i, (name, kind) in enumerate(zip(names, types, strict=True)))
-            return self.con.execute(f"SELECT {casts} FROM {staging}").df()
-        finally:
-            self.con.unregister(staging)
+        with shape(self.engine, self.ws.catalog_path) as search_path:  # leased until the cast is done
+            self._prepare(sql, search_path)
+            described = self.con.execute(f"SELECT * FROM ({sql}) AS kroma_typed LIMIT 0", args).description
+            names, types = [d[0] for d in described], [str(d[1]) for d in described]
+            conn = connect(self.ws.catalog_path, read_only=True)
+            try:
+                for name in dict.fromkeys(_VIEW_NAME.findall(sql)):
+                    if name in VIEW_SQL:
+                        conn.execute(f"CREATE TEMP VIEW {name} AS {VIEW_SQL[name]}")
+                rows = conn.execute(sql, args).fetchall()
+            finally:
+                conn.close()
+            columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+            frame = pd.DataFrame({f"c{i}": pd.Series(_as_sent(values, kind), dtype=object)
+                                  for i, (values, kind) in enumerate(zip(columns, types, strict=True))})
+            staging = f"{self.alias}_rows"
+            self.con.register(staging, frame)
+            try:
+                casts = ", ".join(f'CAST(c{i} AS {kind}) AS "{name}"'
+                                  for i, (name, kind) in enumerate(zip(names, types, strict=True)))
+                return self.con.execute(f"SELECT {casts} FROM {staging}").df()
+            finally:
+                self.con.unregister(staging)
 
     # ------------------------------------------------------------------ set-up on demand
 
-    def _prepare(self, sql: str, *, rows: bool) -> None:
-        """Make the tables (fallback: copies, or empty typed tables when only typing is needed)
-        and the views that ``sql`` mentions exist in this connection."""
-        if not self.scanner and (self._tables == "none" or (rows and self._tables == "schema")):
-            self._copy_tables(rows=rows)
-            self._tables = "rows" if rows else "schema"
+    def _prepare(self, sql: str, search_path: str) -> None:
+        """Point unqualified table names at ``search_path`` (a snapshot generation or the shape)
+        and make the views ``sql`` mentions exist in this connection. TEMP views are found first and
+        bind their tables when a query runs, so they follow ``search_path`` from query to query."""
+        self.con.execute(f"SET search_path = '{search_path}'")
         for name in _VIEW_NAME.findall(sql):
             if name in self._views:
                 continue
@@ -142,51 +150,16 @@ class AnalyticsSession:
             self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {select}")
             self._views.add(name)
 
-    def _copy_tables(self, *, rows: bool) -> None:
-        """The fallback: every catalog table as a DuckDB temp table of the declared types."""
-        import pandas as pd
-
-        from kroma_kit.catalog.db import connect
-
-        conn = connect(self.ws.catalog_path, read_only=True)
-        try:
-            conn.execute("BEGIN")
-            names = [row[0] for row in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-            for table in names:
-                columns = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
-                ddl = ", ".join(f'"{col["name"]}" {_duck_type(col["type"])}' for col in columns)
-                self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{table}" ({ddl})')
-                data = conn.execute(f'SELECT * FROM "{table}"').fetchall() if rows else []
-                if data:
-                    frame = pd.DataFrame.from_records([tuple(row) for row in data],
-                                                      columns=[col["name"] for col in columns])
-                    staging = f"{self.alias}_{table}"
-                    self.con.register(staging, frame)
-                    try:
-                        self.con.execute(f'INSERT INTO "{table}" SELECT * FROM {staging}')
-                    finally:
-                        self.con.unregister(staging)
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
-
     def close(self) -> None:
-        """Detach the catalog and close the connection (idempotent)."""
+        """Close the connection (idempotent)."""
         con, self.con = getattr(self, "con", None), None
-        if con is None:
-            return
-        try:
-            if self._attached:
-                con.execute("USE memory")
-                con.execute(f"DETACH {self.alias}")
-        finally:
+        if con is not None:
             con.close()
 
 
 @contextmanager
 def open_session(ws: Workspace) -> Iterator[AnalyticsSession]:
-    """``with open_session(ws) as s: s.query("SELECT ... FROM v_runs")`` — detached on exit."""
+    """``with open_session(ws) as s: s.query("SELECT ... FROM v_runs")`` — closed on exit."""
     session = AnalyticsSession(ws)
     try:
         yield session
@@ -217,14 +190,3 @@ def _run_log_files(ws: Workspace) -> list[tuple[str, str]]:
             found.extend((project["slug"], str(path)) for path in sorted(folder.glob("*.json")))
     return found
 
-
-def _duck_type(declared: str | None) -> str:
-    """SQLite type affinity rules (declared type -> DuckDB type), as sqlite_scanner maps them."""
-    text = (declared or "").upper()
-    if "INT" in text:
-        return "BIGINT"
-    if any(word in text for word in ("CHAR", "CLOB", "TEXT")):
-        return "VARCHAR"
-    if any(word in text for word in ("REAL", "FLOA", "DOUB")):
-        return "DOUBLE"
-    return "VARCHAR"

@@ -6,18 +6,28 @@ and by the executor's background recorder (job by job while a run goes on).
 
 Asset lineage: a candidate's raw output is ``derived_from`` its scene and has each style or
 character ref as ``reference_of`` parent; each post-process output is ``derived_from`` the file
-it was made from. The job winner's final file is re-kinded ``final`` where it is (no copy).
+it was made from. The job winner's final file is re-kinded ``final`` where it is (no copy). The
+winner is the job's ``selected_candidate``, whoever chose it: the ranking, or an artist
+(:mod:`kroma_kit.pipeline.review`), even a forced choice of a candidate that failed the guard,
+whose file lives in ``archive/bad``; so re-ingesting a reviewed log keeps the review.
+
+Files move while a run goes on: a candidate that fails the guard is moved to ``archive/bad`` by
+its worker while the executor's catalog mirror may be registering the same candidate from a
+snapshot taken a moment before. A file that is gone when it is checked or hashed is therefore
+looked up again where the run log says it is now (``current_job``: the live log of the run, or
+the log file read again); one that is really gone is skipped with a note, never a crash.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kroma_kit.catalog.assets import find_asset, link_assets, register_asset
-from kroma_kit.catalog.db import to_json, utcnow
+from kroma_kit.catalog.assets import find_asset, link_assets, register_asset, storage_uri
+from kroma_kit.catalog.db import from_json, to_json, utcnow
 
 _NS = uuid.UUID("6f1c2a52-4d0b-4c39-9a3e-6b1f0d9e7a11")
 POST_KINDS = {"bg_remove": "bg_removed", "upscale": "upscaled", "color": "color_corrected"}
@@ -35,25 +45,52 @@ def abs_path(root: Path, path: str | None) -> Path | None:
     return candidate if candidate.is_absolute() else root / candidate
 
 
+def candidate_file(candidate: dict[str, Any], role: str) -> tuple[str | None, bool]:
+    """Where a candidate's file of ``role`` (``candidate_output`` or a post step) is, as the run log
+    records it, and whether that is ``archive/bad``: the file the guard failed was moved there."""
+    if role == "candidate_output":
+        path = candidate.get("output")
+    else:
+        path = (candidate.get(role) or {}).get("output")
+    guard = candidate.get("output_guard") or {}
+    bad = guard.get("bad_archive")
+    if path and bad and guard.get("checked_input") == path:
+        return bad, True
+    return path, False
+
+
+CurrentJob = Callable[[str], dict[str, Any] | None]
+
+
 class Ingestor:
     """Writes one run log's rows on one connection. Keeps a path -> asset id cache so a file is
-    hashed once per process even when the executor records a run candidate by candidate."""
+    hashed once per process even when the executor records a run candidate by candidate.
 
-    def __init__(self, conn: sqlite3.Connection, project: dict[str, Any]) -> None:
+    ``current_job(job_id)`` returns the job as the run log says it is now; it is asked only when a
+    candidate's file is missing, to find where it went (see the module docstring)."""
+
+    def __init__(self, conn: sqlite3.Connection, project: dict[str, Any], *,
+                 current_job: CurrentJob | None = None) -> None:
         self.conn = conn
         self.project_id = project["id"]
         self.root = Path(project["root"])
         self.assets: dict[str, str] = {}
         self.counts = {"assets_upserted": 0, "links": 0, "missing_files": 0}
+        self.notes: list[str] = []
+        self.current_job = current_job
 
     # ---------------------------------------------------------------- assets
 
     def asset(self, path: str | None, kind: str, run_id: str | None, metadata: dict[str, Any] | None = None,
-              *, keep_existing: bool = False, refresh: bool = False) -> str | None:
+              *, keep_existing: bool = False, refresh: bool = False, note_missing: bool = True) -> str | None:
+        """The asset id of the file at ``path`` (registered or refreshed), or None when there is no
+        such file, including one that vanished between the check and the hash."""
         file = abs_path(self.root, path)
-        if file is None or not file.is_file():
-            if file is not None:
-                self.counts["missing_files"] += 1
+        if file is None:
+            return None
+        if not file.is_file():
+            if note_missing:
+                self._missing([file])
             return None
         key = file.resolve().as_posix()
         if key in self.assets and not refresh:
@@ -63,11 +100,74 @@ class Ingestor:
             if existing:
                 self.assets[key] = existing["id"]
                 return existing["id"]
-        asset_id = register_asset(self.conn, self.project_id, file, kind, project_root=self.root,
-                                  run_id=run_id, metadata=metadata)
+        try:
+            asset_id = register_asset(self.conn, self.project_id, file, kind, project_root=self.root,
+                                      run_id=run_id, metadata=metadata)
+        except FileNotFoundError:  # moved or deleted after the check (a guard failure being archived)
+            if note_missing:
+                self._missing([file])
+            return None
         self.assets[key] = asset_id
         self.counts["assets_upserted"] += 1
         return asset_id
+
+    def candidate_asset(self, run_id: str, job_id: str, candidate: dict[str, Any], role: str, kind: str,
+                        metadata: dict[str, Any]) -> str | None:
+        """Register a candidate's file of ``role`` where the log says it is; when it is not there,
+        where the log says it is now (asked once per distinct place, at most three)."""
+        tried: list[Path] = []
+        record: dict[str, Any] | None = candidate
+        while record is not None and len(tried) < 3:
+            path, archived = candidate_file(record, role)
+            file = abs_path(self.root, path)
+            if file is None or file in tried:
+                break
+            tried.append(file)
+            if archived:
+                self._follow_move(candidate_file({**record, "output_guard": None}, role)[0], file, metadata)
+            meta = {**metadata, "role": role, **({"archived": "bad"} if archived else {})}
+            asset_id = self.asset(path, kind, run_id, meta, note_missing=False)
+            if asset_id:
+                return asset_id
+            record = self._current_candidate(job_id, candidate["candidate_index"])
+        if tried:
+            self._missing(tried)
+        return None
+
+    def _follow_move(self, old_path: str | None, new_file: Path, metadata: dict[str, Any]) -> None:
+        """A row registered for this very candidate's file before the guard moved it (the catalog
+        mirror saw it in ``outputs/``) moves with the file: same id and links, no row left
+        pointing at nothing. Rows of other runs or candidates at that path are not touched."""
+        old_file = abs_path(self.root, old_path)
+        if old_file is None or old_file.is_file() or not new_file.is_file():
+            return
+        row = find_asset(self.conn, self.project_id, old_file)
+        if row is None or find_asset(self.conn, self.project_id, new_file) is not None:
+            return
+        owner = from_json(row["metadata_json"])
+        if (row["run_id"], owner.get("job_id"), owner.get("candidate_index")) != (
+                metadata["run_id"], metadata["job_id"], metadata["candidate_index"]):
+            return
+        self.conn.execute("UPDATE assets SET storage_uri = ? WHERE id = ?", (storage_uri(new_file), row["id"]))
+        self.assets.pop(old_file.resolve().as_posix(), None)
+
+    def _current_candidate(self, job_id: str, index: int) -> dict[str, Any] | None:
+        job = self.current_job(job_id) if self.current_job is not None else None
+        for candidate in (job or {}).get("candidates", []):
+            if candidate.get("candidate_index") == index:
+                return candidate
+        return None
+
+    def _missing(self, files: list[Path]) -> None:
+        self.counts["missing_files"] += 1
+        places = " nor ".join(self._rel(file) for file in files)
+        self.notes.append(f"skipped {places}: not on disk (moved or deleted)")
+
+    def _rel(self, file: Path) -> str:
+        try:
+            return file.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return file.as_posix()
 
     def link(self, parent: str | None, child: str | None, link_type: str) -> None:
         if parent and child and parent != child:
@@ -119,48 +219,58 @@ class Ingestor:
         job_row_id = self.conn.execute("SELECT id FROM run_jobs WHERE run_id = ? AND job_key = ?",
                                        (run_id, job["id"])).fetchone()[0]
         reports = 0
-        final_asset = None
+        selected = job.get("selected_candidate")
+        winner_file = None
         for candidate in job.get("candidates", []):
-            output_id, candidate_final = self._candidate_assets(run_id, job, candidate, inputs, register_files)
-            if job.get("selected_candidate") == candidate["candidate_index"] and candidate_final:
-                final_asset = candidate_final
+            output_id, candidate_final, last_id = self._candidate_assets(run_id, job, candidate, inputs,
+                                                                         register_files)
+            if candidate["candidate_index"] == selected:
+                winner_file = candidate_final or last_id
             reports += self._candidate_row(log, job_row_id, job, candidate, output_id, candidate_final)
+        final_asset = self._job_final(job, winner_file) if selected is not None and register_files else None
         if final_asset and job["status"] == "done":
-            final_path = abs_path(self.root, job.get("final_output"))
-            if final_path is not None and final_path.is_file():
-                self.conn.execute("UPDATE assets SET kind = 'final' WHERE id = ?", (final_asset,))
+            self.conn.execute("UPDATE assets SET kind = 'final' WHERE id = ?", (final_asset,))
         self.conn.execute("UPDATE run_jobs SET final_asset_id = ? WHERE id = ?", (final_asset, job_row_id))
         return {"candidates": len(job.get("candidates", [])), "quality_reports": reports}
 
+    def _job_final(self, job: dict[str, Any], winner_file: str | None) -> str | None:
+        """The winner's file as the job records it (``final_output``: for a forced choice of a
+        guard failure that is its file in ``archive/bad``), else the winner candidate's own last
+        file: its final output, or the file the guard left where it archived it."""
+        final_path = abs_path(self.root, job.get("final_output"))
+        if final_path is not None and final_path.is_file():
+            known = self.assets.get(final_path.resolve().as_posix())
+            if known:
+                return known
+            found = self.asset(job["final_output"], "generated", None, {"role": "job_final"}, keep_existing=True,
+                               note_missing=False)
+            if found:
+                return found
+        return winner_file
+
     def _candidate_assets(self, run_id: str, job: dict[str, Any], candidate: dict[str, Any],
-                          inputs: list[str | None], register_files: bool) -> tuple[str | None, str | None]:
+                          inputs: list[str | None], register_files: bool
+                          ) -> tuple[str | None, str | None, str | None]:
+        """Register a candidate's files with their lineage; (raw output, final if ``done``, last file)."""
         if not register_files or candidate["status"] == "planned":
-            return None, None
+            return None, None, None
         index = candidate["candidate_index"]
         meta = {"run_id": run_id, "job_id": job["id"], "candidate_index": index, "seed": candidate.get("seed")}
-        guard = candidate.get("output_guard") or {}
-        bad = guard.get("bad_archive")
-        output_path = candidate.get("output")
-        if bad and guard.get("checked_input") == output_path:
-            output_path = bad  # the raw file itself failed the guard and now lives in archive/bad
-            meta["archived"] = "bad"
-        output_id = self.asset(output_path, "generated", run_id, {**meta, "role": "candidate_output"})
+        output_id = self.candidate_asset(run_id, job["id"], candidate, "candidate_output", "generated", meta)
         if output_id and inputs:
             self.link(inputs[0], output_id, "derived_from")
             for parent in inputs[1:]:
                 self.link(parent, output_id, "reference_of")
         current = output_id
         for step in ("bg_remove", "upscale", "color"):
-            record = candidate.get(step) or {}
-            path = record.get("output")
-            if bad and guard.get("checked_input") == path:
-                path = bad
-            step_id = self.asset(path, POST_KINDS[step], run_id, {**meta, "role": step})
+            if not (candidate.get(step) or {}).get("output"):
+                continue
+            step_id = self.candidate_asset(run_id, job["id"], candidate, step, POST_KINDS[step], meta)
             if step_id:
                 self.link(current, step_id, "derived_from")
                 current = step_id
         final_id = current if candidate["status"] == "done" else None
-        return output_id, final_id
+        return output_id, final_id, current
 
     def _candidate_row(self, log: dict[str, Any], job_row_id: str, job: dict[str, Any], candidate: dict[str, Any],
                        output_id: str | None, final_id: str | None) -> int:

@@ -10,14 +10,16 @@ Row writing lives in :mod:`kroma_kit.catalog.run_ingest` (lineage rules are docu
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from kroma_kit.catalog.assets import find_asset
 from kroma_kit.catalog.audit import record_event
 from kroma_kit.catalog.db import from_json, to_json, transaction, utcnow
-from kroma_kit.catalog.run_ingest import Ingestor, abs_path
+from kroma_kit.catalog.run_ingest import CurrentJob, Ingestor, abs_path
 from kroma_kit.errors import InputError, NotFoundError
 from kroma_kit.workspace import Workspace
 
@@ -32,34 +34,63 @@ def _project_for_log(ws: Workspace, log: dict[str, Any]) -> dict[str, Any]:
     return project
 
 
-def ingest_log_data(ws: Workspace, log: dict[str, Any], path: Path, *, audit: bool = True) -> dict[str, Any]:
-    """Ingest an already-read run log (see :func:`ingest_run_log`)."""
-    project = _project_for_log(ws, log)
+def ingest_log_data(ws: Workspace, log: dict[str, Any] | Callable[[], dict[str, Any]], path: Path, *,
+                    audit: bool = True, current_job: CurrentJob | None = None) -> dict[str, Any]:
+    """Ingest an already-read run log (see :func:`ingest_run_log`).
+
+    ``log`` may be a function returning the log: it is called inside the catalog write
+    transaction, so a winner override (which rewrites the log inside its own transaction) is
+    either wholly in what is ingested or lands after it; the executor passes its live log this way.
+    ``current_job(job_id)`` says where a job's files are now when one has moved since ``log`` was
+    taken; by default the log file at ``path`` is read again (only when it changed).
+    """
+    project = _project_for_log(ws, log() if callable(log) else log)
     root = Path(project["root"])
     log_rel = _relative(root, path)
     conn = ws.connect()
     try:
         with transaction(conn):
-            ingestor = Ingestor(conn, project)
-            ingestor.run_row(log, log_rel)
+            data = log() if callable(log) else log
+            ingestor = Ingestor(conn, project, current_job=current_job or _log_file_jobs(path))
+            ingestor.run_row(data, log_rel)
             candidates = reports = 0
-            for job in log["jobs"]:
-                counts = ingestor.job(log, job)
+            for job in data["jobs"]:
+                counts = ingestor.job(data, job)
                 candidates += counts["candidates"]
                 reports += counts["quality_reports"]
-            costs = ingestor.cost_events(log)
-            log_asset = ingestor.asset(str(path), "run_log", log["run_id"], {"role": "run_log"}, refresh=True)
-            result = {"ok": True, "project_slug": project["slug"], "run_id": log["run_id"], "run_log_path": log_rel,
-                      "status": log["status"], "jobs": len(log["jobs"]), "candidates": candidates,
+            costs = ingestor.cost_events(data)
+            log_asset = ingestor.asset(str(path), "run_log", data["run_id"], {"role": "run_log"}, refresh=True)
+            result = {"ok": True, "project_slug": project["slug"], "run_id": data["run_id"], "run_log_path": log_rel,
+                      "status": data["status"], "jobs": len(data["jobs"]), "candidates": candidates,
                       "assets_upserted": ingestor.counts["assets_upserted"], "asset_links": ingestor.counts["links"],
-                      "missing_files": ingestor.counts["missing_files"], "quality_reports_written": reports,
-                      "cost_events_written": costs, "run_log_asset_id": log_asset}
+                      "missing_files": ingestor.counts["missing_files"], "notes": ingestor.notes,
+                      "quality_reports_written": reports, "cost_events_written": costs,
+                      "run_log_asset_id": log_asset}
             if audit:
                 record_event(conn, "run.ingested", {k: v for k, v in result.items() if k != "ok"},
                              project_id=project["id"])
     finally:
         conn.close()
     return result
+
+
+def _log_file_jobs(path: Path) -> CurrentJob:
+    """``current_job`` over the run log file: re-read (and cached) only when the file changed, so a
+    log whose files were all deleted costs one read, not one per file."""
+    cache: dict[str, Any] = {"stamp": None, "jobs": {}}
+
+    def current_job(job_id: str) -> dict[str, Any] | None:
+        try:
+            info = Path(path).stat()
+            stamp = (info.st_ino, info.st_mtime_ns, info.st_size)
+            if stamp != cache["stamp"]:
+                data = json.loads(Path(path).read_bytes())
+                cache.update(stamp=stamp, jobs={job.get("id"): job for job in data.get("jobs") or []})
+        except (OSError, ValueError, AttributeError):
+            return None
+        return cache["jobs"].get(job_id)
+
+    return current_job
 
 
 def ingest_run_log(ws: Workspace, path: str | Path) -> dict[str, Any]:
@@ -180,6 +211,7 @@ def mark_interrupted_runs(ws: Workspace, project_slug: str | None = None) -> lis
     Only runs started on this host can be checked (``os.kill(pid, 0)`` plus the process start
     time, so a recycled pid does not look alive); runs from another host are left alone.
     """
+    from kroma_kit.pipeline.loglock import run_log_lock
     from kroma_kit.pipeline.runlog import process_alive, read_run_log, this_host
     from kroma_kit.storage.atomic import atomic_write_json
 
@@ -216,8 +248,14 @@ def mark_interrupted_runs(ws: Workspace, project_slug: str | None = None) -> lis
         reason = f"process {row['pid']} on {host} ended while the run was running (crash or kill)"
         now = utcnow()
         if log is not None and log.get("status") == "running":
-            log.update(status="interrupted", status_reason=reason, updated_at=now)
-            atomic_write_json(log_path, log)
+            with run_log_lock(log_path):  # read again under the lock: an override may have just written it
+                try:
+                    log = read_run_log(log_path)
+                except InputError:
+                    log = None
+                if log is not None and log.get("status") == "running":
+                    log.update(status="interrupted", status_reason=reason, updated_at=now)
+                    atomic_write_json(log_path, log)
         conn = ws.connect()
         try:
             with transaction(conn):

@@ -222,10 +222,6 @@ def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
         guard = {"checked_input": final_rel, "summary": report["summary"],
                  "files": [{**entry, "file": ctx.layout.relative(entry["file"])} for entry in report["files"]]}
         status = "failed_output_guard" if report["summary"]["hard_failures"] else "done"
-        if status == "failed_output_guard":
-            moved = archive_failing(report, ctx.layout.archive_bad)
-            if moved["moved"]:
-                guard["bad_archive"] = ctx.layout.relative(moved["moved"][0]["to"])
         verdict = "fail" if report["summary"]["hard_failures"] else ("warn" if report["summary"]["soft_warnings"]
                                                                       else "pass")
     else:
@@ -237,6 +233,13 @@ def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
     post_cost = round(sum(float(step.get("cost_usd") or 0) for step in steps.values()), 6)
 
     def settled(data: dict[str, Any]) -> None:
+        # The move to archive/bad happens here, inside the log's update (its data lock), together
+        # with the entry that says where the file went: no snapshot of the log (the catalog
+        # mirror's) ever names a place the file has already left without saying where it is now.
+        if status == "failed_output_guard":
+            moved = archive_failing(report, ctx.layout.archive_bad)
+            if moved["moved"]:
+                guard["bad_archive"] = ctx.layout.relative(moved["moved"][0]["to"])
         candidate.update(status=status, rank=rank, output_guard=guard, final_output=final_rel if status == "done"
                          else None, timings=timings, **steps)
         if post_cost:

@@ -195,7 +195,7 @@ def run_context(ctx: RunContext) -> RunSummary:
         ctx.log.update(lambda data: data.update(status="failed", status_reason=reason, finished_at=utcnow()),
                        pretty=True)
         try:
-            ingest_log_data(ctx.ws, ctx.log.snapshot(), ctx.log.path)
+            ingest_log_data(ctx.ws, ctx.log.current, ctx.log.path, current_job=ctx.log.job_snapshot)
         finally:
             ctx.events.emit(ev.Failed(ctx.log.run_id, error=reason))
         raise
@@ -204,7 +204,8 @@ def run_context(ctx: RunContext) -> RunSummary:
         if callable(close):
             close()  # the HTTP client of a paid provider; a new run builds a new one
     ctx.recorder.close()
-    ingest_log_data(ctx.ws, ctx.log.snapshot(), ctx.log.path)
+    # The live log, read inside the catalog transaction: an override made during the run is kept.
+    ingest_log_data(ctx.ws, ctx.log.current, ctx.log.path, current_job=ctx.log.job_snapshot)
     summary = RunSummary.from_log(ctx.log.snapshot(), ctx.log.path)
     ctx.events.emit(ev.Finished(ctx.log.run_id, status=summary.status, status_reason=summary.status_reason,
                                 jobs_done=summary.jobs_done, jobs_failed=summary.jobs_failed,
@@ -289,28 +290,29 @@ def _settle_job(ctx: RunContext, job: PlannedJob) -> None:
         for candidate in candidates:
             candidate["rank_position"] = positions.get(candidate["candidate_index"])
         record["ranking"] = ranking.to_dict()["ordered"]
-        override = (record.get("winner_override") or {}).get("candidate_index")
-        kept = next((c for c in candidates if c["candidate_index"] == override and c["status"] == "done"), None)
-        if kept is not None:  # an artist chose this winner (pipeline.review): a re-rank must not undo it
-            record.update(status="done", failure_reason=None)
-            return
-        if ranking.winner_index is not None:
-            winner = next(c for c in candidates if c["candidate_index"] == ranking.winner_index)
-            record.update(status="done", selected_candidate=ranking.winner_index, winner_reason=ranking.reason,
-                          final_output=winner["final_output"], output=winner["final_output"], failure_reason=None)
-            for step in ("bg_remove", "upscale", "color", "output_guard"):
-                if step in winner:
-                    record[step] = winner[step]
-            return
         guard_failed = [c for c in tried if c["status"] == "failed_output_guard"]
         errors = sorted({c.get("error") for c in tried if c.get("error")})
-        if guard_failed:
+        if ranking.winner_index is not None:
+            record.update(status="done", failure_reason=None)
+        elif guard_failed:
             reason = "all_candidates_failed_output_guard" if len(guard_failed) == len(tried) else \
                 f"no candidate passed: {len(guard_failed)} failed the output guard, " \
                 f"{len(tried) - len(guard_failed)} failed ({'; '.join(errors)})"
             record.update(status="failed_output_guard", failure_reason=reason)
         else:
             record.update(status="failed", failure_reason=f"all candidates failed: {'; '.join(errors)}")
+        override = (record.get("winner_override") or {}).get("candidate_index")
+        if any(c["candidate_index"] == override and c["status"] in ("done", "failed_output_guard")
+               for c in candidates):
+            return  # an artist chose this winner (pipeline.review), maybe forced past the guard: it stays
+        if ranking.winner_index is not None:
+            winner = next(c for c in candidates if c["candidate_index"] == ranking.winner_index)
+            record.update(selected_candidate=ranking.winner_index, winner_reason=ranking.reason,
+                          final_output=winner["final_output"], output=winner["final_output"])
+            for step in ("bg_remove", "upscale", "color", "output_guard"):
+                if step in winner:
+                    record[step] = winner[step]
+            return
         record.update(selected_candidate=None, final_output=None, output=None, winner_reason=ranking.reason)
 
     ctx.log.update(settle)

@@ -5,7 +5,14 @@ connection ever crosses threads) writes the newest state of every changed job in
 transaction, coalescing bursts. A paid call therefore never waits on SQLite, and ten candidates
 settling at once cost one transaction, not ten. The run log stays the record: a catalog hiccup is
 logged and retried on the next change, and the run's final ingest brings the catalog level with
-the log whatever happened before.
+the log whatever happened before. No error ends the thread: a dead mirror would leave the catalog
+silent for the rest of the run.
+
+Each job is copied from the live log right before it is written, inside the catalog transaction,
+after adopting any winner override another process wrote (that override is committed in its own
+transaction, under the same locks), so the mirror never writes back a choice the artist replaced.
+Files still move under a copy: a worker archives a guard failure while its job is being written;
+the ingestor then finds the file where the live log says it is now (:meth:`RunLog.job_snapshot`).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ class CatalogRecorder:
         self.runlog = runlog
         self._assets: dict[str, str] = {}
         self._dirty: set[str] = set()
+        self._retry: set[str] = set()  # jobs of a failed write: written again with the next change
         self._cond = threading.Condition()
         self._closing = False
         self._thread: threading.Thread | None = None
@@ -70,25 +78,32 @@ class CatalogRecorder:
                         self._cond.wait()
                     if not self._dirty and self._closing:
                         return
-                    dirty, self._dirty = self._dirty, set()
+                    dirty, self._dirty = self._dirty | self._retry, set()
+                    self._retry = set()
                 try:
                     self._write(conn, dirty)
-                except sqlite3.Error as exc:
-                    log.warning("catalog update for run %s deferred: %s", self.runlog.run_id, exc)
+                except Exception as exc:  # noqa: BLE001 - the mirror must outlive any one bad write
+                    log.warning("catalog update for run %s deferred: %s: %s", self.runlog.run_id,
+                                type(exc).__name__, exc, exc_info=not isinstance(exc, sqlite3.Error))
+                    self._assets = {}  # ids registered in the rolled-back transaction are not in the catalog
+                    with self._cond:
+                        self._retry |= dirty
         finally:
             conn.close()
 
     def _write(self, conn: sqlite3.Connection, dirty: set[str]) -> None:
         from kroma_kit.catalog.run_ingest import Ingestor
 
-        snapshot = self.runlog.snapshot()
         rel = ProjectLayout(Path(self.project["root"])).relative(self.runlog.path)
         everything = ALL_JOBS in dirty
         with transaction(conn):
-            ingestor = Ingestor(conn, self.project)
+            snapshot = self.runlog.current()
+            ingestor = Ingestor(conn, self.project, current_job=self.runlog.job_snapshot)
             ingestor.assets = self._assets
             ingestor.run_row(snapshot, rel)
-            for job in snapshot["jobs"]:
-                if everything or job["id"] in dirty:
-                    ingestor.job(snapshot, job)
+            for job_id in [job["id"] for job in snapshot["jobs"]]:
+                if everything or job_id in dirty:
+                    job = self.runlog.job_snapshot(job_id)
+                    if job is not None:
+                        ingestor.job(snapshot, job)
             ingestor.cost_events(snapshot)

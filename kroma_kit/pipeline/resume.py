@@ -11,6 +11,12 @@ chose stays); in jobs without a winner, candidates that failed without a charge 
 their earlier failure kept under ``previous_failures``. A candidate that was paid for is never
 paid for again. Budgets are today's settings (raising a budget and
 resuming is how a budget-stopped run is finished); everything else is the log's.
+
+The log is held in memory while the run goes on, but it is not the only writer: an artist may
+override a job's winner (:func:`kroma_kit.pipeline.review.override_winner`) at any moment, before
+the first write of the resume or while it runs. Every write adopts such an override first
+(:class:`~kroma_kit.pipeline.runlog.RunLog`), a job ranked again keeps it, and the catalog mirror
+and the final ingest read the log inside their transactions: the artist's choice always wins.
 """
 
 from __future__ import annotations

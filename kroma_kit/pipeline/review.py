@@ -13,10 +13,19 @@ everything that names the winner, together:
   the ``final`` asset kind, a ``human_review`` quality report that keeps the previous and the new
   choice with the note and the reviewer, and an audit event.
 
-The log is read, checked and rewritten inside one ``BEGIN IMMEDIATE`` catalog transaction, so two
-overrides of the same run (two kernels, a kernel and the CLI) queue instead of losing one another's
-change; if the log cannot be written the catalog rolls back, and if the commit fails the previous
-log is put back.
+The log is read, checked and rewritten inside one ``BEGIN IMMEDIATE`` catalog transaction and
+under the run log's write lock (:mod:`kroma_kit.pipeline.loglock`), so two overrides of the same
+run (two kernels, a kernel and the CLI) queue instead of losing one another's change; if the log
+cannot be written the catalog rolls back, and if the commit fails the previous log is put back.
+
+A run that is still going can be reviewed too: an artist looking at a finished job should not
+wait for the other forty. The artist's choice always wins. The live executor (``execute_run`` or
+``resume_run``, on this host) writes the log under the same lock and adopts the override before
+each write (:func:`adopt_overrides`, called by :class:`~kroma_kit.pipeline.runlog.RunLog`), its
+catalog mirror adopts it inside its own catalog transaction, and a job ranked again later keeps the
+chosen candidate. A run whose process died is marked ``interrupted`` first (as ``kroma runs list``
+does) and reviewed like any stopped run. Refused: a run still going on another host, whose
+process this machine can neither see nor share a lock with.
 """
 
 from __future__ import annotations
@@ -26,14 +35,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kroma_kit.catalog.assets import find_asset
 from kroma_kit.catalog.audit import LOCAL_USER_ID, record_event
-from kroma_kit.catalog.db import from_json, new_id, to_json, transaction, utcnow
+from kroma_kit.catalog.db import from_json, new_id, to_json, utcnow
 from kroma_kit.errors import InputError, NotFoundError, StorageError
 from kroma_kit.storage.atomic import atomic_write_json
 from kroma_kit.workspace import ProjectLayout, Workspace
 
 EVENT_CODE = "run.winner_overridden"
 STEP_BLOCKS = ("bg_remove", "upscale", "color", "output_guard")
+REVIEW_FIELDS = ("selected_candidate", "final_output", "output", "winner_reason", "winner_override",
+                 "winner_history")
 KIND_BY_ROLE = {"candidate_output": "generated", "bg_remove": "bg_removed", "upscale": "upscaled",
                 "color": "color_corrected"}
 
@@ -42,61 +54,83 @@ def override_winner(ws: Workspace, run_id: str, job_key: str, candidate_index: i
                     reviewer: str = "local", force: bool = False) -> dict[str, Any]:
     """Make candidate ``candidate_index`` the winner of job ``job_key`` in run ``run_id``.
 
-    Refused: an unknown run, job or candidate; a dry run; a run still running (its executor
-    rewrites the log); a ``failed`` or unfinished candidate; a ``failed_output_guard`` candidate
-    unless ``force=True``; a candidate whose image file is gone. Choosing the current winner
-    again records the review (an approval) without changing anything else.
+    Allowed while the run is still going on this host: the live executor adopts the choice and
+    keeps it (see the module docstring). Refused: an unknown run, job or candidate; a dry run; a
+    run still going on another host; a ``failed`` or unfinished candidate; a
+    ``failed_output_guard`` candidate unless ``force=True``; a candidate whose image file is gone.
+    Choosing the current winner again records the review (an approval) without changing anything
+    else.
     """
+    from kroma_kit.catalog.runs import mark_interrupted_runs
+    from kroma_kit.pipeline.loglock import run_log_lock
+
     index = _check_index(candidate_index)
     run = _run_row(ws, run_id)
+    mark_interrupted_runs(ws, run["slug"])  # a crashed run must not look live (before our write lock)
     root = Path(run["project_root"])
-    change: _Change | None = None
-    log_written = False
     conn = ws.connect()
     try:
-        with transaction(conn):  # the catalog's write lock also serialises two overrides of one run log
-            run["status"] = conn.execute("SELECT status FROM runs WHERE id = ?", (run["id"],)).fetchone()[0]
-            change = _Change.prepare(root, _log_path(root, run), run["id"], job_key, index, force=force, note=note,
-                                     reviewer=reviewer)
-            rows = _catalog_rows(conn, run["id"], job_key, index)
-            old_final, new_final = rows["job"]["final_asset_id"], _new_final_asset(rows["candidate"])
-            entry = change.entry
-            summary = {"action": "override_winner", "run_id": run["id"], "job_key": job_key,
-                       "previous": {"candidate_index": entry["previous_candidate"],
-                                    "winner_reason": entry["previous_winner_reason"],
-                                    "final_output": entry["previous_final_output"], "asset_id": old_final},
-                       "new": {"candidate_index": index, "status": entry["candidate_status"],
-                               "final_output": entry["final_output"], "asset_id": new_final},
-                       "changed": entry["previous_candidate"] != index, "note": note, "reviewer": reviewer,
-                       "forced": bool(force), "reviewed_at": entry["reviewed_at"]}
-            conn.execute("UPDATE run_jobs SET selected_candidate_index = ?, final_asset_id = ?, meta_json = ? "
-                         "WHERE id = ?", (index, new_final, to_json(change.meta), rows["job"]["id"]))
-            _rekind(conn, old_final, new_final, job_status=change.job_status)
-            conn.execute(
-                "INSERT INTO quality_reports (id, project_id, run_id, job_id, candidate_id, asset_id, report_type, "
-                "verdict, chroma_delta, summary_json, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'human_review', 'pass', ?, ?, ?)",
-                (entry["report_id"], run["project_id"], run["id"], rows["job"]["id"], rows["candidate"]["id"],
-                 new_final, rows["candidate"]["chroma_delta"], to_json(summary), entry["reviewed_at"]))
-            event_id = record_event(conn, EVENT_CODE, summary, project_id=run["project_id"],
-                                    actor_user_id=_user_id(conn, reviewer))
-            change.runlog.update()  # last step before COMMIT: a failed write rolls the catalog back
-            log_written = True
-    except BaseException as exc:
-        if log_written and change is not None:  # the commit itself failed: put the previous log back
-            atomic_write_json(change.runlog.path, change.before)
-        if isinstance(exc, sqlite3.Error):
-            raise StorageError(f"Could not record the winner override in the catalog {ws.catalog_path}: {exc}. "
-                               "Nothing was changed.") from exc
-        raise
+        # Lock order everywhere: catalog write lock, then the run log's lock (the executor's catalog
+        # mirror does the same), held until the commit so a failed commit can restore the log.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            run.update(dict(conn.execute("SELECT status, pid, host FROM runs WHERE id = ?",
+                                         (run["id"],)).fetchone()))
+            log_path = _log_path(root, run)
+            with run_log_lock(log_path):
+                change = _Change.prepare(root, log_path, run["id"], job_key, index, force=force, note=note,
+                                         reviewer=reviewer)
+                rows = _catalog_rows(conn, run["id"], job_key, index)
+                new_final = _new_final_asset(conn, run["project_id"], rows["candidate"], change.new_file)
+                event_id = _record(conn, run, job_key, change, rows, new_final)
+                change.runlog.update()  # last step before COMMIT: a failed write rolls the catalog back
+                try:
+                    conn.execute("COMMIT")
+                except BaseException:
+                    atomic_write_json(change.runlog.path, change.before)  # put the previous log back
+                    raise
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
+        raise StorageError(f"Could not record the winner override in the catalog {ws.catalog_path}: {exc}. "
+                           "Nothing was changed.") from exc
     finally:
         conn.close()
+    entry = change.entry
     return {"run_id": run["id"], "project": run["slug"], "job_key": job_key, "candidate_index": index,
             "previous_candidate": entry["previous_candidate"], "changed": entry["previous_candidate"] != index,
             "final_output": change.new_file.as_posix(), "final_asset_id": new_final, "winner_reason": change.reason,
             "note": note, "reviewer": reviewer, "forced": bool(force), "reviewed_at": entry["reviewed_at"],
             "report_id": entry["report_id"], "audit_event_id": event_id,
             "run_log_path": change.runlog.path.as_posix()}
+
+
+def _record(conn: sqlite3.Connection, run: dict[str, Any], job_key: str, change: _Change, rows: dict[str, Any],
+            new_final: str | None) -> str:
+    """The catalog side of one override: the job row, the asset kinds, a ``human_review`` quality
+    report keeping the previous and the new choice, and the audit event (its id is returned)."""
+    entry = change.entry
+    old_final = rows["job"]["final_asset_id"]
+    summary = {"action": "override_winner", "run_id": run["id"], "job_key": job_key,
+               "previous": {"candidate_index": entry["previous_candidate"],
+                            "winner_reason": entry["previous_winner_reason"],
+                            "final_output": entry["previous_final_output"], "asset_id": old_final},
+               "new": {"candidate_index": entry["candidate_index"], "status": entry["candidate_status"],
+                       "final_output": entry["final_output"], "asset_id": new_final},
+               "changed": entry["previous_candidate"] != entry["candidate_index"], "note": entry["note"],
+               "reviewer": entry["reviewer"], "forced": entry["forced"], "reviewed_at": entry["reviewed_at"]}
+    conn.execute("UPDATE run_jobs SET selected_candidate_index = ?, final_asset_id = ?, meta_json = ? WHERE id = ?",
+                 (entry["candidate_index"], new_final, to_json(change.meta), rows["job"]["id"]))
+    _rekind(conn, old_final, new_final, job_status=change.job_status)
+    conn.execute(
+        "INSERT INTO quality_reports (id, project_id, run_id, job_id, candidate_id, asset_id, report_type, "
+        "verdict, chroma_delta, summary_json, created_at) VALUES (?, ?, ?, ?, ?, ?, 'human_review', 'pass', ?, ?, ?)",
+        (entry["report_id"], run["project_id"], run["id"], rows["job"]["id"], rows["candidate"]["id"], new_final,
+         rows["candidate"]["chroma_delta"], to_json(summary), entry["reviewed_at"]))
+    return record_event(conn, EVENT_CODE, summary, project_id=run["project_id"],
+                        actor_user_id=_user_id(conn, entry["reviewer"]))
 
 
 @dataclass
@@ -132,6 +166,29 @@ class _Change:
         _apply_to_log(runlog.data, job_key, candidate, entry, reason)
         meta = {key: value for key, value in runlog.job(job_key).items() if key != "candidates"}
         return cls(runlog, before, entry, reason, meta, job["status"], new_file)
+
+
+def adopt_overrides(data: dict[str, Any], disk: dict[str, Any]) -> bool:
+    """Take into ``data`` (a live executor's log in memory) every winner choice that ``disk`` (the
+    file, rewritten by an override from another process) has and ``data`` lacks. A job's
+    ``winner_history`` only grows, one entry per review, so the longer history is the newer
+    choice. Only the fields an override writes are taken; the executor's own state (statuses,
+    candidates, costs) is left as it is. True when a job changed."""
+    theirs = {job.get("id"): job for job in disk.get("jobs") or [] if isinstance(job, dict)}
+    changed = False
+    for job in data["jobs"]:
+        other = theirs.get(job["id"])
+        if other is None or len(other.get("winner_history") or []) <= len(job.get("winner_history") or []):
+            continue
+        for key in REVIEW_FIELDS:
+            job[key] = other.get(key)
+        for step in STEP_BLOCKS:
+            if step in other:
+                job[step] = other[step]
+            else:
+                job.pop(step, None)
+        changed = True
+    return changed
 
 
 def winner_history(ws: Workspace, run_id: str, job_key: str) -> list[dict[str, Any]]:
@@ -190,11 +247,14 @@ def _run_row(ws: Workspace, run_id: str) -> dict[str, Any]:
 
 
 def _log_path(root: Path, run: dict[str, Any]) -> Path:
+    from kroma_kit.pipeline.runlog import this_host
+
     if run["run_mode"] == "dry":
         raise InputError(f"Run {run['id']} is a dry run: it has no generated candidates to choose from.")
-    if run["status"] == "running":
-        raise InputError(f"Run {run['id']} is still running; its executor rewrites the run log. Choose a "
-                         "winner when it has finished (or after `kroma run --resume`).")
+    if run["status"] == "running" and run.get("host") != this_host():
+        raise InputError(f"Run {run['id']} is still running on host {run.get('host')} (pid {run.get('pid')}); "
+                         "this machine cannot share the run log with that process safely. Choose the winner "
+                         "there, or here once the run has finished.")
     if not run["run_log_path"]:
         raise StorageError(f"Run {run['id']} has no run log path in the catalog.")
     path = Path(run["run_log_path"])
@@ -280,8 +340,13 @@ def _catalog_rows(conn: sqlite3.Connection, run_id: str, job_key: str, index: in
     return {"job": dict(job), "candidate": dict(candidate)}
 
 
-def _new_final_asset(candidate: dict[str, Any]) -> str | None:
-    return candidate["final_asset_id"] or candidate["output_asset_id"]
+def _new_final_asset(conn: sqlite3.Connection, project_id: str, candidate: dict[str, Any],
+                     new_file: Path) -> str | None:
+    """The asset of the file the winner now points at (for a forced guard failure after a post
+    chain that is the archived last step, not the raw output); the candidate's recorded assets
+    when the catalog has not registered that file yet (a live run's mirror lags a little)."""
+    asset = find_asset(conn, project_id, new_file)
+    return asset["id"] if asset else candidate["final_asset_id"] or candidate["output_asset_id"]
 
 
 def _rekind(conn: sqlite3.Connection, old: str | None, new: str | None, *, job_status: str) -> None:

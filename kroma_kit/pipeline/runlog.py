@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kroma_kit.catalog.db import utcnow
 from kroma_kit.errors import InputError
+from kroma_kit.pipeline.loglock import run_log_lock
 from kroma_kit.storage.atomic import atomic_write_bytes
 
 SCHEMA_VERSION = 1
@@ -184,6 +185,12 @@ class RunLog:
 
     Worker threads call :meth:`update` with a function that edits the dict; the change and the
     write happen under the lock, so the file on disk is always one consistent snapshot.
+
+    The dict is not the only writer of the file: an artist may override a job's winner
+    (:mod:`kroma_kit.pipeline.review`) while this process runs or resumes the run. Every write
+    therefore happens under the run log's cross-process lock (:mod:`kroma_kit.pipeline.loglock`)
+    and first adopts what another process wrote since this one last wrote (the file's identity
+    changed): the artist's choice is merged into memory, never overwritten by a stale copy.
     """
 
     def __init__(self, path: Path, data: dict[str, Any]) -> None:
@@ -193,6 +200,9 @@ class RunLog:
         self._write_lock = threading.Lock()  # one file write at a time, outside the data lock
         self._version = 0
         self._written = 0
+        # What this object last wrote or read (inode, times, size). None until then: ``data`` may
+        # have been read before another process rewrote the file, so the first write checks it.
+        self._disk_stamp: tuple[int, int, int, int] | None = None
 
     @property
     def run_id(self) -> str:
@@ -224,18 +234,66 @@ class RunLog:
         with self._write_lock:
             if self._written >= mine and not pretty:
                 return result
-            with self._lock:
-                version = self._version
-                text = json.dumps(self.data, indent=2, ensure_ascii=False, default=str) + "\n" if pretty \
-                    else _compact(self.data)
-            atomic_write_bytes(self.path, text.encode("utf-8"))
+            with run_log_lock(self.path):
+                self._adopt_foreign()
+                with self._lock:
+                    version = self._version
+                    text = json.dumps(self.data, indent=2, ensure_ascii=False, default=str) + "\n" if pretty \
+                        else _compact(self.data)
+                atomic_write_bytes(self.path, text.encode("utf-8"))
+                self._disk_stamp = _stamp(self.path)
             self._written = version
         return result
 
+    def adopt_foreign_changes(self) -> bool:
+        """Merge into memory what another process wrote to the file since this object last wrote
+        or read it (an artist's winner override). True when something was taken."""
+        with run_log_lock(self.path):
+            return self._adopt_foreign()
+
+    def _adopt_foreign(self) -> bool:
+        stamp = _stamp(self.path)
+        if stamp is None or stamp == self._disk_stamp:
+            return False
+        try:
+            disk = json.loads(self.path.read_bytes())
+        except (OSError, ValueError):
+            return False  # not ours to repair: the next write replaces it
+        from kroma_kit.pipeline.review import adopt_overrides
+
+        with self._lock:
+            changed = adopt_overrides(self.data, disk)
+        self._disk_stamp = stamp
+        return changed
+
+    def current(self) -> dict[str, Any]:
+        """A snapshot that includes what another process wrote (see :meth:`adopt_foreign_changes`);
+        what a catalog write should mirror."""
+        self.adopt_foreign_changes()
+        return self.snapshot()
+
     def snapshot(self) -> dict[str, Any]:
-        """A deep copy, consistent with what is on disk."""
+        """A deep copy of the whole log as this process knows it now."""
         with self._lock:
             return json.loads(_compact(self.data))
+
+    def job_snapshot(self, job_id: str) -> dict[str, Any] | None:
+        """A deep copy of one job as it is now (None when the log has no such job): where its
+        files are at this moment, for a catalog write that found a file moved since its snapshot."""
+        with self._lock:
+            for job in self.data["jobs"]:
+                if job["id"] == job_id:
+                    return json.loads(_compact(job))
+        return None
+
+
+def _stamp(path: Path) -> tuple[int, int, int, int] | None:
+    """The identity of the file now at ``path``: every atomic replace changes it."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_ino, info.st_mtime_ns, info.st_ctime_ns, info.st_size
 
 
 def _compact(data: dict[str, Any]) -> str:

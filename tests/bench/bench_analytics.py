@@ -1,14 +1,22 @@
-"""``analytics_1m``: dashboard queries over a 1M-candidate catalog, DuckDB (the library's calls,
-session open/attach/detach included) against the very same SQL run by SQLite, in one process.
+"""``analytics_1m``: dashboard queries over a 1M-candidate catalog, DuckDB (the library's calls, on
+this process's warm snapshot of the catalog, session and freshness check included) against the
+very same SQL run by SQLite directly on the catalog, in one process.
 
 The synthetic catalog has 100 projects x 20 runs x 100 jobs x 5 candidates (1,000,000
 ``run_candidates``), one cost event per candidate, one final asset per job. It is written by
 DuckDB through the attached SQLite file (``INSERT ... SELECT FROM range()``), which is faster than
 Python ``executemany`` for a million rows. The dashboard set is workspace-wide, as the overview
 dashboard shows it: project overview, QA pass rate by stage, cost by provider and day, and the
-candidate funnel (``candidate_stats``). A second line times one project's page (summary, runs,
-QA, costs, estimates, a run's detail and its candidate grid rows): those calls are narrowed to one
-project or run, so they run in SQLite through its indexes (see :mod:`kroma_kit.analytics.session`).
+candidate funnel (``candidate_stats``).
+
+DuckDB answers from a per-process snapshot keyed by the catalog's change signature (see
+:mod:`kroma_kit.analytics.snapshot`): the timed calls are the dashboard case, repeated refreshes
+of an unchanged catalog (the loop checks that no copy happened while timing). The copy is paid
+once per catalog change, so it is reported next to the ratio: the median time to refresh the
+snapshot after a small committed write, and the first dashboard call after such a write (copy
+included). A second line times one project's page (summary, runs, QA, costs, estimates, a run's
+detail and its candidate grid rows): those calls are narrowed to one project or run, so they run
+in SQLite through its indexes (see :mod:`kroma_kit.analytics.session`) and never wait for a copy.
 """
 
 from __future__ import annotations
@@ -114,16 +122,34 @@ def _sqlite(path: Path, sql: str) -> Callable[[], object]:
     return run
 
 
+def _commit_a_change(path: Path, n: int) -> None:
+    """A small committed write, as a finished run or a status update makes one."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("UPDATE runs SET status_reason = ? WHERE id = (SELECT MIN(id) FROM runs)", [f"bench change {n}"])
+    finally:
+        conn.close()
+
+
+def _snapshot_bytes(ws) -> int:
+    """What DuckDB's in-memory tables hold: this process's snapshot (its shape is empty)."""
+    from kroma_kit.analytics.engine import get_engine
+
+    rows = get_engine(ws.home).database.execute("SELECT memory_usage_bytes FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'")
+    return int(rows.fetchone()[0])
+
+
 def bench() -> list[BenchLine]:
     from kroma_kit import analytics
     from kroma_kit.analytics import costs, queries
+    from kroma_kit.analytics.snapshot import refresh_snapshot, snapshot_info
 
     folder = Path(tempfile.mkdtemp(prefix="kroma-bench-analytics-"))
     try:
         started = time.perf_counter()
         ws = build_catalog(folder / "home")
         build_s = time.perf_counter() - started
-        analytics.project_overview(ws)  # warm: the process-wide DuckDB database and its extension
+        analytics.project_overview(ws)  # warm: the engine, its extension, and this process's snapshot
         dashboard = {
             "overview": (lambda: analytics.project_overview(ws), queries.OVERVIEW_SQL.format(scope="1 = 1", where="p.status = 'active'")),
             "qa_by_stage": (lambda: analytics.qa_pass_rate_by_stage(ws), queries.QA_BY_STAGE_SQL.format(where="1 = 1")),
@@ -131,10 +157,24 @@ def bench() -> list[BenchLine]:
                             costs.COST_BY_PROVIDER_DAY_SQL.format(where="1 = 1")),
             "candidate_stats": (lambda: analytics.candidate_stats(ws), queries.CANDIDATE_STATS_SQL.format(where="1 = 1")),
         }
+        for call, _sql in dashboard.values():
+            call()  # every table the dashboard reads is in the snapshot before timing starts
+        builds = snapshot_info(ws).builds
         duck, lite = {}, {}
         for name, (call, sql) in dashboard.items():
-            duck[name] = _median_ms(call, 5)
+            duck[name] = _median_ms(call, 9)
             lite[name] = _median_ms(_sqlite(ws.catalog_path, sql), 3)
+        assert snapshot_info(ws).builds == builds, "the catalog changed while timing the warm snapshot"
+        memory_mib = _snapshot_bytes(ws) / 2**20
+
+        refresh, first_call = [], []
+        for n in range(3):
+            _commit_a_change(ws.catalog_path, n)
+            refresh.append(refresh_snapshot(ws).last_build_s)
+        for n in range(3, 5):
+            _commit_a_change(ws.catalog_path, n)
+            first_call.append(_median_ms(lambda: analytics.project_overview(ws), 1) / 1000)
+
         run_id = analytics.runs_table(ws, "proj-042", limit=1)["run_id"].iloc[0]
         project_page = {
             "summary": lambda: analytics.project_summary(ws, "proj-042"),
@@ -148,12 +188,16 @@ def bench() -> list[BenchLine]:
         }
         page = {name: _median_ms(call, 5) for name, call in project_page.items()}
     finally:
+        analytics.reset_engine()  # drop this process's 1M-row snapshot with the catalog
         shutil.rmtree(folder, ignore_errors=True)
     median = statistics.median(duck.values())
     per_query = ", ".join(f"{name} {duck[name]:.0f}/{lite[name]:.0f}" for name in dashboard)
     return [BenchLine("analytics_1m", f"{sum(lite.values()) / sum(duck.values()):.1f}x", ">= 5x",
-                      extra=f"duckdb median {median:.0f} ms (goal <= 150 ms); per query duckdb/sqlite ms: "
-                            f"{per_query}; catalog build {build_s:.0f} s"),
+                      extra=f"duckdb median {median:.0f} ms (goal <= 150 ms) on a warm snapshot; per query "
+                            f"duckdb/sqlite ms: {per_query}; snapshot build {statistics.median(refresh):.1f} s "
+                            f"per catalog change (first dashboard call after a change "
+                            f"{statistics.median(first_call):.1f} s), snapshot {memory_mib:.0f} MiB; "
+                            f"catalog build {build_s:.0f} s"),
             BenchLine("analytics_1m_project_page", f"{statistics.median(page.values()):.0f} ms", "<= 150 ms",
                       extra="median per call of one project's page on the same catalog (run in SQLite via its "
                             "indexes, typed by DuckDB): " + ", ".join(f"{k} {v:.0f}" for k, v in page.items()))]

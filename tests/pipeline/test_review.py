@@ -168,13 +168,14 @@ def test_refusals_change_nothing(real):
         with pytest.raises(error, match=message):
             override_winner(real.ws, *args)
     conn = real.sqlite()
-    try:
-        conn.execute("UPDATE runs SET status = 'running' WHERE id = ?", (paid,))
+    host = real.rows("SELECT host FROM runs WHERE id = ?", (paid,))[0]["host"]
+    try:  # a run still going on another machine: its process there cannot see this choice
+        conn.execute("UPDATE runs SET status = 'running', host = 'render-02' WHERE id = ?", (paid,))
         conn.commit()
-        with pytest.raises(InputError, match="still running"):
+        with pytest.raises(InputError, match="still running on host render-02"):
             override_winner(real.ws, paid, "style_1_room", 2)
     finally:
-        conn.execute("UPDATE runs SET status = 'done' WHERE id = ?", (paid,))
+        conn.execute("UPDATE runs SET status = 'done', host = ? WHERE id = ?", (host, paid))
         conn.commit()
         conn.close()
     assert {path: path.read_bytes() for path in logs} == logs
