@@ -4,8 +4,12 @@ It lets a whole run (plan, candidates, guard, ranking, post chain, run log) happ
 no network and no weights, and still produce images that visibly follow the request, so the
 workbench can be learned, demoed and tested for real. It edits the first input (the scene):
 
-- ``style`` (always): palette and tone transfer from the style refs (mean/std per Lab channel,
-  pooled over the refs), posterised tones and darkened edges for an inked look;
+- ``style`` (always): the style refs' palette by tone (a *tone palette*: the refs' mean colour at
+  each Lab lightness, and their lightness distribution, pooled over the refs) laid over the scene,
+  so a noir ref turns any scene navy, grey and white and a watercolour wash turns it sepia, with
+  the scene's own hues kept in part; then posterised tones and darkened edges for an inked look.
+  (A plain mean/std colour transfer, the usual recipe, barely moves a flat comic scene: the
+  distinctive thing about a style is *which* colour each tone gets);
 - ``time`` (stages time, weather, characters): day/night grading towards a target look, so a
   night output fed back as a scene is not darkened twice; night also shifts blue and vignettes;
 - ``weather`` (stages weather, characters): rain streaks, fog or snow; ``clear`` stays dry;
@@ -37,7 +41,7 @@ from kroma_kit.errors import ConfigError, ImageInputError, InputError
 from kroma_kit.imaging import open_image
 from kroma_kit.providers.base import Attempt, ImageRequest, ImageResult
 
-MODEL = "local-procedural-v1"
+MODEL = "local-procedural-v2"  # v2: tone-palette style pass (v1: mean/std transfer)
 STAGES = ("style", "time", "weather", "characters")
 TIMES = ("day", "night")
 WEATHERS = ("clear", "rain", "fog", "snow")
@@ -53,7 +57,10 @@ ENCODERS = {  # fixed settings: same pixels -> same bytes
     "jpeg": ("JPEG", "image/jpeg", {"quality": 92, "subsampling": 0}),
     "webp": ("WEBP", "image/webp", {"lossless": True, "method": 4}),
 }
-_STATS_SIDE = 256  # style statistics are taken on a thumbnail: cheap, and just as good for means
+_STATS_SIDE = 256  # style statistics are taken on a thumbnail: cheap, and just as good for a palette
+_TONES = 101  # one palette entry per Lab lightness step, 0..100
+_CHROMA_SHARE = 0.85  # how much of the palette replaces the scene's colour at full style strength
+_TONE_SHARE = 0.5  # how far the lightness moves towards the refs' distribution
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _MAX_SIDE = 8192
 
@@ -132,10 +139,27 @@ def _load_scene(path: Path, size: tuple[int, int] | None) -> np.ndarray:
     return np.ascontiguousarray(resized[top:top + height, left:left + width])
 
 
+@dataclass(frozen=True)
+class TonePalette:
+    """The style refs' colour by tone: mean Lab a/b at each lightness 0..100 (smoothed, gaps
+    filled from the neighbouring tones), and the cumulative share of pixels up to each lightness."""
+
+    a: np.ndarray
+    b: np.ndarray
+    cdf: np.ndarray
+
+
+def _histograms(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    tones = np.clip(np.rint(lab[:, 0]).astype(np.intp), 0, _TONES - 1)
+    count = np.bincount(tones, minlength=_TONES).astype(np.float64)
+    return (count, np.bincount(tones, weights=lab[:, 1], minlength=_TONES),
+            np.bincount(tones, weights=lab[:, 2], minlength=_TONES))
+
+
 @functools.lru_cache(maxsize=64)
-def _lab_stats(path: str, _mtime_ns: int, _size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and variance per Lab channel of one style ref's visible pixels (cached per file version:
-    every candidate of every job in a run uses the same refs)."""
+def _ref_histograms(path: str, _mtime_ns: int, _size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pixel count and a/b sums per lightness of one style ref's visible pixels, normalised to
+    one pixel in all (cached per file version: every candidate of a run uses the same refs)."""
     image = open_image(path).convert("RGBA")
     image.thumbnail((_STATS_SIDE, _STATS_SIDE))
     rgba = np.asarray(image, dtype=np.float32) / 255.0
@@ -143,24 +167,29 @@ def _lab_stats(path: str, _mtime_ns: int, _size: int) -> tuple[np.ndarray, np.nd
     if not visible.any():
         raise ImageInputError(f"Style reference is fully transparent, it has no palette to take: {path}")
     lab = cv2.cvtColor(np.ascontiguousarray(rgba[..., :3]), cv2.COLOR_RGB2Lab)[visible]
-    return lab.mean(axis=0), lab.var(axis=0)
+    count, a_sum, b_sum = _histograms(lab)
+    total = count.sum()
+    return count / total, a_sum / total, b_sum / total
 
 
-def _style_stats(paths: list[Path]) -> tuple[np.ndarray, np.ndarray] | None:
-    """Pooled Lab mean and std over the style refs, each ref weighing the same."""
+def _style_stats(paths: list[Path]) -> TonePalette | None:
+    """The pooled tone palette of the style refs, each ref weighing the same."""
     if not paths:
         return None
-    stats = []
+    parts = []
     for path in paths:
         if not path.is_file():
             open_image(path)  # raises the one error that names the missing file
         info = path.stat()
-        stats.append(_lab_stats(str(path.resolve()), info.st_mtime_ns, info.st_size))
-    means = np.stack([mean for mean, _ in stats])
-    second_moments = np.stack([var + mean**2 for mean, var in stats])
-    pooled_mean = means.mean(axis=0)
-    pooled_std = np.sqrt(np.maximum(second_moments.mean(axis=0) - pooled_mean**2, 0.0))
-    return pooled_mean.astype(np.float32), pooled_std.astype(np.float32)
+        parts.append(_ref_histograms(str(path.resolve()), info.st_mtime_ns, info.st_size))
+    count, a_sum, b_sum = (np.mean([part[i] for part in parts], axis=0) for i in range(3))
+    kernel = cv2.getGaussianKernel(21, 4.0).ravel()  # neighbouring tones share their colour
+    smooth = np.convolve(count, kernel, "same")
+    filled = smooth > 1e-6 * smooth.max()
+    tones = np.arange(_TONES)
+    a = np.interp(tones, tones[filled], np.convolve(a_sum, kernel, "same")[filled] / smooth[filled])
+    b = np.interp(tones, tones[filled], np.convolve(b_sum, kernel, "same")[filled] / smooth[filled])
+    return TonePalette(a.astype(np.float32), b.astype(np.float32), np.cumsum(count) / count.sum())
 
 
 # --------------------------------------------------------------------------- passes
@@ -198,16 +227,23 @@ def composite_characters(canvas: np.ndarray, refs: list[Path], look: Look, rng: 
     return out
 
 
-def style_pass(lab: np.ndarray, stats: tuple[np.ndarray, np.ndarray] | None, look: Look) -> np.ndarray:
-    """Move the scene's Lab mean/std towards the style refs', then posterise L and ink the edges."""
-    if stats is not None:
-        ref_mean, ref_std = stats
+def style_pass(lab: np.ndarray, palette: TonePalette | None, look: Look) -> np.ndarray:
+    """Lay the style refs' tone palette over the scene (lightness matched part-way to the refs'
+    distribution, then each pixel's colour moved towards the refs' colour at its tone), then
+    posterise L and ink the edges."""
+    if palette is not None:
         height, width = lab.shape[:2]
         thumb = cv2.resize(lab, (max(1, width // 4), max(1, height // 4)), interpolation=cv2.INTER_AREA)
-        flat = thumb.reshape(-1, 3)  # a quarter-size thumbnail has the same mean and std, 16x cheaper
-        own_mean, own_std = flat.mean(axis=0), flat.std(axis=0)
-        gain = np.clip(ref_std / np.maximum(own_std, 1e-3), 0.4, 2.5)
-        lab = lab + look.style_strength * ((lab - own_mean) * gain + ref_mean - lab)
+        own_count = _histograms(thumb.reshape(-1, 3))[0]  # a quarter-size thumbnail: same histogram, 16x cheaper
+        own_cdf = np.cumsum(own_count) / own_count.sum()
+        matched = np.interp(own_cdf, palette.cdf, np.arange(_TONES)).astype(np.float32)
+        lightness = lab[..., 0]
+        tones = np.clip(np.rint(lightness).astype(np.intp), 0, _TONES - 1)
+        lightness = lightness + (_TONE_SHARE * look.style_strength) * (matched[tones] - lightness)
+        tones = np.clip(np.rint(lightness).astype(np.intp), 0, _TONES - 1)
+        share = _CHROMA_SHARE * look.style_strength
+        lab = np.stack([lightness, lab[..., 1] + share * (palette.a[tones] - lab[..., 1]),
+                        lab[..., 2] + share * (palette.b[tones] - lab[..., 2])], axis=-1)
     lightness = lab[..., 0]
     gray = np.clip(lightness * 2.55, 0, 255).astype(np.uint8)
     edges = cv2.Canny(cv2.GaussianBlur(gray, (0, 0), look.edge_sigma), 30, 90)

@@ -119,7 +119,7 @@ def test_local_run_of_the_demo_project(workspace, demo):
     assert record["run_id"] == summary.run_id and record["job_id"] == "style_2_room"
     assert record["candidate_index"] == 3 and record["provider"] == "local"
     assert record["seed"] == log["jobs"][1]["candidates"][2]["seed"]
-    assert record["prompt"] == log["jobs"][1]["prompt"] and record["model"] == "local-procedural-v1"
+    assert record["prompt"] == log["jobs"][1]["prompt"] and record["model"] == "local-procedural-v2"
 
     kinds = events.kinds()
     assert kinds[0] == "planned" and kinds[-1] == "finished"

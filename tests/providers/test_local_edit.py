@@ -83,7 +83,7 @@ def test_it_is_the_registered_free_local_provider():
     provider = get_image_provider("local")
     assert isinstance(provider, LocalEditProvider) and isinstance(provider, ImageProvider)
     assert (provider.code, provider.paid) == ("local", False)
-    assert provider.describe()["model"] == MODEL == "local-procedural-v1"
+    assert provider.describe()["model"] == MODEL == "local-procedural-v2"
     assert provider.describe()["provider"] == "local"
 
 
