@@ -6,8 +6,9 @@ the only ``is_active`` one, and older texts stay readable in :func:`prompt_histo
 
 Names are the manifest's prompt keys (``style_base``, ``time_night``, ``weather_rain``,
 ``characters_base``, ...) and the stage is the part before the first ``_``. The pipeline reads
-prompts from the project's ``manifest.json``; :func:`publish_prompt` is the one call that both
-records a version and writes that file, so the catalog and the next run always agree.
+prompts from the project's ``manifest.json``; :func:`publish_prompt` (and
+:func:`~kroma_kit.manifest_edit.update_manifest` for several keys) both write that file and
+record the version (:func:`record_published`), so the catalog and the next run always agree.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from typing import Any
 from kroma_kit.catalog.audit import record_event
 from kroma_kit.catalog.db import new_id, transaction, utcnow
 from kroma_kit.catalog.projects import get_project
-from kroma_kit.config import STAGES, ProjectSettings, read_settings_file, resolve_project_settings
-from kroma_kit.errors import ConfigError, InputError
-from kroma_kit.storage.atomic import atomic_write_json
+from kroma_kit.config import STAGES, resolve_project_settings
+from kroma_kit.errors import InputError
+from kroma_kit.manifest_edit import write_manifest
 from kroma_kit.workspace import Workspace
 
 
@@ -33,7 +34,8 @@ def stage_of(name: str) -> str:
     return stage
 
 
-def _check(name: str, stage: str | None, text: str) -> str:
+def check_prompt(name: str, text: str, stage: str | None = None) -> str:
+    """Refuse an empty name, an unknown stage or a blank text; return the prompt's stage."""
     if not isinstance(name, str) or not name.strip():
         raise InputError("Prompt name is empty; use a manifest prompt key such as 'style_base'.")
     resolved_stage = stage or stage_of(name)
@@ -52,7 +54,7 @@ def save_prompt(ws: Workspace, slug: str, name: str, stage: str | None, text: st
     Returns the new version number (1 for the first). Older versions are kept, inactive.
     This only touches the catalog; :func:`publish_prompt` also updates the manifest.
     """
-    resolved_stage = _check(name, stage, text)
+    resolved_stage = check_prompt(name, text, stage)
     project = get_project(ws, slug)
     conn = ws.connect()
     try:
@@ -86,35 +88,30 @@ def prompt_history(ws: Workspace, slug: str, name: str) -> list[dict[str, Any]]:
     return [{**dict(row), "is_active": bool(row["is_active"])} for row in rows]
 
 
-def _manifest_path(resolved: ProjectSettings, project_root: Path) -> Path:
-    """Where the project's own manifest lives (``pipeline.manifest_path``), existing or not."""
-    if resolved.manifest_file is not None:
-        return resolved.manifest_file
-    configured = Path(resolved.settings.pipeline.manifest_path)
-    return configured if configured.is_absolute() else project_root / configured
-
-
 def publish_prompt(ws: Workspace, slug: str, name: str, text: str, *, stage: str | None = None) -> int:
     """Make ``text`` the prompt ``name`` for the project's next runs; return its catalog version.
 
-    The project's manifest file gets ``prompts[name] = text`` (only that key changes; the file
-    is rewritten atomically and validated before anything is recorded). When the prompt has no
-    history yet, the text the pipeline used until now is stored first as version 1, so the
-    history always starts from what produced the earlier runs.
+    The project's manifest file gets ``prompts[name] = text`` through
+    :func:`~kroma_kit.manifest_edit.write_manifest` (only that key changes; the file is validated
+    before it is rewritten atomically, and nothing is recorded when that fails). Then the
+    version is recorded by :func:`record_published`.
     """
-    resolved_stage = _check(name, stage, text)
+    resolved_stage = check_prompt(name, text, stage)
     root = Path(get_project(ws, slug)["root"])
     before = resolve_project_settings(root)  # a broken manifest stops here, with file + key
-    path = _manifest_path(before, root)
-    raw: dict[str, Any] = read_settings_file(path) if path.is_file() else {}
-    prompts = raw.get("prompts", {})
-    if not isinstance(prompts, dict):
-        raise ConfigError(f"{path}: prompts: must be an object of strings (got {type(prompts).__name__})")
-    updated = {**raw, "prompts": {**prompts, name: text}}
-    resolve_project_settings(root, manifest_overrides={"prompts": {name: text}})
-    if not prompt_history(ws, slug, name):
-        baseline = before.manifest.prompts.get(name)
-        if baseline and baseline.strip() and baseline != text:
-            save_prompt(ws, slug, name, resolved_stage, baseline)
-    atomic_write_json(path, updated)
+    write_manifest(root, prompts={name: text})
+    return record_published(ws, slug, name, text, baseline=before.manifest.prompts.get(name),
+                            stage=resolved_stage)
+
+
+def record_published(ws: Workspace, slug: str, name: str, text: str, *, baseline: str | None = None,
+                     stage: str | None = None) -> int:
+    """Record ``text``, just written to the manifest, as prompt ``name``'s next version.
+
+    When the prompt has no history yet, ``baseline`` (the text the pipeline used until now) is
+    stored first as version 1, so the history always starts from what produced the earlier runs.
+    """
+    resolved_stage = check_prompt(name, text, stage)
+    if not prompt_history(ws, slug, name) and baseline and baseline.strip() and baseline != text:
+        save_prompt(ws, slug, name, resolved_stage, baseline)
     return save_prompt(ws, slug, name, resolved_stage, text)

@@ -1,5 +1,5 @@
 """ManifestEditor: see what the next run will use (scene, style and character refs as
-thumbnails, the stage prompts) and change the prompts safely.
+thumbnails, the stage prompts) and change refs and prompts safely.
 
 The artist's question is "what will the model get?", so the editor shows the *resolved*
 manifest (defaults < app settings < the project's file), not the raw file. Problems are shown
@@ -8,6 +8,10 @@ for the schema (messages name file and key) and :func:`~kroma_kit.project_setup.
 for refs that are missing or not images. Saving a prompt goes through
 :func:`~kroma_kit.catalog.prompts.publish_prompt`: a new catalog version and the manifest file
 rewritten atomically, so the history and the next run agree.
+
+Ref edits (Add, Remove) collect in a draft shown with its thumbnails; "Save refs" writes the
+draft through :func:`~kroma_kit.manifest_edit.update_manifest`, the same call as
+``kroma manifest set-refs``, so a ref the CLI refuses is refused here too, inline.
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from kroma_kit.config import STAGES, ProjectSettings
-from kroma_kit.errors import ConfigError, KromaError
+from kroma_kit.config import STAGES, Manifest, ProjectSettings
+from kroma_kit.errors import ConfigError, InputError, KromaError
 from kroma_kit.widgets._common import Panel, button, close_tree, esc
 from kroma_kit.workspace import Workspace
 
 REF_FIELDS = (("scene_refs", "Scenes"), ("style_refs", "Style references"), ("character_refs", "Characters"))
+KIND_OF_FIELD = {"scene_refs": "scene", "style_refs": "style", "character_refs": "character"}
 THUMB_WIDTH = "128px"
 
 
@@ -31,6 +36,9 @@ class ManifestEditor(Panel):
 
     ``prompt_boxes[name]`` / ``save_buttons[name]`` are prompt ``name``'s Textarea and Save
     button; ``save_prompt(name)`` saves it; ``validate()`` returns the problems shown in ``errors``.
+    Refs: ``ref_kind`` + ``ref_path`` + ``add_ref_button`` add one to ``draft_refs``,
+    ``remove_buttons[(field, ref)]`` drop one, ``save_refs_button`` writes the draft
+    (methods ``add_ref``, ``remove_ref``, ``save_refs``, ``revert_refs`` do the same from Python).
     """
 
     def __init__(self, ws: Workspace | None = None, *, project: str | None = None) -> None:
@@ -40,6 +48,8 @@ class ManifestEditor(Panel):
         self.prompt_boxes: dict[str, widgets.Textarea] = {}
         self.prompt_versions: dict[str, widgets.HTML] = {}
         self.save_buttons: dict[str, widgets.Button] = {}
+        self.draft_refs: dict[str, list[str]] = {field: [] for field, _title in REF_FIELDS}
+        self.remove_buttons: dict[tuple[str, str], widgets.Button] = {}
         self.header = widgets.HTML()
         self.errors = widgets.HTML()
         self.errors.add_class("kk-errors")
@@ -49,9 +59,25 @@ class ManifestEditor(Panel):
         self.validate_button = button("Validate", "kk-validate")
         self.reload_button.on_click(self.action(self.reload))
         self.validate_button.on_click(self.action(self.validate))
+        self.refs_title = widgets.HTML("<b>References</b>")
+        self.ref_kind = widgets.Dropdown(options=[("Scene", "scene"), ("Style", "style"),
+                                                  ("Character", "character")], value="scene",
+                                         layout=widgets.Layout(width="120px"))
+        self.ref_path = widgets.Text(placeholder="image path: in the project, or a file to copy into it",
+                                     layout=widgets.Layout(width="420px"))
+        self.ref_path.add_class("kk-ref-path")
+        self.add_ref_button = button("Add", "kk-add-ref", tooltip="Add this image to the draft refs")
+        self.save_refs_button = button("Save refs", "kk-save-refs", style="primary",
+                                       tooltip="Write the draft refs to the manifest")
+        self.revert_refs_button = button("Revert", "kk-revert-refs", tooltip="Drop unsaved ref changes")
+        self.add_ref_button.on_click(self.action(lambda: self.add_ref()))
+        self.save_refs_button.on_click(self.action(self.save_refs))
+        self.revert_refs_button.on_click(self.action(self.revert_refs))
         self.widget = widgets.VBox([
             self.header, widgets.HBox([self.reload_button, self.validate_button]), self.errors,
-            widgets.HTML("<b>References</b>"), self.refs_box,
+            self.refs_title, self.refs_box,
+            widgets.HBox([self.ref_kind, self.ref_path, self.add_ref_button, self.save_refs_button,
+                          self.revert_refs_button]),
             widgets.HTML("<b>Prompts</b> (saving makes a new version and updates the manifest)"),
             self.prompts_box, self.status,
         ])
@@ -68,8 +94,10 @@ class ManifestEditor(Panel):
         source = self.resolved.manifest_file if self.resolved else None
         self.header.value = (f"<b>Manifest</b> of <code>{esc(self.require_project())}</code>: "
                              f"<code>{esc(source or 'built-in defaults (no manifest file yet)')}</code>")
-        old = (*self.refs_box.children, *self.prompts_box.children)
-        self.refs_box.children = self._ref_rows(root) if self.resolved else ()
+        old = self.prompts_box.children
+        self.draft_refs = {field: list(getattr(self.resolved.manifest, field)) if self.resolved else []
+                           for field, _title in REF_FIELDS}
+        self._show_refs(root, dirty=False)
         self.prompts_box.children = self._prompt_rows() if self.resolved else (
             widgets.HTML("<i>Fix the manifest problems above to edit prompts.</i>"),)
         for widget in old:
@@ -112,6 +140,69 @@ class ManifestEditor(Panel):
         self.set_status(f"Saved prompt '{name}' as version {version}; the manifest now uses it.", "ok")
         return version
 
+    def add_ref(self, kind: str | None = None, path: str | None = None) -> str:
+        """Add an image to the draft ``kind`` refs (default: the dropdown and the path box).
+
+        A path in the project (relative to its root, or absolute under it) is used as it is; a
+        file elsewhere is first copied into the project's folder for that kind, so the project
+        never depends on a file it does not own. Returns the ref as the manifest will store it.
+        """
+        from kroma_kit.manifest_edit import import_ref_file, normalise_ref, ref_field
+        from kroma_kit.project_setup import resolve_ref
+
+        kind = kind or self.ref_kind.value
+        field = ref_field(kind)
+        text = (path if path is not None else self.ref_path.value).strip()
+        if not text:
+            raise InputError("Type the path of an image file to add.")
+        root = self._root()
+        given = Path(text).expanduser()
+        if given.is_absolute() and not given.resolve().is_relative_to(root.resolve()):
+            ref = import_ref_file(self.ws, self.require_project(), kind, given)
+        else:
+            ref = normalise_ref(root, field, text)
+        target = resolve_ref(root, ref).resolve()
+        if any(resolve_ref(root, other).resolve() == target for other in self.draft_refs[field]):
+            raise InputError(f"{field}: {ref!r} is already listed; each ref may appear once.")
+        self.draft_refs[field].append(ref)
+        self.ref_path.value = ""
+        self._show_refs(root, dirty=True)
+        self.set_status(f"Added {ref} to {field}; click 'Save refs' to write the manifest.", "info")
+        return ref
+
+    def remove_ref(self, kind_or_field: str, ref: str) -> None:
+        """Drop ``ref`` from the draft (``scene`` or ``scene_refs``); the file itself stays."""
+        from kroma_kit.manifest_edit import ref_field
+
+        field = kind_or_field if kind_or_field in self.draft_refs else ref_field(kind_or_field)
+        if ref not in self.draft_refs[field]:
+            raise InputError(f"{field}: {ref!r} is not in the draft refs.")
+        self.draft_refs[field].remove(ref)
+        self._show_refs(self._root(), dirty=True)
+        self.set_status(f"Removed {ref} from {field}; click 'Save refs' to write the manifest.", "info")
+
+    def save_refs(self) -> Manifest:
+        """Write the draft refs that changed to the manifest (checked in full first), then reload."""
+        from kroma_kit.manifest_edit import update_manifest
+
+        if self.resolved is None:
+            raise KromaError("The manifest did not load; fix the problems above before editing refs.")
+        changed = {field: refs for field, refs in self.draft_refs.items()
+                   if refs != list(getattr(self.resolved.manifest, field))}
+        if not changed:
+            self.set_status("No ref changes to save.", "info")
+            return self.resolved.manifest
+        manifest = update_manifest(self.ws, self.require_project(), **changed)
+        self.reload()
+        counts = ", ".join(f"{len(getattr(manifest, field))} {field}" for field in changed)
+        self.set_status(f"Saved refs to the manifest ({counts}).", "ok")
+        return manifest
+
+    def revert_refs(self) -> None:
+        """Forget unsaved ref changes: reload refs and prompts from the manifest file."""
+        self.reload()
+        self.set_status("Ref changes reverted to the manifest file.", "info")
+
     # ------------------------------------------------------------------ building blocks
 
     def _root(self) -> Path:
@@ -125,20 +216,28 @@ class ManifestEditor(Panel):
             raise KromaError(f"No prompt named {name!r} in this manifest. Known prompts: {known}.")
         return self.prompt_boxes[name]
 
+    def _show_refs(self, root: Path, *, dirty: bool) -> None:
+        old = self.refs_box.children
+        self.remove_buttons = {}
+        self.refs_box.children = self._ref_rows(root) if self.resolved else ()
+        for widget in old:
+            close_tree(widget)
+        self.refs_title.value = "<b>References</b>" + (
+            " <span style='color:#9a6700'>(unsaved changes: click 'Save refs')</span>" if dirty else "")
+
     def _ref_rows(self, root: Path) -> tuple[widgets.Widget, ...]:
         from kroma_kit.project_setup import resolve_ref
 
-        assert self.resolved is not None
         rows: list[widgets.Widget] = []
         for field, title in REF_FIELDS:
-            refs = getattr(self.resolved.manifest, field)
-            cards = [self._ref_card(ref, resolve_ref(root, ref)) for ref in refs]
+            refs = self.draft_refs[field]
+            cards = [self._ref_card(ref, resolve_ref(root, ref), field) for ref in refs]
             body: widgets.Widget = widgets.HBox(cards, layout=widgets.Layout(flex_flow="row wrap")) if cards \
                 else widgets.HTML("<i>none</i>")
             rows.append(widgets.VBox([widgets.HTML(f"{esc(title)} ({len(refs)})"), body]))
         return tuple(rows)
 
-    def _ref_card(self, ref: str, path: Path) -> widgets.Widget:
+    def _ref_card(self, ref: str, path: Path, field: str) -> widgets.Widget:
         from kroma_kit.storage.thumbnails import thumbnail_bytes, thumbnail_cache_dir
 
         caption = widgets.HTML(f"<small><code>{esc(ref)}</code></small>")
@@ -150,7 +249,10 @@ class ManifestEditor(Panel):
         else:
             picture = widgets.Image(value=data, format="webp", layout=widgets.Layout(width=THUMB_WIDTH))
             picture.add_class("kk-ref-thumb")
-        return widgets.VBox([picture, caption], layout=widgets.Layout(margin="0 8px 8px 0"))
+        remove = button("Remove", f"kk-remove-{KIND_OF_FIELD[field]}-ref", tooltip=f"Remove {ref} from {field}")
+        remove.on_click(self.action(lambda: self.remove_ref(field, ref)))
+        self.remove_buttons[(field, ref)] = remove
+        return widgets.VBox([picture, caption, remove], layout=widgets.Layout(margin="0 8px 8px 0"))
 
     def _prompt_rows(self) -> tuple[widgets.Widget, ...]:
         assert self.resolved is not None
