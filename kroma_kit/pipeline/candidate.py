@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kroma_kit.catalog.db import utcnow
-from kroma_kit.errors import KromaError, ProviderError
+from kroma_kit.errors import BudgetExceeded, KromaError, ProviderError
 from kroma_kit.imaging import sha256_file
 from kroma_kit.pipeline import events as ev
 from kroma_kit.pipeline.metadata import embed_record, embed_record_in_file, read_record, to_png_bytes
@@ -200,6 +200,18 @@ def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
     clock = time.perf_counter()
     try:
         final, steps = ctx.post_chain(job, candidate, raw)
+    except BudgetExceeded as exc:
+        # A paid post step (the OpenAI refine) was refused by the budget before any call: the
+        # image is paid for and kept; the candidate stays ``generated`` so a resume with a raised
+        # budget finishes it instead of failing a candidate that nothing was wrong with.
+        waiting = f"post-processing waits for budget: {exc}"
+        steps = getattr(exc, "post_steps", {}) or {}
+        ctx.log.update(lambda data: candidate.update(error=waiting, **steps))
+        ctx.record(job.id)
+        ctx.events.emit(ev.CandidateDone(ctx.log.run_id, job_id=job.id, candidate_index=index, status="generated",
+                                         output=candidate["output"], cost_usd=float(candidate.get("cost_usd") or 0),
+                                         error=waiting))
+        return "generated"
     except Exception as exc:  # noqa: BLE001 - a post step failure fails this candidate only
         message = f"post-processing failed: {exc}" if isinstance(exc, KromaError) else \
             f"post-processing failed: {type(exc).__name__}: {exc}"

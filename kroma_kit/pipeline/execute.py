@@ -65,8 +65,24 @@ class RunContext:
     _pending: dict[str, int] = field(default_factory=dict, init=False)
     _pending_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
+    _refiner: Any = field(default=None, init=False)
+
     def __post_init__(self) -> None:
         self.recorder = CatalogRecorder(self.ws, self.project, self.log)
+
+    def refiner(self) -> Any:
+        """The OpenAI provider for the cutout refine, built once per run from the project's
+        ``providers.openai`` section (base URL, timeouts, attempts), as the image provider is: a
+        gateway set in settings must serve the refine too, not only the generations."""
+        with self._pending_lock:
+            if self._refiner is None:
+                if getattr(self.provider, "code", None) == "openai":
+                    self._refiner = self.provider
+                else:
+                    from kroma_kit.pipeline.plan import build_provider
+
+                    self._refiner = build_provider("openai", self.settings)
+            return self._refiner
 
     @property
     def postprocess_flags(self) -> Any:
@@ -200,9 +216,10 @@ def run_context(ctx: RunContext) -> RunSummary:
             ctx.events.emit(ev.Failed(ctx.log.run_id, error=reason))
         raise
     finally:
-        close = getattr(ctx.provider, "close", None)
-        if callable(close):
-            close()  # the HTTP client of a paid provider; a new run builds a new one
+        for client in {id(p): p for p in (ctx.provider, ctx._refiner) if p is not None}.values():
+            close = getattr(client, "close", None)
+            if callable(close):
+                close()  # the HTTP client of a paid provider; a new run builds a new one
     ctx.recorder.close()
     # The live log, read inside the catalog transaction: an override made during the run is kept.
     ingest_log_data(ctx.ws, ctx.log.current, ctx.log.path, current_job=ctx.log.job_snapshot)
@@ -279,7 +296,9 @@ def _settle_job(ctx: RunContext, job: PlannedJob) -> None:
     def settle(data: dict[str, Any]) -> None:
         record = ctx.log.job(job.id)
         candidates = record["candidates"]
-        tried = [c for c in candidates if c["status"] != "planned"]
+        # ``generated`` = paid and on disk but not finished (its post chain waits for budget, or
+        # its finish task was cancelled): not ranked now, finished by a resume.
+        tried = [c for c in candidates if c["status"] not in ("planned", "generated")]
         record["candidates_not_started"] = len(candidates) - len(tried)
         if not tried:
             record["status"] = "skipped_budget" if budget_stop else "planned"
@@ -332,11 +351,12 @@ def _settle_run(ctx: RunContext) -> None:
         failed = [job for job in jobs if job["status"].startswith("failed")]
         unfinished = [job for job in jobs if job["status"] in ("planned", "running", "skipped_budget")]
         not_started = sum(1 for job in jobs for c in job["candidates"] if c["status"] == "planned")
+        waiting = sum(1 for job in jobs for c in job["candidates"] if c["status"] == "generated")
         failures = "; ".join(f"{job['id']}: {job.get('failure_reason')}" for job in failed[:3])
         if len(failed) > 3:
             failures += f"; and {len(failed) - 3} more"
         stop = ctx.spend.stop_reason
-        if stop and (unfinished or not_started):
+        if stop and (unfinished or not_started or waiting):
             status, reason = "partial", stop + (f"; {len(failed)} job(s) failed: {failures}" if failed else "")
         elif failed:
             status, reason = "failed", f"{len(failed)} job(s) failed: {failures}"

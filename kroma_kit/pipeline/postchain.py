@@ -92,12 +92,17 @@ def run_post_chain(ctx: RunContext, job: PlannedJob, candidate: dict[str, Any],
     key = f"{job.id}#c{index}#refine"
     reserved: list[str] = []
 
+    refused: list[str] = []
+
     def before_paid_call(code: str, estimate: float) -> None:
         if not ctx.spend.reserve(key, estimate):
+            refused.append(code)
             raise BudgetExceeded(ctx.spend.stop_reason or "budget reached")
         reserved.append(code)
 
-    config = chain_config(ctx.settings, confirm_spend=ctx.confirm_spend, before_paid_call=before_paid_call)
+    refiner = ctx.refiner() if ctx.postprocess_flags.bg_refine_openai else None
+    config = chain_config(ctx.settings, confirm_spend=ctx.confirm_spend, before_paid_call=before_paid_call,
+                          refiner=refiner)
     dirs = ChainDirs.for_project(ctx.layout.root, config.postprocess, archive_replaced=ctx.archive_replaced)
     result = run_chain(raw, dirs, config)
     cost = result.cost_usd
@@ -110,6 +115,9 @@ def run_post_chain(ctx: RunContext, job: PlannedJob, candidate: dict[str, Any],
                                                    operation=REFINE_OPERATION))
     steps = {record.step: _step_dict(ctx, record) for record in result.steps}
     if result.error is not None:
-        result.error.post_steps = steps  # type: ignore[attr-defined]
-        raise result.error
+        error = result.error
+        if refused:  # the budget, not the step, stopped it: the candidate waits for a resume
+            error = BudgetExceeded(f"{ctx.spend.stop_reason or 'budget reached'} (before {', '.join(refused)})")
+        error.post_steps = steps  # type: ignore[attr-defined]
+        raise error
     return Path(result.final_path), steps

@@ -94,8 +94,12 @@ def refine_cutout_file(cutout: Path, *, options: Mapping[str, Any], refiner: Cut
             with Image.open(io.BytesIO(data)) as refined, Image.open(cutout) as original:
                 refined.load()
                 if refined.size != original.size:
-                    outcome.notes.append(f"openai refine returned {refined.width}x{refined.height} "
-                                         f"(cutout was {original.width}x{original.height})")
+                    # The API answers in one of its own sizes; a refine cleans edges, it must not
+                    # change the panel's geometry (the upscale factor and the guard's expected size
+                    # are about the cutout), so the answer is resampled back to the cutout's size.
+                    outcome.notes.append(f"openai refine returned {refined.width}x{refined.height}; resized "
+                                         f"back to the cutout's {original.width}x{original.height}")
+                    data = _resized(refined, original.size, fmt)
         except (UnidentifiedImageError, OSError) as exc:
             raise ProviderError(f"the refine answer is not a readable image ({len(data)} bytes)") from exc
         outcome.archived = prepare_target(cutout, archive_replaced_dir)
@@ -110,3 +114,14 @@ def refine_cutout_file(cutout: Path, *, options: Mapping[str, Any], refiner: Cut
             if close is not None:
                 close()
     return outcome
+
+
+def _resized(image: Any, size: tuple[int, int], fmt: str) -> bytes:
+    """``image`` resampled to ``size`` (alpha kept, Lanczos) and encoded as ``fmt`` (png or webp)."""
+    from PIL import Image
+
+    mode = "RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB"
+    resized = image.convert(mode).resize(size, Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    resized.save(buffer, format="WEBP" if fmt == "webp" else "PNG", **({"lossless": True} if fmt == "webp" else {}))
+    return buffer.getvalue()

@@ -172,8 +172,11 @@ class FakeOpenAIImagesServer:
     """The fake service. ``base_url`` ends in ``/v1`` like the real one; any path ending in
     ``/images/edits`` or ``/images/generations`` is served, so gateway prefixes work too."""
 
-    def __init__(self, *, latency_s: float = 0.0, api_key: str | None = None) -> None:
+    def __init__(self, *, latency_s: float = 0.0, api_key: str | None = None, echo_input: bool = False) -> None:
         self.latency_s = latency_s
+        # When set, an edit answers with its first input image (at the answer's size), as a cutout
+        # refine really does; otherwise with a plain drawn placeholder.
+        self.echo_input = echo_input
         self.api_key = api_key  # when set, any other Bearer token gets the real 401
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -274,7 +277,7 @@ class FakeOpenAIImagesServer:
                 handler.close_connection = True
                 record.reply_kind = reply.kind
                 return
-            status, headers, body = _render(record, reply)
+            status, headers, body = _render(record, reply, echo=self.echo_input)
             _write(handler, status, headers, body)
             record.status, record.reply_kind, record.finished = status, reply.kind, time.perf_counter()
         except (BrokenPipeError, ConnectionResetError):
@@ -381,7 +384,7 @@ def _parse_multipart(record: RecordedRequest, content_type: str) -> None:
             record.files.append(RecordedPart(str(name), filename, part.get("content-type"), data))
 
 
-def _render(record: RecordedRequest, reply: Reply) -> tuple[int, dict[str, str], bytes]:
+def _render(record: RecordedRequest, reply: Reply, *, echo: bool = False) -> tuple[int, dict[str, str], bytes]:
     headers = {"x-request-id": f"req_fake_{id(record):x}", **reply.headers}
     if reply.raw_body is not None:
         return reply.status, {**headers, "Content-Type": reply.content_type}, reply.raw_body
@@ -397,8 +400,10 @@ def _render(record: RecordedRequest, reply: Reply) -> tuple[int, dict[str, str],
     background = "transparent" if params.get("background") == "transparent" else "opaque"
     body: dict[str, Any] = {"created": int(time.time()), "background": background,
                             "output_format": output_format, "size": size, "quality": quality}
-    body["data"] = [{"b64_json": base64.b64encode(
-        _image(size, output_format, background == "transparent")).decode("ascii")}] if reply.with_image else []
+    transparent = background == "transparent"
+    image = (_echo(record.files[0].data, size, output_format, transparent) if echo and record.files
+             else _image(size, output_format, transparent))
+    body["data"] = [{"b64_json": base64.b64encode(image).decode("ascii")}] if reply.with_image else []
     usage = reply.usage if reply.usage is not _DEFAULT else default_usage(record, quality, size)
     if usage is not None:
         body["usage"] = usage
@@ -429,6 +434,19 @@ def _image(size: str, output_format: str, transparent: bool) -> bytes:
     image = Image.new(mode, (width, height), (0, 0, 0, 0) if mode == "RGBA" else (235, 235, 235))
     ImageDraw.Draw(image).ellipse((width // 4, height // 4, 3 * width // 4, 3 * height // 4),
                                   fill=(40, 40, 40, 255) if mode == "RGBA" else (40, 40, 40))
+    buffer = io.BytesIO()
+    image.save(buffer, format={"jpeg": "JPEG", "webp": "WEBP"}.get(output_format, "PNG"))
+    return buffer.getvalue()
+
+
+def _echo(data: bytes, size: str, output_format: str, transparent: bool) -> bytes:
+    """The uploaded image itself at 1/16 of the answer's size, in the requested format."""
+    from PIL import Image
+
+    width, height = (max(16, int(side) // 16) for side in size.split("x"))
+    with Image.open(io.BytesIO(data)) as source:
+        mode = "RGBA" if transparent and output_format != "jpeg" else "RGB"
+        image = source.convert(mode).resize((width, height), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
     image.save(buffer, format={"jpeg": "JPEG", "webp": "WEBP"}.get(output_format, "PNG"))
     return buffer.getvalue()
