@@ -1,6 +1,7 @@
-"""``kroma review set-winner|history`` and ``kroma analytics summary|overview|sql``.
+"""``kroma review set-winner|history|sheet`` and ``kroma analytics summary|overview|sql|chart``.
 
-CLI twins of the review panel (:mod:`kroma_kit.pipeline.review`) and of the dashboard numbers
+CLI twins of the review panel (:mod:`kroma_kit.pipeline.review`), the candidate grid (as a
+contact-sheet PNG, :mod:`kroma_kit.pipeline.contact_sheet`) and the dashboard numbers and charts
 (:mod:`kroma_kit.analytics`): the same functions, printed as a table or, with ``--json``, as JSON.
 """
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 HISTORY_COLUMNS = ["source", "candidate_index", "previous_candidate", "reviewer", "forced", "reviewed_at", "note"]
+CHART_KINDS = ("qa", "costs")
 OVERVIEW_COLUMNS = ["slug", "name", "total_runs", "assets", "cost_usd", "qa_pass_rate", "last_run_at"]
 
 
@@ -37,6 +39,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     history.add_argument("--job", required=True)
     add_json_flag(history)
     history.set_defaults(handler=cmd_history)
+    sheet = review_sub.add_parser("sheet", help="a contact-sheet PNG of a run's candidates (QA badges, winner)")
+    sheet.add_argument("run_id", metavar="RUN_ID", help="run id (or a unique prefix of 6+ characters)")
+    sheet.add_argument("--project", required=True, help="the run's project (checked)")
+    sheet.add_argument("--out", required=True, help="PNG file to write")
+    sheet.add_argument("--size", type=int, default=256, help="tile size in pixels (default 256)")
+    add_json_flag(sheet)
+    sheet.set_defaults(handler=cmd_sheet)
 
     analytics = commands.add_parser("analytics", help="dashboard numbers and ad-hoc SQL (DuckDB)")
     analytics_sub = analytics.add_subparsers(dest="analytics_command", required=True)
@@ -53,6 +62,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     query.add_argument("--query", required=True, help='e.g. "SELECT stage, count(*) FROM v_candidates GROUP BY 1"')
     add_json_flag(query)
     query.set_defaults(handler=cmd_sql)
+    chart = analytics_sub.add_parser("chart", help="save a dashboard chart as PNG: qa (chroma vs threshold, "
+                                                   "pass rate by stage) or costs (by provider and day)")
+    chart.add_argument("kind", choices=CHART_KINDS)
+    chart.add_argument("--project", required=True)
+    chart.add_argument("--run", help="qa only: one run instead of every run of the project")
+    chart.add_argument("--out", required=True, help="PNG file to write")
+    add_json_flag(chart)
+    chart.set_defaults(handler=cmd_chart)
 
 
 def _ws(args: argparse.Namespace):
@@ -107,4 +124,47 @@ def cmd_sql(args: argparse.Namespace) -> int:
         emit(args, rows)
     else:
         print_table(rows, [str(column) for column in frame.columns])
+    return 0
+
+
+def cmd_sheet(args: argparse.Namespace) -> int:
+    from kroma_kit.pipeline.contact_sheet import run_contact_sheet
+
+    sheet = run_contact_sheet(_ws(args), args.run_id, project=args.project, tile=args.size)
+    path = sheet.save(args.out).resolve()
+    if args.json:
+        emit(args, {"path": str(path), "run_id": sheet.run_id, "jobs": len(sheet.job_keys),
+                    "candidates": sheet.candidates})
+    else:
+        print(path)
+    return 0
+
+
+def cmd_chart(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from kroma_kit.errors import InputError, StorageError
+    from kroma_kit.storage.atomic import atomic_write_bytes
+
+    target = Path(args.out).expanduser()
+    if target.suffix.lower() != ".png":
+        raise InputError(f"Charts are PNGs: give --out a .png name, not {target.name!r}.")
+    if args.run and args.kind != "qa":
+        raise InputError("--run narrows the qa chart only; the costs chart is per project.")
+    if args.kind == "qa":
+        from kroma_kit.widgets.qa_chart import qa_chart_png
+
+        png = qa_chart_png(_ws(args), args.project, args.run)
+    else:
+        from kroma_kit.dashboards.costs import cost_chart_png
+
+        png = cost_chart_png(_ws(args), args.project)
+    try:
+        path = atomic_write_bytes(target, png).resolve()
+    except OSError as exc:
+        raise StorageError(f"Cannot write {target}: {exc}") from exc
+    if args.json:
+        emit(args, {"path": str(path), "chart": args.kind, "project": args.project})
+    else:
+        print(path)
     return 0

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from kroma_kit.dashboards.cards import esc
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 PALETTE = ("#3b6ea5", "#e0a030", "#3b7a57", "#b03a2e", "#7a5ea8", "#5f9ea0", "#c06c84", "#8c8c8c")
@@ -35,11 +36,16 @@ def new_figure(width: float = 6.4, height: float = 3.0) -> Figure:
     return fig
 
 
-def figure_html(fig: Figure, *, name: str, points: int, alt: str) -> str:
-    """Render ``fig`` to PNG and wrap it in the stable ``kk-chart`` element."""
+def figure_png(fig: Figure) -> bytes:
+    """``fig`` as PNG bytes (the CLI saves these; dashboards inline them)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
-    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return buffer.getvalue()
+
+
+def figure_html(fig: Figure, *, name: str, points: int, alt: str) -> str:
+    """Render ``fig`` to PNG and wrap it in the stable ``kk-chart`` element."""
+    encoded = base64.b64encode(figure_png(fig)).decode("ascii")
     return (f'<figure class="kk-chart" data-chart="{esc(name)}" data-points="{points}" style="margin:0">'
             f'<img alt="{esc(alt)}" src="data:image/png;base64,{encoded}"></figure>')
 
@@ -63,28 +69,44 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], *, name: str, titl
               ylabel: str = "USD", color: str = PALETTE[0]) -> str:
     """One series of bars (cost by provider, cost by project)."""
     fig = new_figure(6.4, 2.8)
-    ax = fig.add_subplot()
-    ax.bar([str(label) for label in labels], [float(v) for v in values], color=color)
+    plot_bars(fig.add_subplot(), labels, values, title=title, ylabel=ylabel, color=color)
+    return figure_html(fig, name=name, points=len(values), alt=title)
+
+
+def plot_bars(ax: Axes, labels: Sequence[str], values: Sequence[float], *, title: str, ylabel: str = "USD",
+              color: str = PALETTE[0]) -> None:
+    """Draw :func:`bar_chart`'s bars on ``ax`` (so a PNG can put several charts on one figure)."""
+    heights = [float(v) for v in values]
+    ax.bar([str(label) for label in labels], heights, color=color)
+    if heights and min(heights) >= 0:
+        ax.set_ylim(bottom=0)  # free providers only: no negative axis under zero-height bars
     _keep_bars_narrow(ax, len(labels))
     ax.set_title(title, fontsize=10, loc="left")
     ax.set_ylabel(ylabel, fontsize=8)
     _style_axes(ax)
     if len(labels) > 6:
         ax.tick_params(axis="x", labelrotation=30)
-    return figure_html(fig, name=name, points=len(values), alt=title)
 
 
 def stacked_bars(categories: Sequence[str], series: dict[str, Sequence[float]], *, name: str, title: str,
                  ylabel: str = "USD") -> str:
     """Bars per category stacked by series (cost per day stacked by provider)."""
     fig = new_figure(6.4, 2.8)
-    ax = fig.add_subplot()
+    plot_stacked_bars(fig.add_subplot(), categories, series, title=title, ylabel=ylabel)
+    return figure_html(fig, name=name, points=len(categories), alt=title)
+
+
+def plot_stacked_bars(ax: Axes, categories: Sequence[str], series: dict[str, Sequence[float]], *, title: str,
+                      ylabel: str = "USD") -> None:
+    """Draw :func:`stacked_bars`' bars on ``ax``."""
     bottoms = [0.0] * len(categories)
     for i, (label, values) in enumerate(series.items()):
         heights = [float(v) for v in values]
         ax.bar([str(c) for c in categories], heights, bottom=bottoms, label=str(label),
                color=PALETTE[i % len(PALETTE)])
         bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
+    if categories and min(bottoms) >= 0:
+        ax.set_ylim(bottom=0)
     _keep_bars_narrow(ax, len(categories))
     ax.set_title(title, fontsize=10, loc="left")
     ax.set_ylabel(ylabel, fontsize=8)
@@ -93,7 +115,6 @@ def stacked_bars(categories: Sequence[str], series: dict[str, Sequence[float]], 
     _style_axes(ax)
     if len(categories) > 6:
         ax.tick_params(axis="x", labelrotation=30)
-    return figure_html(fig, name=name, points=len(categories), alt=title)
 
 
 def paired_bars(labels: Sequence[str], first: Sequence[float], second: Sequence[float], *, names: tuple[str, str],

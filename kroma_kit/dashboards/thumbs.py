@@ -9,7 +9,6 @@ still render when someone has moved an output away.
 
 from __future__ import annotations
 
-import base64
 import logging
 from pathlib import Path
 from typing import Any
@@ -28,17 +27,15 @@ def thumb_img(path: Any, sha256: Any = None, *, home: Path, alt: str = "") -> st
     is not always ``$KROMA_HOME``).
     """
     from kroma_kit.errors import KromaError
-    from kroma_kit.storage.thumbnails import thumbnail, thumbnail_cache_dir
+    from kroma_kit.storage.thumbnails import thumbnail_data_url
 
     if is_missing(path) or not str(path):
         return '<div class="kk-tile-missing" data-thumb="none">no image</div>'
     source = Path(str(path))
     digest = None if is_missing(sha256) or not sha256 else str(sha256)
     try:
-        data = thumbnail(source, digest, size=THUMB_SIZE, cache_dir=thumbnail_cache_dir(home)).read_bytes()
+        url = thumbnail_data_url(source, digest, size=THUMB_SIZE, home=home)
     except (KromaError, OSError) as exc:
         log.info("No thumbnail for %s: %s", source, exc)
         return f'<div class="kk-tile-missing" data-thumb="missing" title="{esc(source)}">image missing</div>'
-    encoded = base64.b64encode(data).decode("ascii")
-    return (f'<img class="kk-tile-img" data-thumb="ok" alt="{esc(alt)}" title="{esc(source)}" '
-            f'src="data:image/webp;base64,{encoded}">')
+    return f'<img class="kk-tile-img" data-thumb="ok" alt="{esc(alt)}" title="{esc(source)}" src="{url}">'

@@ -1,5 +1,6 @@
-"""Standalone post-processing of files in a project: `kroma bgremove | upscale | color` and the
-PostProcessPanel. Each output is written atomically into the project's folder for that step
+"""Standalone post-processing of files in a project: `kroma bgremove | upscale | color`
+(:func:`process_files`, one step) and the PostProcessPanel (:func:`process_chain`, several steps in
+order). Each output is written atomically into the project's folder for that step
 (or ``output_dir``), an existing output goes to ``archive/replaced/`` first, and every output is
 registered as an asset ``derived_from`` its input. One bad file is reported and skipped; the
 others still run, and nothing already written is lost."""
@@ -10,10 +11,13 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kroma_kit.errors import InputError, KromaError, SpendError
 from kroma_kit.workspace import Workspace
+
+if TYPE_CHECKING:
+    from kroma_kit.postprocess import ChainConfig, ChainResult, StepRecord
 
 STEPS = ("bg_remove", "upscale", "color")
 ASSET_KIND = {"bg_remove": "bg_removed", "upscale": "upscaled", "color": "color_corrected"}
@@ -94,10 +98,7 @@ def process_files(ws: Workspace, project: str, step: str, input_path: str | os.P
     target_dir = Path(output_dir).expanduser().resolve() if output_dir else default_dir
     budget = _ProjectBudget(ws, info["id"], resolved.settings.budgets.per_project_usd)
     if step == "bg_remove":
-        backends = config.backends
-        if PAID_BG_BACKENDS & set(backends) and not confirm_spend:
-            raise SpendError(f"Backends {', '.join(sorted(PAID_BG_BACKENDS & set(backends)))} are paid. "
-                             "Add --confirm-spend (or tick the spend box) to allow paid calls.")
+        _require_spend_consent(config.backends, confirm_spend)
     pairs = _inputs(input_path, target_dir)
     result = BatchResult(step, project, str(target_dir))
     for number, (file, out_dir) in enumerate(pairs, start=1):
@@ -116,6 +117,62 @@ def process_files(ws: Workspace, project: str, step: str, input_path: str | os.P
         if on_progress:
             on_progress(number, len(pairs), entry)
     return result
+
+
+def process_chain(ws: Workspace, project: str, files: list[str | os.PathLike[str]], config: ChainConfig, *,
+                  archive_replaced: bool | None = None, confirm_spend: bool = False,
+                  on_step: Callable[[str, StepRecord], None] | None = None,
+                  should_stop: Callable[[], bool] | None = None) -> list[ChainResult]:
+    """Run ``config``'s enabled steps, in chain order, on each of ``files`` for ``project``.
+
+    The same bookkeeping as :func:`process_files`, so a panel's outputs are catalog assets too:
+    each step's output is registered ``derived_from`` that step's input (the file, then the
+    previous step's output) as soon as it is written, so a later failure loses nothing already
+    registered. Outputs go to the project's step folders; a replaced output goes to
+    ``archive/replaced/`` unless ``archive_replaced`` is False (None: the project's setting).
+    Paid background removal needs ``confirm_spend`` and every paid call is checked against the
+    project budget. A failing step stops that file only and is in its ChainResult; ``on_step``
+    sees every step record as it finishes, ``should_stop`` is asked before each file.
+    """
+    from dataclasses import replace
+
+    from kroma_kit.catalog.projects import get_project
+    from kroma_kit.config import resolve_project_settings
+    from kroma_kit.postprocess import ChainDirs, run_chain
+
+    if not files:
+        raise InputError("No files to post-process: choose at least one.")
+    if not config.steps():
+        raise InputError("No post-processing step enabled: choose background removal, upscale or colour.")
+    info = get_project(ws, project)
+    resolved = resolve_project_settings(Path(info["root"]))
+    root = Path(info["root"]).resolve()
+    if config.bg_remove:
+        _require_spend_consent(config.backends, confirm_spend)
+    budget = _ProjectBudget(ws, info["id"], resolved.settings.budgets.per_project_usd)
+    config = replace(config, confirm_spend=confirm_spend, before_paid_call=budget.check)
+    keep_replaced = resolved.settings.pipeline.archive_replaced if archive_replaced is None else archive_replaced
+    dirs = ChainDirs.for_project(root, config.postprocess, archive_replaced=keep_replaced)
+
+    def finished(file: str, record: StepRecord) -> None:
+        if record.ok:
+            _register(ws, info["id"], root, record.step, Path(record.input), Path(str(record.output)), record)
+        if on_step is not None:
+            on_step(file, record)
+
+    results = []
+    for file in map(str, files):
+        if should_stop is not None and should_stop():
+            break
+        results.append(run_chain(file, dirs, config, on_step=lambda record, f=file: finished(f, record)))
+    return results
+
+
+def _require_spend_consent(backends: list[str], confirm_spend: bool) -> None:
+    paid = PAID_BG_BACKENDS & set(backends)
+    if paid and not confirm_spend:
+        raise SpendError(f"Backends {', '.join(sorted(paid))} are paid. "
+                         "Add --confirm-spend (or tick the spend box) to allow paid calls.")
 
 
 DIR_FIELD = {"bg_remove": "background_removed", "upscale": "upscaled", "color": "color_corrected"}

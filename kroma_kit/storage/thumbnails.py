@@ -18,6 +18,7 @@ its (path, mtime, size), so a grid that is refreshed does not re-hash its images
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import re
@@ -80,6 +81,16 @@ def thumbnail_bytes(path: str | os.PathLike[str], sha256: str | None = None, siz
                     cache_dir: str | os.PathLike[str] | None = None) -> bytes:
     """The thumbnail's WebP bytes, e.g. for ``ipywidgets.Image(value=..., format="webp")``."""
     return thumbnail(path, sha256, size, cache_dir=cache_dir).read_bytes()
+
+
+def thumbnail_data_url(path: str | os.PathLike[str], sha256: str | None = None, size: int = DEFAULT_SIZE, *,
+                       home: str | os.PathLike[str] | None = None) -> str:
+    """The thumbnail as a ``data:image/webp;base64,...`` URL, for an ``<img>`` in a panel or a
+    Voilà page (neither can reach files outside its served folder). ``home`` is the workspace
+    whose cache to use (None: ``$KROMA_HOME``). A missing or corrupt file raises
+    :class:`~kroma_kit.errors.ImageInputError` naming it, so the caller can show its placeholder."""
+    data = thumbnail_bytes(path, sha256, size, cache_dir=thumbnail_cache_dir(home))
+    return "data:image/webp;base64," + base64.b64encode(data).decode("ascii")
 
 
 def _render_webp(source: Path, size: int) -> bytes:

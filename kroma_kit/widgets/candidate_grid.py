@@ -11,7 +11,6 @@ the note box are not built at all.
 
 from __future__ import annotations
 
-import base64
 import html
 from dataclasses import dataclass
 from typing import Any
@@ -196,13 +195,13 @@ class CandidateGrid(Panel):
         """The thumbnail as an ``<img title=...>`` in an HTML widget: hovering it shows the prompt
         and cost. (An ``ipywidgets.Image`` cannot carry a tooltip: the widget frontend's tooltip
         code reads a ``description`` that Image has not, and the view fails to render.)"""
-        from kroma_kit.storage.thumbnails import thumbnail_bytes, thumbnail_cache_dir
+        from kroma_kit.storage.thumbnails import thumbnail_data_url
 
         path = row.get("final_path") or row.get("output_path")
         try:
             if not path:
                 raise KromaError("no file (the candidate failed before producing one)")
-            data = thumbnail_bytes(path, row.get("sha256"), cache_dir=thumbnail_cache_dir(self.ws.home))
+            url = thumbnail_data_url(path, row.get("sha256"), home=self.ws.home)
         except KromaError as exc:
             placeholder = widgets.HTML(f"<div style='height:100px;color:#b42318'><small>{esc(exc)}</small></div>")
             placeholder.add_class("kk-thumb-missing")
@@ -210,7 +209,7 @@ class CandidateGrid(Panel):
         picture = widgets.HTML(
             f'<img class="kk-thumb" style="width:{THUMB_WIDTH}" title="{html.escape(tooltip, quote=True)}" '
             f'alt="{html.escape(str(row["job_key"]), quote=True)} #{row["candidate_index"]}" '
-            f'src="data:image/webp;base64,{base64.b64encode(data).decode("ascii")}">')
+            f'src="{url}">')
         picture.add_class("kk-thumb-box")
         return picture
 

@@ -3,10 +3,11 @@
 A run can post-process its winners itself (``pipeline.postprocess`` settings); this panel is for
 the other case: the artist picked the panels to keep and now wants cutouts, a print-size upscale
 or a colour grade of just those. It lists a run's approved outputs, lets the artist tick steps
-and backends, and runs :func:`kroma_kit.postprocess.run_chain` on each selected file in a
-background thread, with the project's own post-process configuration
-(:func:`kroma_kit.pipeline.postchain.chain_config`) and folders. Only free backends are offered
-and the paid OpenAI refine is off: this panel never spends money.
+and backends, and runs :func:`kroma_kit.postprocess.batch.process_chain` on the selected files in
+a background thread, with the project's own post-process configuration
+(:func:`kroma_kit.pipeline.postchain.chain_config`) and folders, so every output is a catalog
+asset ``derived_from`` its input, as with ``kroma bgremove | upscale | color``. Only free
+backends are offered and the paid OpenAI refine is off: this panel never spends money.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from kroma_kit.widgets._common import BackgroundTask, Panel, UiDispatcher, butto
 from kroma_kit.workspace import Workspace
 
 if TYPE_CHECKING:
-    from kroma_kit.postprocess import ChainResult, StepRecord
+    from kroma_kit.postprocess import ChainConfig, ChainResult, StepRecord
 
 RESULT_COLUMNS = ("file", "step", "backend", "output", "ms", "error")
 
@@ -121,7 +122,7 @@ class PostProcessPanel(Panel):
         files = list(self.outputs.value)
         if not files:
             raise KromaError("Select at least one output to post-process.")
-        config, dirs = self._chain()
+        config = self._chain()
         steps = config.steps()
         if not steps:
             raise KromaError("Tick at least one step (background, upscale or colour).")
@@ -132,17 +133,13 @@ class PostProcessPanel(Panel):
         self.table.value = ""
         self.set_status(f"Post-processing {len(files)} file(s): {' → '.join(steps)}…")
 
-        def work(cancel: threading.Event, ui: UiDispatcher) -> list[ChainResult]:
-            from kroma_kit.postprocess import run_chain
+        ws, project = self.ws, self.require_project()
 
-            results = []
-            for path in files:
-                if cancel.is_set():
-                    break
-                result = run_chain(path, dirs, config,
-                                   on_step=lambda record, p=path: ui.post(lambda: self._step_done(p, record)))
-                results.append(result)
-            return results
+        def work(cancel: threading.Event, ui: UiDispatcher) -> list[ChainResult]:
+            from kroma_kit.postprocess.batch import process_chain
+
+            return process_chain(ws, project, files, config, confirm_spend=False, should_stop=cancel.is_set,
+                                 on_step=lambda path, record: ui.post(lambda: self._step_done(path, record)))
 
         self.task = BackgroundTask(work, on_done=self._finished, name="kroma-postprocess").start()
         self.run_button.disabled = True
@@ -174,19 +171,17 @@ class PostProcessPanel(Panel):
         wanted = config.color_profile or config.postprocess.color.profile
         self.color_profile.value = wanted if wanted in profiles.profiles else profiles.default_profile
 
-    def _chain(self) -> tuple[Any, Any]:
+    def _chain(self) -> ChainConfig:
+        """The ticked steps over the project's chain settings, free backends only."""
         from kroma_kit.pipeline.postchain import chain_config
-        from kroma_kit.postprocess import ChainDirs
 
-        resolved = self._resolved()
-        config = replace(chain_config(resolved), bg_remove=self.bg_remove.value, upscale=self.upscale.value,
-                         color=self.color.value, bg_backends=[self.bg_backend.value], refine_openai=False,
-                         upscale_backend=self.upscale_backend.value, upscale_scale=int(self.upscale_scale.value),
-                         color_profile=self.color_profile.value, confirm_spend=False)
+        config = replace(chain_config(self._resolved()), bg_remove=self.bg_remove.value,
+                         upscale=self.upscale.value, color=self.color.value, bg_backends=[self.bg_backend.value],
+                         refine_openai=False, upscale_backend=self.upscale_backend.value,
+                         upscale_scale=int(self.upscale_scale.value), color_profile=self.color_profile.value,
+                         confirm_spend=False)
         config.validate()
-        dirs = ChainDirs.for_project(resolved.project_root, config.postprocess,
-                                     archive_replaced=resolved.settings.pipeline.archive_replaced)
-        return config, dirs
+        return config
 
     def _step_done(self, path: str, record: StepRecord) -> None:
         fields = record.fields or {}

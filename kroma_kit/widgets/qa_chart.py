@@ -13,6 +13,7 @@ offline Voilà page and in a headless test (reference/jupyter-testing.md §5, pi
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as widgets
@@ -79,24 +80,13 @@ class QAChartPanel(Panel):
 
         if self.run_id is not None and not self.project:
             self.project = analytics.run_detail(self.ws, self.run_id)["run"]["project"]
-        slug = self.require_project()
-        if self.run_id is not None:
-            frame = analytics.candidates(self.ws, run_id=self.run_id)
-        else:
-            frame = analytics.candidates(self.ws, slug=slug)
-            frame = frame[frame["mode"] == "run"]
-        rows = [row for row in records(frame) if row.get("chroma_delta") is not None]
-        stages = records(analytics.qa_pass_rate_by_stage(self.ws, slug))
-        run_filter = "AND run_id = ?" if self.run_id else ""
-        params = [slug] + ([self.run_id] if self.run_id else [])
-        thresholds = [float(t) for t in analytics.sql(self.ws, THRESHOLD_SQL.format(run_filter=run_filter),
-                                                      params)["threshold"].dropna()]
-        self.png = _draw(rows, stages, thresholds, title=self._title())
+        data = qa_chart_data(self.ws, self.require_project(), self.run_id)
+        self.png = draw_qa_chart(data.rows, data.stages, data.thresholds, title=self._title())
         self.image.value = self.png
-        checked = sum(int(s["checked"]) for s in stages)
-        self.facts.value = (f"<small>{len(rows)} candidates with a chroma measurement; threshold "
-                            f"{', '.join(f'{t:g}' for t in thresholds) or '—'}; {checked} QA-checked in the "
-                            "project.</small>")
+        checked = sum(int(s["checked"]) for s in data.stages)
+        self.facts.value = (f"<small>{len(data.rows)} candidates with a chroma measurement; threshold "
+                            f"{', '.join(f'{t:g}' for t in data.thresholds) or '—'}; {checked} QA-checked in "
+                            "the project.</small>")
         return self.png
 
     def save_png(self) -> str:
@@ -147,8 +137,52 @@ class QAChartPanel(Panel):
             self.show_error(exc)
 
 
-def _draw(rows: list[dict[str, Any]], stages: list[dict[str, Any]], thresholds: list[float], *,
-          title: str) -> bytes:
+@dataclass
+class QAChartData:
+    """What the QA chart plots: candidates with a chroma measurement, pass rate per stage (of the
+    project), and the guard thresholds the runs were judged with."""
+
+    rows: list[dict[str, Any]]
+    stages: list[dict[str, Any]]
+    thresholds: list[float]
+
+
+def qa_chart_data(ws: Workspace, slug: str, run_id: str | None = None) -> QAChartData:
+    """The chart's numbers for ``slug`` (every real run) or one ``run_id`` of it."""
+    from kroma_kit import analytics
+
+    if run_id is not None:
+        frame = analytics.candidates(ws, run_id=run_id)
+    else:
+        frame = analytics.candidates(ws, slug=slug)
+        frame = frame[frame["mode"] == "run"]
+    rows = [row for row in records(frame) if row.get("chroma_delta") is not None]
+    stages = records(analytics.qa_pass_rate_by_stage(ws, slug))
+    run_filter = "AND run_id = ?" if run_id else ""
+    params = [slug] + ([run_id] if run_id else [])
+    thresholds = [float(t) for t in analytics.sql(ws, THRESHOLD_SQL.format(run_filter=run_filter),
+                                                  params)["threshold"].dropna()]
+    return QAChartData(rows, stages, thresholds)
+
+
+def qa_chart_png(ws: Workspace, slug: str, run_id: str | None = None) -> bytes:
+    """The panel's chart as PNG bytes without a panel (``kroma analytics chart qa``)."""
+    if run_id is not None:  # a prefix works too, as everywhere in the CLI
+        from kroma_kit.analytics import run_detail
+
+        run = run_detail(ws, run_id)["run"]
+        if run["project"] != slug:
+            from kroma_kit.errors import InputError
+
+            raise InputError(f"Run {run_id} belongs to project '{run['project']}', not '{slug}'.")
+        run_id = str(run["run_id"])
+    data = qa_chart_data(ws, slug, run_id)
+    scope = f"run {run_id[:8]}" if run_id else "all runs"
+    return draw_qa_chart(data.rows, data.stages, data.thresholds, title=f"{slug} · {scope}")
+
+
+def draw_qa_chart(rows: list[dict[str, Any]], stages: list[dict[str, Any]], thresholds: list[float], *,
+                  title: str) -> bytes:
     """Both charts side by side, as PNG bytes (Agg canvas: no pyplot, no display backend)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure

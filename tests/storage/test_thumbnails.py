@@ -3,6 +3,7 @@ errors for bad images, atomic and rebuildable."""
 
 from __future__ import annotations
 
+import base64
 import io
 from pathlib import Path
 
@@ -11,7 +12,13 @@ from PIL import Image
 
 from kroma_kit.errors import ImageInputError, InputError
 from kroma_kit.imaging import sha256_file
-from kroma_kit.storage.thumbnails import thumbnail, thumbnail_bytes, thumbnail_cache_dir, thumbnail_path
+from kroma_kit.storage.thumbnails import (
+    thumbnail,
+    thumbnail_bytes,
+    thumbnail_cache_dir,
+    thumbnail_data_url,
+    thumbnail_path,
+)
 
 
 def make_png(path: Path, size: tuple[int, int] = (768, 512), mode: str = "RGB") -> Path:
@@ -72,6 +79,18 @@ def test_thumbnail_bytes_are_webp(tmp_path, cache):
     assert data[:4] == b"RIFF" and data[8:12] == b"WEBP"
     with Image.open(io.BytesIO(data)) as thumb:
         assert max(thumb.size) == 256
+
+
+def test_data_url_inlines_the_cached_webp_of_the_given_workspace(tmp_path):
+    source = make_png(tmp_path / "f.png")
+    home = tmp_path / "other_home"
+    url = thumbnail_data_url(source, size=128, home=home)
+    prefix = "data:image/webp;base64,"
+    assert url.startswith(prefix)
+    cached = thumbnail_path(sha256_file(source), 128, cache_dir=thumbnail_cache_dir(home))
+    assert base64.b64decode(url[len(prefix):]) == cached.read_bytes()
+    with pytest.raises(ImageInputError, match="gone.png"):
+        thumbnail_data_url(tmp_path / "gone.png", home=home)
 
 
 @pytest.mark.parametrize("content", [b"", b"garbage bytes, not a PNG", None])

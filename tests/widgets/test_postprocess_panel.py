@@ -54,10 +54,65 @@ def test_cutout_then_upscale_chain(workspace, demo_project, local_run):
 
 
 def test_a_failing_step_is_reported_and_stops_that_file_only(workspace, demo_project, local_run):
+    import numpy as np
+    from PIL import Image
+
     panel = PostProcessPanel(workspace, project="demo")
-    panel.select([panel.outputs.options[0][1]])
-    panel.set_steps(bg_remove=True, bg_backend="flat", color=True)  # a street scene has no flat backdrop
+    chosen = panel.outputs.options[0][1]
+    with Image.open(chosen) as image:
+        size = image.size
+    noise = np.random.default_rng(7).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    Image.fromarray(noise).save(chosen)  # a busy border: no flat backdrop for the flat keyer to find
+    panel.select([chosen])
+    panel.set_steps(bg_remove=True, bg_backend="flat", color=True)
     (result,) = panel.run_and_wait(timeout=60)
     assert not result.ok and result.failed_step == "bg_remove"
     assert panel.progress.bar_style == "danger" and "failed: bg_remove" in panel.status.value
     assert "flat" in panel.table.value
+
+
+def _asset(conn, path):
+    from kroma_kit.catalog.assets import find_asset
+
+    (project_id,) = conn.execute("SELECT id FROM projects WHERE slug = 'demo'").fetchone()
+    return find_asset(conn, project_id, path)
+
+
+def _parents(conn, asset_id):
+    rows = conn.execute("SELECT parent_asset_id FROM asset_links WHERE child_asset_id = ? "
+                        "AND link_type = 'derived_from'", (asset_id,)).fetchall()
+    return [row[0] for row in rows]
+
+
+def test_each_output_is_a_catalog_asset_derived_from_its_input(workspace, demo_project, local_run):
+    panel = PostProcessPanel(workspace, project="demo")
+    chosen = panel.outputs.options[0][1]
+    panel.select([chosen])
+    panel.set_steps(upscale=True, upscale_backend="lanczos", upscale_scale=2, color=True, color_profile="cold_rain")
+    (result,) = panel.run_and_wait(timeout=120)
+    assert result.ok
+    upscaled, colored = (Path(step.output) for step in result.steps)
+
+    conn = workspace.connect()
+    try:
+        source, up, col = _asset(conn, chosen), _asset(conn, upscaled), _asset(conn, colored)
+        assert source is not None and up["kind"] == "upscaled" and col["kind"] == "color_corrected"
+        assert _parents(conn, up["id"]) == [source["id"]]  # the upscale came from the run's output
+        assert _parents(conn, col["id"]) == [up["id"]]  # the colour grade from the upscale
+        assert (up["width"], up["height"]) == (768 * 2, 512 * 2)
+    finally:
+        conn.close()
+
+    archive = Path(demo_project["root"]) / "archive" / "replaced"
+    assert not archive.exists() or not any(archive.rglob("*.png"))
+    (again,) = panel.run_and_wait(timeout=120)
+    assert again.ok and all(len(step.archived) == 1 for step in again.steps)
+    archived = sorted(path.name for path in archive.rglob("*.png"))
+    assert len(archived) == 2
+    assert any(name.startswith(upscaled.stem) for name in archived)
+    conn = workspace.connect()
+    try:  # re-registering refreshes the same rows, it does not duplicate them
+        assert conn.execute("SELECT COUNT(*) FROM assets WHERE kind IN ('upscaled', 'color_corrected')"
+                            ).fetchone()[0] == 2
+    finally:
+        conn.close()
