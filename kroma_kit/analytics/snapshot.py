@@ -440,7 +440,8 @@ class CatalogCache:
         import tempfile
 
         if self._folder is None:
-            self._folder = Path(tempfile.mkdtemp(prefix=f"kroma-snapshot-{os.getpid()}-"))
+            sweep_stale_folders(Path(tempfile.gettempdir()))
+            self._folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
             _folders.add(self._folder)
         return self._folder
 
@@ -517,6 +518,38 @@ def _child_env() -> dict[str, str]:
 
 
 _folders: set[Path] = set()
+FOLDER_PREFIX = "kroma-snapshot-"
+_swept = False
+
+
+def sweep_stale_folders(tempdir: Path) -> list[Path]:
+    """Remove snapshot folders left by processes that died without running their exit hook
+    (a Voilà kernel killed by the server, a SIGKILL): each can hold a whole copy of a catalog.
+    A folder is stale when the pid in its name is no longer running; once per process."""
+    import shutil
+
+    global _swept
+    if _swept:
+        return []
+    _swept = True
+    removed = []
+    for folder in tempdir.glob(f"{FOLDER_PREFIX}*-*"):
+        pid_text = folder.name[len(FOLDER_PREFIX):].split("-", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid() or _pid_running(int(pid_text)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _pid_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # someone else's live process (or we cannot tell): keep its folder
+    return True
 
 
 @atexit.register

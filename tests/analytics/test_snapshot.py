@@ -6,6 +6,7 @@ a writer never waits, not even during a copy; the sqlite3 fallback gives the sam
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import warnings
@@ -336,3 +337,19 @@ def test_threads_share_one_build(workspace, project, fresh_engine):
     for frame in frames:
         pd.testing.assert_frame_equal(frame, frames[0])
     assert frames[0]["total_runs"].iloc[0] == 1
+
+
+def test_folders_of_dead_processes_are_swept_and_live_ones_kept(tmp_path, monkeypatch):
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(done.stdout)  # that process has exited
+    dead = tmp_path / f"{snapshot.FOLDER_PREFIX}{dead_pid}-abc"
+    mine = tmp_path / f"{snapshot.FOLDER_PREFIX}{os.getpid()}-def"
+    parent = tmp_path / f"{snapshot.FOLDER_PREFIX}{os.getppid()}-ghi"
+    other = tmp_path / "kroma-snapshot-notapid-x"
+    for folder in (dead, mine, parent, other):
+        folder.mkdir()
+        (folder / "s_1_1.duckdb").write_bytes(b"copy")
+    monkeypatch.setattr(snapshot, "_swept", False)
+    assert snapshot.sweep_stale_folders(tmp_path) == [dead]
+    assert not dead.exists() and mine.exists() and parent.exists() and other.exists()
+    assert snapshot.sweep_stale_folders(tmp_path) == []  # once per process
