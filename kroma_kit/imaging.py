@@ -8,11 +8,12 @@ error that names the file, before any paid call.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from kroma_kit.errors import ImageInputError
 
@@ -59,35 +60,55 @@ def open_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_IMAGE_PIXE
     Checks size on disk and pixel count from the header before decoding, so a bomb is refused
     without allocating it.
     """
-    from PIL import Image, UnidentifiedImageError
-
     file = Path(path)
     if not file.exists():
         raise ImageInputError(f"Image not found: {file}")
     if not file.is_file():
         raise ImageInputError(f"Not a file: {file}")
-    size = file.stat().st_size
+    _check_size(file.stat().st_size, max_bytes, str(file), where=" on disk")
+    return _decode(file, str(file), max_pixels)
+
+
+def open_image_bytes(data: bytes, name: str, *, max_pixels: int = MAX_IMAGE_PIXELS,
+                     max_bytes: int = MAX_IMAGE_BYTES) -> Image.Image:
+    """:func:`open_image` for bytes that never were a file here (a browser upload); ``name``
+    is what errors call them, so the artist can tell which of several uploads was refused.
+
+    Same limits and the same checks in the same order, so an upload is refused exactly when
+    the same file given by path would be.
+    """
+    _check_size(len(data), max_bytes, name)
+    return _decode(io.BytesIO(data), name, max_pixels)
+
+
+def _check_size(size: int, max_bytes: int, label: str, *, where: str = "") -> None:
     if size == 0:
-        raise ImageInputError(f"Image is empty (0 bytes): {file}")
+        raise ImageInputError(f"Image is empty (0 bytes): {label}")
     if size > max_bytes:
-        raise ImageInputError(f"Image too large on disk ({size} bytes > {max_bytes}): {file}")
+        raise ImageInputError(f"Image too large{where} ({size} bytes > {max_bytes}): {label}")
+
+
+def _decode(source: Path | BinaryIO, label: str, max_pixels: int) -> Image.Image:
+    """Read the header, refuse a bomb by pixel count, then decode fully into memory."""
+    from PIL import Image, UnidentifiedImageError
+
     try:
-        with Image.open(file) as probe:
+        with Image.open(source) as probe:
             width, height = probe.size
             if width * height > max_pixels:
                 raise ImageInputError(
                     f"Image too large ({width}x{height} = {width * height} pixels > {max_pixels}); "
-                    f"refusing a possible decompression bomb: {file}")
+                    f"refusing a possible decompression bomb: {label}")
             probe.load()
             image = probe.copy()
     except ImageInputError:
         raise
     except UnidentifiedImageError as exc:
-        raise ImageInputError(f"Not a readable image: {file}") from exc
+        raise ImageInputError(f"Not a readable image: {label}") from exc
     except Image.DecompressionBombError as exc:
-        raise ImageInputError(f"Refusing a decompression bomb: {file} ({exc})") from exc
+        raise ImageInputError(f"Refusing a decompression bomb: {label} ({exc})") from exc
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageInputError(f"Corrupt or truncated image: {file} ({exc})") from exc
+        raise ImageInputError(f"Corrupt or truncated image: {label} ({exc})") from exc
     return image
 
 

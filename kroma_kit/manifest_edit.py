@@ -21,7 +21,7 @@ from typing import Any
 
 from kroma_kit.config import Manifest, ProjectSettings, read_settings_file, resolve_project_settings
 from kroma_kit.errors import ConfigError, ImageInputError, InputError, StorageError
-from kroma_kit.imaging import IMAGE_EXTENSIONS, open_image, sanitize_stem, sha256_file
+from kroma_kit.imaging import IMAGE_EXTENSIONS, open_image, open_image_bytes, sanitize_stem
 from kroma_kit.project_setup import resolve_ref
 from kroma_kit.storage.atomic import atomic_write_bytes, atomic_write_json
 from kroma_kit.workspace import ProjectLayout, Workspace
@@ -195,22 +195,38 @@ def import_ref_file(ws: Workspace, slug: str, kind: str, source_path: str | os.P
     """
     source = Path(source_path).expanduser()
     open_image(source).close()
-    suffix = source.suffix.lower()
+    return _store_ref(ws, slug, kind, source.name, source.read_bytes(), label=str(source))
+
+
+def import_ref_bytes(ws: Workspace, slug: str, kind: str, filename: str, data: bytes) -> str:
+    """:func:`import_ref_file` for an image that arrives as bytes (the panel's upload button).
+
+    ``filename`` is the name the browser sent: only its sanitised stem and its extension are
+    used, so a name such as ``../../x.png`` still lands in the ref folder. Same checks
+    (:func:`open_image_bytes`, same limits), same naming, same reuse of identical bytes.
+    """
+    open_image_bytes(data, filename).close()
+    return _store_ref(ws, slug, kind, filename, data, label=filename)
+
+
+def _store_ref(ws: Workspace, slug: str, kind: str, filename: str, data: bytes, *, label: str) -> str:
+    """Write decoded-and-checked image bytes into the ``kind`` ref folder under a clean name that
+    never replaces a different file; identical bytes already there are reused, not copied."""
+    suffix = Path(filename).suffix.lower()
     if suffix not in IMAGE_EXTENSIONS:
-        raise InputError(f"{source}: the file name has no image extension ({', '.join(IMAGE_EXTENSIONS)}); "
+        raise InputError(f"{label}: the file name has no image extension ({', '.join(IMAGE_EXTENSIONS)}); "
                          "rename it so the pipeline can tell its type.")
     layout = ProjectLayout(_project_root(ws, slug))
     folder = ref_folder(layout, kind)
-    stem = sanitize_stem(source.name, fallback=kind)
-    digest = sha256_file(source)
+    stem = sanitize_stem(filename, fallback=kind)
     target = folder / f"{stem}{suffix}"
     counter = 2
     while target.exists():
-        if target.is_file() and sha256_file(target) == digest:
+        if target.is_file() and target.stat().st_size == len(data) and target.read_bytes() == data:
             return layout.relative(target)
         target = folder / f"{stem}-{counter}{suffix}"
         counter += 1
-    atomic_write_bytes(target, source.read_bytes())
+    atomic_write_bytes(target, data)
     return layout.relative(target)
 
 

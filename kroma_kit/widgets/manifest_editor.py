@@ -9,13 +9,18 @@ for refs that are missing or not images. Saving a prompt goes through
 :func:`~kroma_kit.catalog.prompts.publish_prompt`: a new catalog version and the manifest file
 rewritten atomically, so the history and the next run agree.
 
-Ref edits (Add, Remove) collect in a draft shown with its thumbnails; "Save refs" writes the
+Ref edits (Add, Upload, Remove) collect in a draft shown with its thumbnails; "Save refs" writes the
 draft through :func:`~kroma_kit.manifest_edit.update_manifest`, the same call as
 ``kroma manifest set-refs``, so a ref the CLI refuses is refused here too, inline.
+
+Upload exists because the kernel may run on another machine (remote JupyterLab, Voilà): a path
+the artist types names a file on the kernel's disk, not theirs. Uploaded bytes go through
+:func:`~kroma_kit.manifest_edit.import_ref_bytes`, the same checks and naming as a copied file.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +28,7 @@ import ipywidgets as widgets
 
 from kroma_kit.config import STAGES, Manifest, ProjectSettings
 from kroma_kit.errors import ConfigError, InputError, KromaError
-from kroma_kit.widgets._common import Panel, button, close_tree, esc
+from kroma_kit.widgets._common import Panel, button, close_tree, describe_error, esc
 from kroma_kit.workspace import Workspace
 
 REF_FIELDS = (("scene_refs", "Scenes"), ("style_refs", "Style references"), ("character_refs", "Characters"))
@@ -37,8 +42,10 @@ class ManifestEditor(Panel):
     ``prompt_boxes[name]`` / ``save_buttons[name]`` are prompt ``name``'s Textarea and Save
     button; ``save_prompt(name)`` saves it; ``validate()`` returns the problems shown in ``errors``.
     Refs: ``ref_kind`` + ``ref_path`` + ``add_ref_button`` add one to ``draft_refs``,
+    ``ref_upload`` (a FileUpload) adds the uploaded images of ``ref_kind``,
     ``remove_buttons[(field, ref)]`` drop one, ``save_refs_button`` writes the draft
-    (methods ``add_ref``, ``remove_ref``, ``save_refs``, ``revert_refs`` do the same from Python).
+    (methods ``add_ref``, ``upload_refs``, ``remove_ref``, ``save_refs``, ``revert_refs`` do the
+    same from Python).
     """
 
     def __init__(self, ws: Workspace | None = None, *, project: str | None = None) -> None:
@@ -66,6 +73,10 @@ class ManifestEditor(Panel):
         self.ref_path = widgets.Text(placeholder="image path: in the project, or a file to copy into it",
                                      layout=widgets.Layout(width="420px"))
         self.ref_path.add_class("kk-ref-path")
+        self.ref_upload = widgets.FileUpload(accept="image/*", multiple=True, description="Upload",
+                                             tooltip="Upload images from this computer into the draft refs")
+        self.ref_upload.add_class("kk-ref-upload")
+        self.ref_upload.observe(self._on_upload, names="value")
         self.add_ref_button = button("Add", "kk-add-ref", tooltip="Add this image to the draft refs")
         self.save_refs_button = button("Save refs", "kk-save-refs", style="primary",
                                        tooltip="Write the draft refs to the manifest")
@@ -76,8 +87,8 @@ class ManifestEditor(Panel):
         self.widget = widgets.VBox([
             self.header, widgets.HBox([self.reload_button, self.validate_button]), self.errors,
             self.refs_title, self.refs_box,
-            widgets.HBox([self.ref_kind, self.ref_path, self.add_ref_button, self.save_refs_button,
-                          self.revert_refs_button]),
+            widgets.HBox([self.ref_kind, self.ref_upload, self.ref_path, self.add_ref_button,
+                          self.save_refs_button, self.revert_refs_button]),
             widgets.HTML("<b>Prompts</b> (saving makes a new version and updates the manifest)"),
             self.prompts_box, self.status,
         ])
@@ -148,7 +159,6 @@ class ManifestEditor(Panel):
         never depends on a file it does not own. Returns the ref as the manifest will store it.
         """
         from kroma_kit.manifest_edit import import_ref_file, normalise_ref, ref_field
-        from kroma_kit.project_setup import resolve_ref
 
         kind = kind or self.ref_kind.value
         field = ref_field(kind)
@@ -161,14 +171,47 @@ class ManifestEditor(Panel):
             ref = import_ref_file(self.ws, self.require_project(), kind, given)
         else:
             ref = normalise_ref(root, field, text)
-        target = resolve_ref(root, ref).resolve()
-        if any(resolve_ref(root, other).resolve() == target for other in self.draft_refs[field]):
-            raise InputError(f"{field}: {ref!r} is already listed; each ref may appear once.")
-        self.draft_refs[field].append(ref)
+        self._append_draft(root, field, ref)
         self.ref_path.value = ""
         self._show_refs(root, dirty=True)
         self.set_status(f"Added {ref} to {field}; click 'Save refs' to write the manifest.", "info")
         return ref
+
+    def upload_refs(self, files: Sequence[Mapping[str, Any]], kind: str | None = None) -> list[str]:
+        """Add uploaded images to the draft ``kind`` refs (default: the dropdown).
+
+        ``files`` is a FileUpload value: dicts with ``name`` and ``content``. Each file is
+        checked and copied into the project's folder for that kind on its own, so one bad file
+        does not stop the rest; the refused ones are named in the status line (and
+        ``last_error``). Returns the refs added, as the manifest will store them.
+        """
+        from kroma_kit.manifest_edit import import_ref_bytes, ref_field
+
+        kind = kind or self.ref_kind.value
+        field = ref_field(kind)
+        root = self._root()
+        slug = self.require_project()
+        added: list[str] = []
+        refused: list[str] = []
+        for file in files:
+            name = str(file.get("name") or "upload")
+            try:
+                ref = import_ref_bytes(self.ws, slug, kind, name, bytes(file["content"]))
+                self._append_draft(root, field, ref)
+            except (KromaError, OSError) as exc:
+                message = describe_error(exc)
+                refused.append(message if name in message else f"{name}: {message}")
+            else:
+                added.append(ref)
+        if added:
+            self._show_refs(root, dirty=True)
+        done = (f"Added {', '.join(added)} to {field}; click 'Save refs' to write the manifest."
+                if added else "No upload added.")
+        if refused:
+            self.set_status(f"{done} Refused: " + "; ".join(refused), "error")
+        else:
+            self.set_status(done, "info")
+        return added
 
     def remove_ref(self, kind_or_field: str, ref: str) -> None:
         """Drop ``ref`` from the draft (``scene`` or ``scene_refs``); the file itself stays."""
@@ -204,6 +247,25 @@ class ManifestEditor(Panel):
         self.set_status("Ref changes reverted to the manifest file.", "info")
 
     # ------------------------------------------------------------------ building blocks
+
+    def _on_upload(self, change: dict[str, Any]) -> None:
+        """Handle a browser upload, then empty the widget so the same file can be sent again."""
+        if not change["new"]:
+            return  # our own reset below
+        files = change["new"]
+        try:
+            self.action(lambda: self.upload_refs(files))()
+        finally:
+            self.ref_upload.value = ()
+
+    def _append_draft(self, root: Path, field: str, ref: str) -> None:
+        """Append ``ref`` to the draft ``field`` unless that file is already listed there."""
+        from kroma_kit.project_setup import resolve_ref
+
+        target = resolve_ref(root, ref).resolve()
+        if any(resolve_ref(root, other).resolve() == target for other in self.draft_refs[field]):
+            raise InputError(f"{field}: {ref!r} is already listed; each ref may appear once.")
+        self.draft_refs[field].append(ref)
 
     def _root(self) -> Path:
         from kroma_kit.catalog.projects import get_project
