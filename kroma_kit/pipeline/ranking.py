@@ -86,7 +86,7 @@ def _why(winner: CandidateScore, runner_up: CandidateScore) -> str:
 
 
 def _statuses(scores: Iterable[CandidateScore]) -> str:
-    return ", ".join(f"{score.candidate_index} {score.status}" for score in scores)
+    return ", ".join(f"#{score.candidate_index} {score.status}" for score in scores)
 
 
 def rank_candidates(scores: Iterable[CandidateScore]) -> RankingResult:
@@ -94,7 +94,8 @@ def rank_candidates(scores: Iterable[CandidateScore]) -> RankingResult:
 
     ``reason`` reads e.g. "fewest soft warnings (0 vs 1); runner-up candidate 2",
     "lowest avg chroma exceed 0.12 vs 0.50; ...", "tie on all metrics; lowest index (1 vs 3); ...",
-    "only done candidate (2 failed_output_guard)" or "no candidate is done (1 failed_output_guard)".
+    "only done candidate (#2 failed_output_guard)" or "no candidate is done (#1 failed_output_guard)"
+    (``#N`` is the candidate index).
     """
     candidates = list(scores)
     indexes = [score.candidate_index for score in candidates]

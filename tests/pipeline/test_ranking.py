@@ -49,7 +49,7 @@ def test_only_done_candidates_can_win_even_with_a_better_rank():
     generated = CandidateScore(3, "generated", Rank())
     result = rank_candidates([failed, done(2, soft=2, excess=1.5), generated])
     assert result.winner_index == 2
-    assert result.reason == "only done candidate (1 failed_output_guard, 3 generated)"
+    assert result.reason == "only done candidate (#1 failed_output_guard, #3 generated)"
     assert [(item.position, item.score.candidate_index, item.score.eligible) for item in result.ordered] == [
         (1, 2, True), (2, 1, False), (3, 3, False)]
 
