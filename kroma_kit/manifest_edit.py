@@ -89,8 +89,11 @@ def normalise_ref(project_root: Path, field: str, ref: str) -> str:
 
 
 def _is_inside(layout: ProjectLayout, path: Path) -> bool:
-    resolved, root = path.resolve(), layout.root.resolve()
-    return resolved == root or root in resolved.parents
+    try:
+        layout.inside(path)
+    except StorageError:
+        return False
+    return True
 
 
 def _check_refs(project_root: Path, field: str, refs: list[str], problems: list[str]) -> list[str]:

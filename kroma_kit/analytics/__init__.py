@@ -27,6 +27,7 @@ from kroma_kit.analytics.queries import (
     project_summary,
     qa_by_run,
     qa_pass_rate_by_stage,
+    records,
     run_detail,
     runs_table,
     sql,
@@ -37,6 +38,6 @@ from kroma_kit.analytics.session import AnalyticsError, AnalyticsSession, open_s
 __all__ = [
     "AnalyticsError", "AnalyticsSession", "budget_vs_actual", "candidate_stats", "candidates", "cost_by_project",
     "cost_by_provider_day", "estimated_vs_actual", "open_session", "project_overview", "project_summary",
-    "qa_by_run", "qa_pass_rate_by_stage", "reset_engine", "run_detail", "runs_table", "sql",
+    "qa_by_run", "qa_pass_rate_by_stage", "records", "reset_engine", "run_detail", "runs_table", "sql",
     "uses_sqlite_scanner", "winner_reasons",
 ]

@@ -303,3 +303,14 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
             value = None
         out[key] = value
     return out
+
+
+def records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """A frame's rows as dicts with NaN/NaT turned into None: what panels, dashboards and
+    pictures iterate over (analytics returns pandas)."""
+    import pandas as pd
+
+    if frame is None or len(frame) == 0:
+        return []
+    clean = frame.astype(object).where(pd.notna(frame), None)
+    return clean.to_dict(orient="records")

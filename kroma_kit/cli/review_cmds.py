@@ -152,11 +152,11 @@ def cmd_chart(args: argparse.Namespace) -> int:
     if args.run and args.kind != "qa":
         raise InputError("--run narrows the qa chart only; the costs chart is per project.")
     if args.kind == "qa":
-        from kroma_kit.widgets.qa_chart import qa_chart_png
+        from kroma_kit.dashboards.figures import qa_chart_png
 
         png = qa_chart_png(_ws(args), args.project, args.run)
     else:
-        from kroma_kit.dashboards.costs import cost_chart_png
+        from kroma_kit.dashboards.figures import cost_chart_png
 
         png = cost_chart_png(_ws(args), args.project)
     try:

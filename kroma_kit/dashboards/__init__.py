@@ -4,16 +4,37 @@ Each dashboard notebook is a title, one import from here, a call that builds a v
 ``display``. The views compose ipywidgets around HTML built from :mod:`kroma_kit.analytics`;
 they only read (never write or lock the catalog), so any number of tabs can stay open while a
 run is writing.
+
+Names load lazily, as in :mod:`kroma_kit.widgets`: the CLI draws the same charts through
+:mod:`kroma_kit.dashboards.figures` without importing ipywidgets.
 """
 
-from kroma_kit.dashboards.costs import CostsView, costs_dashboard
-from kroma_kit.dashboards.overview import ProjectOverviewView, project_overview_dashboard
-from kroma_kit.dashboards.qa_report import QAReportView, qa_report_dashboard
-from kroma_kit.dashboards.run_viewer import RunViewerView, run_viewer_dashboard
-from kroma_kit.dashboards.selftest import check_rendered, harness_active
+from __future__ import annotations
 
-__all__ = [
-    "CostsView", "ProjectOverviewView", "QAReportView", "RunViewerView", "check_rendered", "costs_dashboard",
-    "harness_active",
-    "project_overview_dashboard", "qa_report_dashboard", "run_viewer_dashboard",
-]
+from importlib import import_module
+from typing import Any
+
+_VIEWS = {
+    "CostsView": "kroma_kit.dashboards.costs",
+    "costs_dashboard": "kroma_kit.dashboards.costs",
+    "ProjectOverviewView": "kroma_kit.dashboards.overview",
+    "project_overview_dashboard": "kroma_kit.dashboards.overview",
+    "QAReportView": "kroma_kit.dashboards.qa_report",
+    "qa_report_dashboard": "kroma_kit.dashboards.qa_report",
+    "RunViewerView": "kroma_kit.dashboards.run_viewer",
+    "run_viewer_dashboard": "kroma_kit.dashboards.run_viewer",
+    "check_rendered": "kroma_kit.dashboards.selftest",
+    "harness_active": "kroma_kit.dashboards.selftest",
+}
+
+__all__ = sorted(_VIEWS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _VIEWS:
+        return getattr(import_module(_VIEWS[name]), name)
+    raise AttributeError(f"module 'kroma_kit.dashboards' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -11,13 +11,13 @@ candidate without a usable image gets a grey tile that says why instead of faili
 
 from __future__ import annotations
 
-import math
 import os
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kroma_kit.dashboards.figures import VERDICT_COLOURS
 from kroma_kit.errors import InputError, KromaError
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ BACKGROUND = (255, 255, 255)
 MISSING_TILE = (205, 205, 205)
 TEXT = (34, 34, 34)
 WINNER_OUTLINE = (242, 178, 0)  # gold; unlike any badge colour, so the outline reads as "winner" only
-VERDICT_RGB = {"pass": (27, 127, 59), "warn": (183, 121, 31), "fail": (180, 35, 24), None: (130, 130, 130)}
+NO_VERDICT = (130, 130, 130)
 NO_IMAGE_REASON = "the candidate failed before producing one"
 
 
@@ -102,8 +102,7 @@ def run_contact_sheet(ws: Workspace, run_id: str, *, project: str | None = None,
     if isinstance(tile, bool) or not isinstance(tile, int) or not 64 <= tile <= MAX_SIZE:
         raise InputError(f"Tile size must be a whole number of pixels from {max(64, MIN_SIZE)} to {MAX_SIZE}, "
                          f"got {tile!r}.")
-    frame = analytics.candidates(ws, run_id=run_id)
-    rows = [_plain(row) for row in frame.to_dict(orient="records")]
+    rows = analytics.records(analytics.candidates(ws, run_id=run_id))
     if not rows:
         raise InputError(f"Run {run_id} has no candidates yet: nothing to put on a contact sheet.")
     owner = rows[0]["project"]
@@ -182,6 +181,8 @@ def _draw_missing(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], row
 
 def _draw_label(draw: ImageDraw.ImageDraw, origin: tuple[int, int], right: int, row: dict[str, Any]) -> None:
     """``#2 [PASS] chroma 0.42`` under the tile, the badge in its verdict colour."""
+    from PIL import ImageColor
+
     x, y = origin
     font = _font(13)
     index = f"#{int(row['candidate_index'])}"
@@ -190,8 +191,9 @@ def _draw_label(draw: ImageDraw.ImageDraw, origin: tuple[int, int], right: int, 
     verdict = row.get("verdict")
     badge = str(verdict or "n/a").upper()
     badge_width = int(draw.textlength(badge, font=font)) + 10
-    draw.rounded_rectangle((x, y - 1, x + badge_width, y + 17), radius=4, fill=VERDICT_RGB.get(verdict,
-                                                                                            VERDICT_RGB[None]))
+    colour = VERDICT_COLOURS.get(str(verdict))
+    draw.rounded_rectangle((x, y - 1, x + badge_width, y + 17), radius=4,
+                           fill=ImageColor.getrgb(colour) if colour else NO_VERDICT)
     draw.text((x + 5, y), badge, fill=(255, 255, 255), font=font)
     x += badge_width + 6
     chroma = row.get("chroma_delta")
@@ -216,8 +218,3 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     from PIL import ImageFont
 
     return ImageFont.load_default(size=size)
-
-
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    """pandas NaN -> None, so "no chroma measured" and "no file" read as absent."""
-    return {key: None if isinstance(value, float) and math.isnan(value) else value for key, value in row.items()}

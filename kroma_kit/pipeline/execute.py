@@ -64,8 +64,8 @@ class RunContext:
     recorder: CatalogRecorder = field(init=False)
     _pending: dict[str, int] = field(default_factory=dict, init=False)
     _pending_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
-
     _refiner: Any = field(default=None, init=False)
+    _refiner_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
         self.recorder = CatalogRecorder(self.ws, self.project, self.log)
@@ -74,7 +74,7 @@ class RunContext:
         """The OpenAI provider for the cutout refine, built once per run from the project's
         ``providers.openai`` section (base URL, timeouts, attempts), as the image provider is: a
         gateway set in settings must serve the refine too, not only the generations."""
-        with self._pending_lock:
+        with self._refiner_lock:
             if self._refiner is None:
                 if getattr(self.provider, "code", None) == "openai":
                     self._refiner = self.provider

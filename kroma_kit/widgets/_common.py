@@ -27,13 +27,14 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from kroma_kit.analytics.queries import records  # noqa: F401 - the panels' one way to read frames
+from kroma_kit.dashboards.figures import VERDICT_COLOURS  # noqa: F401 - re-exported for the panels
 from kroma_kit.errors import KromaError
 from kroma_kit.workspace import Workspace, open_workspace
 
 log = logging.getLogger(__name__)
 
 STATUS_COLOURS = {"info": "#555", "ok": "#1b7f3b", "warn": "#9a6700", "error": "#b42318"}
-VERDICT_COLOURS = {"pass": "#1b7f3b", "warn": "#b7791f", "fail": "#b42318"}
 
 
 def esc(value: object) -> str:
@@ -73,16 +74,6 @@ def usd(value: Any) -> str:
         return f"${float(value):.4f}"
     except (TypeError, ValueError):
         return "—"
-
-
-def records(frame: Any) -> list[dict[str, Any]]:
-    """DataFrame rows as dicts with NaN/NaT turned into None (analytics returns pandas)."""
-    import pandas as pd
-
-    if frame is None or len(frame) == 0:
-        return []
-    clean = frame.astype(object).where(pd.notna(frame), None)
-    return clean.to_dict(orient="records")
 
 
 class Panel:

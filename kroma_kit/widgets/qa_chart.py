@@ -12,20 +12,15 @@ offline Voilà page and in a headless test (reference/jupyter-testing.md §5, pi
 
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as widgets
 
-from kroma_kit.widgets._common import VERDICT_COLOURS, Panel, button, records
+from kroma_kit.dashboards.figures import draw_qa_chart, qa_chart_data
+from kroma_kit.widgets._common import Panel, button, records
 from kroma_kit.workspace import Workspace
 
 ALL_RUNS = ("(all runs)", "")  # "" not None: a Dropdown treats value None as "nothing selected"
-THRESHOLD_SQL = """
-SELECT DISTINCT TRY_CAST(log ->> '$.output_guard.max_chroma_delta' AS DOUBLE) AS threshold
-FROM run_logs WHERE project = ? AND mode = 'run' {run_filter}
-ORDER BY threshold"""
 
 
 class QAChartPanel(Panel):
@@ -135,87 +130,3 @@ class QAChartPanel(Panel):
             self.render()
         except Exception as exc:  # noqa: BLE001 - shown inline, like a button error
             self.show_error(exc)
-
-
-@dataclass
-class QAChartData:
-    """What the QA chart plots: candidates with a chroma measurement, pass rate per stage (of the
-    project), and the guard thresholds the runs were judged with."""
-
-    rows: list[dict[str, Any]]
-    stages: list[dict[str, Any]]
-    thresholds: list[float]
-
-
-def qa_chart_data(ws: Workspace, slug: str, run_id: str | None = None) -> QAChartData:
-    """The chart's numbers for ``slug`` (every real run) or one ``run_id`` of it."""
-    from kroma_kit import analytics
-
-    if run_id is not None:
-        frame = analytics.candidates(ws, run_id=run_id)
-    else:
-        frame = analytics.candidates(ws, slug=slug)
-        frame = frame[frame["mode"] == "run"]
-    rows = [row for row in records(frame) if row.get("chroma_delta") is not None]
-    stages = records(analytics.qa_pass_rate_by_stage(ws, slug))
-    run_filter = "AND run_id = ?" if run_id else ""
-    params = [slug] + ([run_id] if run_id else [])
-    thresholds = [float(t) for t in analytics.sql(ws, THRESHOLD_SQL.format(run_filter=run_filter),
-                                                  params)["threshold"].dropna()]
-    return QAChartData(rows, stages, thresholds)
-
-
-def qa_chart_png(ws: Workspace, slug: str, run_id: str | None = None) -> bytes:
-    """The panel's chart as PNG bytes without a panel (``kroma analytics chart qa``)."""
-    if run_id is not None:  # a prefix works too, as everywhere in the CLI
-        from kroma_kit.analytics import run_detail
-
-        run = run_detail(ws, run_id)["run"]
-        if run["project"] != slug:
-            from kroma_kit.errors import InputError
-
-            raise InputError(f"Run {run_id} belongs to project '{run['project']}', not '{slug}'.")
-        run_id = str(run["run_id"])
-    data = qa_chart_data(ws, slug, run_id)
-    scope = f"run {run_id[:8]}" if run_id else "all runs"
-    return draw_qa_chart(data.rows, data.stages, data.thresholds, title=f"{slug} · {scope}")
-
-
-def draw_qa_chart(rows: list[dict[str, Any]], stages: list[dict[str, Any]], thresholds: list[float], *,
-                  title: str) -> bytes:
-    """Both charts side by side, as PNG bytes (Agg canvas: no pyplot, no display backend)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    fig = Figure(figsize=(9, 3.4), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    hist, bars = fig.subplots(1, 2, width_ratios=[3, 2])
-    verdicts = [v for v in ("pass", "warn", "fail") if any(r.get("verdict") == v for r in rows)]
-    if rows:
-        values = [[float(r["chroma_delta"]) for r in rows if r.get("verdict") == v] for v in verdicts]
-        hist.hist(values, bins=20, stacked=True, label=verdicts, color=[VERDICT_COLOURS[v] for v in verdicts])
-    else:
-        hist.text(0.5, 0.5, "no QA-checked candidates yet", ha="center", va="center", transform=hist.transAxes)
-    for threshold in thresholds:
-        hist.axvline(threshold, color="black", linestyle="--", linewidth=1.2, label=f"threshold {threshold:g}")
-    hist.yaxis.set_major_locator(MaxNLocator(integer=True))
-    hist.set_xlabel("chroma delta (0 = grey)")
-    hist.set_ylabel("candidates")
-    hist.set_title(f"Chroma distribution · {title}", fontsize=10)
-    if rows or thresholds:
-        hist.legend(fontsize=8)
-    names = [str(s["stage"]) for s in stages]
-    rates = [float(s["pass_rate"] or 0) for s in stages]
-    bars.bar(names, rates, color="#4c78a8")
-    for position, stage in enumerate(stages):
-        bars.text(position, float(stage["pass_rate"] or 0) + 0.02, f"{int(stage['passed']) + int(stage['warned'])}"
-                  f"/{int(stage['checked'])}", ha="center", fontsize=8)
-    bars.set_ylim(0, 1.1)
-    bars.set_ylabel("pass rate (pass + warn)")
-    bars.set_title("QA pass rate by stage (project)", fontsize=10)
-    if not stages:
-        bars.text(0.5, 0.5, "no runs yet", ha="center", va="center", transform=bars.transAxes)
-    out = io.BytesIO()
-    fig.savefig(out, format="png")
-    return out.getvalue()
