@@ -90,6 +90,13 @@ def manifest_notes(resolved: ProjectSettings, slug: str) -> list[str]:
             f"`kroma manifest add-ref --project {slug} --kind scene FILE` or the ManifestEditor panel"]
 
 
+# The samples are drawn in navy ink, not grey: normal candidates of every stage measure chroma
+# ~8-19 (style, day, characters) up to ~36 (the deep-blue night pass), while the warm-wash hand
+# measures ~36-52 and a strongly coloured image far more. 38 lets the sample's own hand pass and
+# warns on a different one (the app default, 2.0, suits grey drawing hands only).
+SAMPLE_OUTPUT_GUARD = {"max_chroma_delta": 38.0}
+
+
 def install_sample_project(root: Path, *, candidates: int = 3) -> dict[str, Any]:
     """Draw the sample scenes/styles/characters into ``root`` and write its ``manifest.json``
     (only when the project has none, so an artist's manifest is never overwritten)."""
@@ -103,6 +110,7 @@ def install_sample_project(root: Path, *, candidates: int = 3) -> dict[str, Any]
             "style_refs": installed["style_refs"][:1],
             "character_refs": installed["character_refs"],
             "generation": {"candidates": candidates},
+            "output_guard": dict(SAMPLE_OUTPUT_GUARD),
         })
         installed["manifest"] = str(manifest_path)
     return installed

@@ -141,7 +141,8 @@ def test_local_run_of_the_demo_project(workspace, demo):
 
 def test_guard_failures_go_to_archive_bad_and_fail_the_job(workspace, demo):
     summary = execute_run(workspace, local_request(
-        scenes=1, candidates=2, manifest_overrides={"output_guard": {"fail_on_chroma_exceed": True}}))
+        scenes=1, candidates=2, manifest_overrides={"output_guard": {"max_chroma_delta": 2.0,
+                                                                     "fail_on_chroma_exceed": True}}))
     root = Path(demo["root"])
     job = _log(summary)["jobs"][0]
     assert summary.status == "failed" and summary.exit_code == 1
