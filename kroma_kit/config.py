@@ -118,7 +118,7 @@ class OpenAISettings(_Strict):
     size: str | None = None
     quality: str | None = None
     base_url: str | None = None
-    input_fidelity: str | None = "high"
+    input_fidelity: str | None = None  # gpt-image-2 takes none; only gpt-image-1/1.5 accepted it
     timeout_s: float = Field(120.0, gt=0)
     max_attempts: int = Field(4, ge=1, le=10)
 
