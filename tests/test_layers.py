@@ -226,7 +226,7 @@ def test_modules_inside_a_package_do_not_import_each_other_in_a_circle() -> None
     for package in MODULE_CYCLE_PACKAGES:
         prefix = f"kroma_kit.{package}."
 
-        def unit(module: str) -> str | None:
+        def unit(module: str, prefix: str = prefix) -> str | None:
             if not module.startswith(prefix):
                 return None
             return module[len(prefix) :].split(".")[0]

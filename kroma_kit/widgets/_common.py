@@ -28,9 +28,10 @@ from typing import Any
 import ipywidgets as widgets
 
 from kroma_kit.analytics.queries import records  # noqa: F401 - the panels' one way to read frames
+from kroma_kit.catalog import open_workspace
 from kroma_kit.dashboards.figures import VERDICT_COLOURS  # noqa: F401 - re-exported for the panels
 from kroma_kit.errors import KromaError
-from kroma_kit.workspace import Workspace, open_workspace
+from kroma_kit.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
