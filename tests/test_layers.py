@@ -26,6 +26,8 @@ LAYERS: dict[str, int] = {
     "config": 0,
     "workspace": 0,
     "imaging": 0,
+    "clock": 0,
+    "processes": 0,
     # lower: records, backends, files, pictures
     "catalog": 1,
     "providers": 1,

@@ -77,6 +77,7 @@ from urllib.parse import quote as url_quote
 from kroma_kit.analytics.engine import Engine, quote
 from kroma_kit.analytics.views import VIEW_SQL
 from kroma_kit.errors import KromaError
+from kroma_kit.processes import pid_running
 
 if TYPE_CHECKING:
     from kroma_kit.workspace import Workspace
@@ -535,21 +536,11 @@ def sweep_stale_folders(tempdir: Path) -> list[Path]:
     removed = []
     for folder in tempdir.glob(f"{FOLDER_PREFIX}*-*"):
         pid_text = folder.name[len(FOLDER_PREFIX):].split("-", 1)[0]
-        if not pid_text.isdigit() or int(pid_text) == os.getpid() or _pid_running(int(pid_text)):
+        if not pid_text.isdigit() or int(pid_text) == os.getpid() or pid_running(int(pid_text)):
             continue
         shutil.rmtree(folder, ignore_errors=True)
         removed.append(folder)
     return removed
-
-
-def _pid_running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True  # someone else's live process (or we cannot tell): keep its folder
-    return True
 
 
 @atexit.register
@@ -629,11 +620,7 @@ def snapshot_info(ws: Workspace) -> SnapshotInfo:
 
 def close_caches(engine: Engine) -> None:
     """Close every cache of ``engine`` (snapshots are dropped once no query holds them)."""
-    with engine.caches_lock:
-        caches = list(engine.caches.values())
-        engine.caches.clear()
-    for cache in caches:
-        cache.close()
+    engine.close_caches()
 
 
 # --------------------------------------------------------------------------- helpers

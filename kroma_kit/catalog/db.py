@@ -11,9 +11,9 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
+from kroma_kit.clock import utcnow
 from kroma_kit.workspace import BUSY_TIMEOUT_MS, connect
 
 __all__ = ["BUSY_TIMEOUT_MS", "connect", "from_json", "new_id", "row_dict", "to_json", "transaction", "utcnow"]
@@ -34,12 +34,6 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 def new_id() -> str:
     """A new UUID4 as text (the seed's id format)."""
     return str(uuid.uuid4())
-
-
-def utcnow() -> str:
-    """ISO-8601 UTC with milliseconds and a ``Z``; sorts as text."""
-    moment = datetime.now(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def to_json(value: Any) -> str:

@@ -1,7 +1,7 @@
 """``kroma review set-winner|history|sheet`` and ``kroma analytics summary|overview|sql|chart``.
 
 CLI twins of the review panel (:mod:`kroma_kit.pipeline.review`), the candidate grid (as a
-contact-sheet PNG, :mod:`kroma_kit.pipeline.contact_sheet`) and the dashboard numbers and charts
+contact-sheet PNG, :mod:`kroma_kit.figures.contact_sheet`) and the dashboard numbers and charts
 (:mod:`kroma_kit.analytics`): the same functions, printed as a table or, with ``--json``, as JSON.
 """
 
@@ -128,7 +128,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_sheet(args: argparse.Namespace) -> int:
-    from kroma_kit.pipeline.contact_sheet import run_contact_sheet
+    from kroma_kit.analytics.pictures import run_contact_sheet
 
     sheet = run_contact_sheet(_ws(args), args.run_id, project=args.project, tile=args.size)
     path = sheet.save(args.out).resolve()
@@ -152,11 +152,11 @@ def cmd_chart(args: argparse.Namespace) -> int:
     if args.run and args.kind != "qa":
         raise InputError("--run narrows the qa chart only; the costs chart is per project.")
     if args.kind == "qa":
-        from kroma_kit.dashboards.figures import qa_chart_png
+        from kroma_kit.analytics.pictures import qa_chart_png
 
         png = qa_chart_png(_ws(args), args.project, args.run)
     else:
-        from kroma_kit.dashboards.figures import cost_chart_png
+        from kroma_kit.analytics.pictures import cost_chart_png
 
         png = cost_chart_png(_ws(args), args.project)
     try:

@@ -20,31 +20,23 @@ from kroma_kit.errors import BudgetExceeded, KromaError, ProviderError
 from kroma_kit.imaging import sha256_file
 from kroma_kit.pipeline import events as ev
 from kroma_kit.pipeline.metadata import embed_record, embed_record_in_file, read_record, to_png_bytes
-from kroma_kit.pipeline.runlog import cost_event_key
+from kroma_kit.pipeline.postchain import run_post_chain
 from kroma_kit.storage.atomic import atomic_write_bytes, move_to_archive
+from kroma_kit.storage.runlog import (  # noqa: F401 (add_cost_event, attempt_records re-exported)
+    GENERATION_OPERATION,
+    add_cost_event,
+    attempt_records,
+)
 
 if TYPE_CHECKING:
-    from kroma_kit.pipeline.execute import RunContext
+    from kroma_kit.pipeline.context import RunContext
     from kroma_kit.pipeline.plan import PlannedJob
 
-GENERATION_OPERATION = "image_generation"
 NOT_STARTED = "not_started"
 
 
 def _ms(clock: float) -> int:
     return int((time.perf_counter() - clock) * 1000)
-
-
-def attempt_records(attempts: list[Any]) -> list[dict[str, Any]]:
-    """Provider attempts in the run log's shape: time, status, latency_ms, error, retry_wait_s."""
-    records = []
-    for attempt in attempts or []:
-        data = attempt.to_dict() if hasattr(attempt, "to_dict") else dict(attempt)
-        records.append({"time": data.get("started_at") or data.get("time"),
-                        "status": data.get("status_code", data.get("status")),
-                        "latency_ms": data.get("latency_ms"), "error": data.get("error"),
-                        "retry_wait_s": data.get("retry_wait_s")})
-    return records
 
 
 def generation_record(ctx: RunContext, job: PlannedJob, candidate: dict[str, Any], *, model: str | None,
@@ -148,18 +140,6 @@ def _mark_running(job: dict[str, Any]) -> None:
         job["status"] = "running"
 
 
-def add_cost_event(data: dict[str, Any], provider: str, model: str | None, job_id: str, index: int,
-                   cost: float, usage: dict[str, Any], *, operation: str = GENERATION_OPERATION) -> None:
-    """Append the call's cost event once (its ``event_key`` is unique per candidate and operation)."""
-    key = cost_event_key(data["run_id"], job_id, index, operation)
-    if any(event["event_key"] == key for event in data["cost_events"]):
-        return
-    data["cost_events"].append({
-        "provider_code": provider, "operation_code": operation, "model": model, "units": 1,
-        "cost_usd": cost, "currency": "USD", "job_id": job_id, "candidate_index": index, "event_key": key,
-        "usage": usage, "at": utcnow()})
-
-
 def adopt_orphan(ctx: RunContext, job: PlannedJob, index: int) -> bool:
     """Resume: a file at the candidate's target whose embedded record names this run, job and
     candidate was paid for by the process that died before logging it. Record it (with the cost
@@ -199,7 +179,7 @@ def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
         return "failed"
     clock = time.perf_counter()
     try:
-        final, steps = ctx.post_chain(job, candidate, raw)
+        final, steps = run_post_chain(ctx, job, candidate, raw)
     except BudgetExceeded as exc:
         # A paid post step (the OpenAI refine) was refused by the budget before any call: the
         # image is paid for and kept; the candidate stays ``generated`` so a resume with a raised

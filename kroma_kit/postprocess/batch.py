@@ -78,8 +78,8 @@ def process_files(ws: Workspace, project: str, step: str, input_path: str | os.P
     """
     from kroma_kit.catalog.projects import get_project
     from kroma_kit.config import resolve_project_settings
-    from kroma_kit.pipeline.postchain import chain_config
     from kroma_kit.postprocess import ChainDirs
+    from kroma_kit.postprocess.project import chain_config
     from kroma_kit.workspace import ProjectLayout
 
     if step not in STEPS:
