@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from kroma_kit.catalog.assets import find_asset, link_assets, register_asset, storage_uri
+from kroma_kit.catalog.costs import upsert_cost_event
 from kroma_kit.catalog.db import from_json, to_json, utcnow
 
 _NS = uuid.UUID("6f1c2a52-4d0b-4c39-9a3e-6b1f0d9e7a11")
@@ -316,18 +317,7 @@ class Ingestor:
         for event in log.get("cost_events", []):
             if only_job is not None and event.get("job_id") != only_job:
                 continue
-            meta = {key: value for key, value in event.items()
-                    if key not in ("provider_code", "operation_code", "model", "units", "cost_usd", "currency",
-                                   "event_key", "job_id", "candidate_index")}
-            self.conn.execute(
-                "INSERT INTO cost_events (id, project_id, run_id, job_key, candidate_index, provider_code, "
-                "operation_code, model_name, units, cost_usd, currency, event_key, meta_json, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(project_id, event_key) DO UPDATE SET cost_usd = excluded.cost_usd, "
-                "units = excluded.units, model_name = excluded.model_name, meta_json = excluded.meta_json",
-                (stable_id("cost_event", self.project_id, event["event_key"]), self.project_id, log["run_id"],
-                 event.get("job_id"), event.get("candidate_index"), event["provider_code"], event["operation_code"],
-                 event.get("model"), float(event.get("units") or 0), float(event["cost_usd"] or 0),
-                 event.get("currency") or "USD", event["event_key"], to_json(meta), event.get("at") or utcnow()))
+            upsert_cost_event(self.conn, stable_id("cost_event", self.project_id, event["event_key"]),
+                              self.project_id, log["run_id"], event)
             written += 1
         return written

@@ -18,6 +18,7 @@ from typing import Any
 
 from kroma_kit.catalog.assets import find_asset
 from kroma_kit.catalog.audit import record_event
+from kroma_kit.catalog.costs import project_spent_usd as spent_usd
 from kroma_kit.catalog.db import from_json, to_json, transaction, utcnow
 from kroma_kit.catalog.run_ingest import CurrentJob, Ingestor, abs_path
 from kroma_kit.errors import InputError, NotFoundError
@@ -188,12 +189,9 @@ def project_spent_usd(ws: Workspace, project_id: str, *, exclude_run: str | None
     """What the project has paid so far (sum of its cost events), optionally leaving one run out."""
     conn = ws.connect()
     try:
-        row = conn.execute("SELECT COALESCE(SUM(cost_usd), 0) FROM cost_events WHERE project_id = ? "
-                           "AND (? IS NULL OR run_id IS NULL OR run_id != ?)",
-                           (project_id, exclude_run, exclude_run)).fetchone()
+        return spent_usd(conn, project_id, exclude_run=exclude_run)
     finally:
         conn.close()
-    return float(row[0])
 
 
 # --------------------------------------------------------------------------- crash detection

@@ -30,8 +30,8 @@ from kroma_kit.pipeline.guard import GuardSettings
 from kroma_kit.pipeline.plan import PlannedJob, PlanRequest, plan_run
 from kroma_kit.pipeline.ranking import CandidateScore, rank_candidates
 from kroma_kit.pipeline.runlog import RunLog, log_from_plan, run_log_path
-from kroma_kit.pipeline.spend import Budgets, SpendGuard, require_confirmation
 from kroma_kit.pipeline.summary import RunSummary
+from kroma_kit.providers.spend import Budgets, SpendGuard, require_confirmation
 from kroma_kit.storage.atomic import atomic_write_json
 from kroma_kit.workspace import Workspace
 

@@ -34,10 +34,10 @@ from kroma_kit.pipeline.execute import _concurrency, refine_is_paid, run_context
 from kroma_kit.pipeline.guard import GuardSettings
 from kroma_kit.pipeline.plan import PlannedJob, build_provider, validate_inputs
 from kroma_kit.pipeline.runlog import RunLog, actual_cost, process_start_token, read_run_log, this_host
-from kroma_kit.pipeline.spend import Budgets, SpendGuard, require_confirmation
 from kroma_kit.pipeline.summary import RunSummary
 from kroma_kit.postprocess.project import check_post_chain
 from kroma_kit.project_setup import resolve_ref
+from kroma_kit.providers.spend import Budgets, SpendGuard, require_confirmation
 from kroma_kit.workspace import ProjectLayout, Workspace
 
 RESUMABLE = ("interrupted", "partial", "failed")
