@@ -8,13 +8,12 @@ contact-sheet PNG, :mod:`kroma_kit.figures.contact_sheet`) and the dashboard num
 from __future__ import annotations
 
 import argparse
-import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kroma_kit.cli.output import add_json_flag, emit, print_table
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 HISTORY_COLUMNS = ["source", "candidate_index", "previous_candidate", "reviewer", "forced", "reviewed_at", "note"]
 CHART_KINDS = ("qa", "costs")
@@ -78,11 +77,6 @@ def _ws(args: argparse.Namespace):
     return open_workspace(args.home)
 
 
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """DataFrame rows as JSON-ready dicts (NaN -> None, numpy scalars -> Python)."""
-    return json.loads(frame.to_json(orient="records", date_format="iso", default_handler=str))
-
-
 def cmd_set_winner(args: argparse.Namespace) -> int:
     from kroma_kit.pipeline.review import override_winner
 
@@ -110,7 +104,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 def cmd_overview(args: argparse.Namespace) -> int:
     from kroma_kit import analytics
 
-    rows = records(analytics.project_overview(_ws(args)))
+    rows = analytics.records(analytics.project_overview(_ws(args)), json_ready=True)
     emit(args, rows, rows, OVERVIEW_COLUMNS)
     return 0
 
@@ -119,7 +113,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     from kroma_kit import analytics
 
     frame = analytics.sql(_ws(args), args.query)
-    rows = records(frame)
+    rows = analytics.records(frame, json_ready=True)
     if args.json:
         emit(args, rows)
     else:
