@@ -68,6 +68,16 @@ def parse_run_log(data: Any, source: str = "run log") -> RunLogModel:
     return model
 
 
+def as_run_log(log: RunLogModel | dict[str, Any]) -> RunLogModel:
+    """The typed model of ``log`` (already one, or its JSON data)."""
+    return log if isinstance(log, RunLogModel) else parse_run_log(log)
+
+
+def job_entry(job: JobRecord | dict[str, Any]) -> JobRecord:
+    """The typed model of one job of a log (already one, or its JSON data)."""
+    return job if isinstance(job, JobRecord) else JobRecord.model_validate(job)
+
+
 def validate_run_log(data: Any, source: str = "run log") -> dict[str, Any]:
     """Check the shape of a run log; return the data unchanged or raise InputError naming the fields."""
     parse_run_log(data, source)

@@ -50,11 +50,13 @@ class _Open(BaseModel):
         return {key: _json_value(getattr(self, key)) for key in dict.fromkeys(keys)}
 
     def get(self, name: str, default: Any = None) -> Any:
-        """A field or an extra key by name, for keys this version does not model."""
-        value = getattr(self, name, None)
-        if value is None and self.model_extra:
-            value = self.model_extra.get(name)
-        return default if value is None else value
+        """A key as the log holds it (a modelled field or an extra one), like ``dict.get``: a key
+        the log does not have gives ``default``, not the model's default."""
+        if name in self.model_fields_set:
+            return getattr(self, name)
+        if self.model_extra and name in self.model_extra:
+            return self.model_extra[name]
+        return default
 
 
 class Rank(_Open):
