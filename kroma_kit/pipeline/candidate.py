@@ -172,7 +172,7 @@ def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
     if not raw.is_file():
         message = (f"output file {candidate['output']} is missing; it was paid (${candidate.get('cost_usd', 0)}) "
                    "and is not generated again")
-        ctx.log.update(lambda data: candidate.update(status="failed", error=message))
+        ctx.log.set_candidate(job.id, index, status="failed", error=message)
         ctx.record(job.id)
         ctx.events.emit(ev.CandidateDone(ctx.log.run_id, job_id=job.id, candidate_index=index, status="failed",
                                          output=None, cost_usd=float(candidate.get("cost_usd") or 0), error=message))

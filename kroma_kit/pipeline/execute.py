@@ -149,8 +149,7 @@ def run_context(ctx: RunContext) -> RunSummary:
     except BaseException as exc:
         ctx.recorder.close()
         reason = f"run failed: {type(exc).__name__}: {exc}"
-        ctx.log.update(lambda data: data.update(status="failed", status_reason=reason, finished_at=utcnow()),
-                       pretty=True)
+        ctx.log.set_run(status="failed", status_reason=reason, finished_at=utcnow(), pretty=True)
         try:
             ingest_log_data(ctx.ws, ctx.log.current, ctx.log.path, current_job=ctx.log.job_snapshot)
         finally:
