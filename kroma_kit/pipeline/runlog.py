@@ -1,18 +1,10 @@
-"""The run log: ``<project_root>/runs/<run_id>.json``, the reproducibility artifact of a run.
+"""Building a run log from a plan: the pipeline's side of ``<project_root>/runs/<run_id>.json``.
 
-It is written when the run starts (status ``running``, pid, host) and rewritten atomically (temp
-file, fsync, rename) every time a candidate or job settles, so a crash at any moment leaves a
-valid log that says exactly what was paid for and which files exist. Everything needed to replay
-the run is in it: the resolved settings and manifest (with its hash), prompts, inputs, provider,
-model and parameters, seeds, every candidate with its QA and rank, the winner and why, post
-steps, costs, timings, errors and every retry. No secret is ever written (keys live in the
-environment and never enter settings).
-
-The keys follow the seed's log (kroma-behavior.md §5.1) so old tooling can read it; what the seed
-lacked is added (``schema_version``, ``run_id``, ``status``/``status_reason``, timestamps, pid/host,
-``settings_snapshot``, ``manifest``/``manifest_hash``, budgets, costs, per-candidate seed, sha256,
-attempts, timings, and top-level ``cost_events`` whose ``event_key`` makes catalog ingest
-idempotent). Paths are relative to the project root ('/' separators) when inside it, else absolute.
+:func:`log_from_plan` lists every job and candidate ``planned`` with its deterministic seed
+(:func:`candidate_seed`) and target file (:func:`candidate_filename`), so even a dry run records
+exactly what a real run would do and cost. Reading, validating, migrating and writing run logs is
+:mod:`kroma_kit.storage.runlog` (the typed model is :mod:`kroma_kit.storage.runlog_model`); its
+names stay importable from here for existing callers.
 """
 
 from __future__ import annotations
