@@ -24,6 +24,7 @@ from kroma_kit.pipeline.postchain import run_post_chain
 from kroma_kit.storage.atomic import atomic_write_bytes, move_to_archive
 from kroma_kit.storage.runlog import (  # noqa: F401 (add_cost_event, attempt_records re-exported)
     GENERATION_OPERATION,
+    PaidCall,
     add_cost_event,
     attempt_records,
 )
@@ -89,10 +90,8 @@ def _generate(ctx: RunContext, job: PlannedJob, index: int) -> str:
         attempts = attempt_records(getattr(exc, "attempts", []))
         http_status = exc.status if isinstance(exc, ProviderError) else None
 
-        def failed(data: dict[str, Any]) -> None:
-            candidate.update(status="failed", error=message, attempts=attempts, error_status=http_status,
-                             timings={"started_at": started_at, "finished_at": utcnow(), "generate_ms": _ms(clock)})
-        ctx.log.update(failed)
+        ctx.log.set_candidate(job.id, index, status="failed", error=message, attempts=attempts, error_status=http_status,
+                              timings={"started_at": started_at, "finished_at": utcnow(), "generate_ms": _ms(clock)})
         ctx.record(job.id)
         ctx.events.emit(ev.CandidateDone(ctx.log.run_id, job_id=job.id, candidate_index=index, status="failed",
                                          output=None, cost_usd=0.0, error=message))
@@ -112,11 +111,9 @@ def _generate(ctx: RunContext, job: PlannedJob, index: int) -> str:
     except Exception as exc:  # noqa: BLE001 - paid but not written: record the money and the reason
         message = f"the image was paid (${cost}) but could not be saved to {candidate['output']}: {exc}"
 
-        def lost(data: dict[str, Any]) -> None:
-            candidate.update(status="failed", error=message, cost_usd=cost, usage=result.usage or {},
-                             model=result.model, attempts=attempt_records(result.attempts))
-            add_cost_event(data, ctx.provider.code, result.model, job.id, index, cost, result.usage or {})
-        ctx.log.update(lost)
+        ctx.log.set_candidate(job.id, index, status="failed", error=message, cost_usd=cost, usage=result.usage or {},
+                              model=result.model, attempts=attempt_records(result.attempts),
+                              paid=PaidCall(ctx.provider.code, result.model, cost, result.usage or {}))
         ctx.record(job.id)
         ctx.events.emit(ev.CandidateDone(ctx.log.run_id, job_id=job.id, candidate_index=index, status="failed",
                                          output=None, cost_usd=cost, error=message))
@@ -124,14 +121,12 @@ def _generate(ctx: RunContext, job: PlannedJob, index: int) -> str:
 
     digest, size = sha256_file(target), target.stat().st_size
 
-    def generated(data: dict[str, Any]) -> None:
-        candidate.update(status="generated", error=None, sha256=digest, bytes=size,
-                         cost_usd=cost, usage=result.usage or {}, model=result.model, provider_params=params,
-                         attempts=attempt_records(result.attempts), replaced_archive=replaced,
-                         timings={"started_at": started_at, "generate_ms": generate_ms,
-                                  "write_ms": _ms(write_clock)})
-        add_cost_event(data, ctx.provider.code, result.model, job.id, index, cost, result.usage or {})
-    ctx.log.update(generated)
+    ctx.log.set_candidate(job.id, index, status="generated", error=None, sha256=digest, bytes=size,
+                          cost_usd=cost, usage=result.usage or {}, model=result.model, provider_params=params,
+                          attempts=attempt_records(result.attempts), replaced_archive=replaced,
+                          timings={"started_at": started_at, "generate_ms": generate_ms,
+                                   "write_ms": _ms(write_clock)},
+                          paid=PaidCall(ctx.provider.code, result.model, cost, result.usage or {}))
     return "generated"
 
 
@@ -152,13 +147,12 @@ def adopt_orphan(ctx: RunContext, job: PlannedJob, index: int) -> bool:
         return False
     cost = round(float(record.get("cost_usd") or 0.0), 6)
 
-    def adopted(data: dict[str, Any]) -> None:
-        candidate.update(status="generated", error=None, sha256=sha256_file(target), bytes=target.stat().st_size,
-                         cost_usd=cost, usage=record.get("usage") or {}, model=record.get("model"),
-                         adopted_from_file=True, timings={"started_at": record.get("created_at")})
-        add_cost_event(data, record.get("provider") or ctx.provider.code, record.get("model"), job.id, index,
-                       cost, record.get("usage") or {})
-    ctx.log.update(adopted)
+    ctx.log.set_candidate(job.id, index, status="generated", error=None, sha256=sha256_file(target),
+                          bytes=target.stat().st_size, cost_usd=cost, usage=record.get("usage") or {},
+                          model=record.get("model"), adopted_from_file=True,
+                          timings={"started_at": record.get("created_at")},
+                          paid=PaidCall(record.get("provider") or ctx.provider.code, record.get("model"), cost,
+                                        record.get("usage") or {}))
     return True
 
 
@@ -186,7 +180,7 @@ def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
         # budget finishes it instead of failing a candidate that nothing was wrong with.
         waiting = f"post-processing waits for budget: {exc}"
         steps = getattr(exc, "post_steps", {}) or {}
-        ctx.log.update(lambda data: candidate.update(error=waiting, **steps))
+        ctx.log.set_candidate(job.id, index, error=waiting, **steps)
         ctx.record(job.id)
         ctx.events.emit(ev.CandidateDone(ctx.log.run_id, job_id=job.id, candidate_index=index, status="generated",
                                          output=candidate["output"], cost_usd=float(candidate.get("cost_usd") or 0),
@@ -196,7 +190,7 @@ def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
         message = f"post-processing failed: {exc}" if isinstance(exc, KromaError) else \
             f"post-processing failed: {type(exc).__name__}: {exc}"
         steps = getattr(exc, "post_steps", {}) or {}
-        ctx.log.update(lambda data: candidate.update(status="failed", error=message, **steps))
+        ctx.log.set_candidate(job.id, index, status="failed", error=message, **steps)
         ctx.record(job.id)
         ctx.events.emit(ev.CandidateDone(ctx.log.run_id, job_id=job.id, candidate_index=index, status="failed",
                                          output=candidate["output"], cost_usd=float(candidate.get("cost_usd") or 0),

@@ -26,6 +26,7 @@ import json
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +139,17 @@ def actual_cost(log: dict[str, Any]) -> float:
     return round(sum(float(event.get("cost_usd") or 0) for event in log.get("cost_events", [])), 6)
 
 
+@dataclass(frozen=True)
+class PaidCall:
+    """One provider call's cost, to book as a cost event with the candidate it paid for."""
+
+    provider: str
+    model: str | None
+    cost_usd: float
+    usage: dict[str, Any]
+    operation: str = GENERATION_OPERATION
+
+
 class RunLog:
     """A run log being written: one dict, one lock, one atomic file write per change.
 
@@ -182,10 +194,18 @@ class RunLog:
         _check_fields(JobRecord, fields)
         self.update(lambda data: self.job(job_id).update(fields), write=write)
 
-    def set_candidate(self, job_id: str, index: int, *, write: bool = True, **fields: Any) -> None:
-        """Set fields of candidate ``index`` of job ``job_id`` by name."""
+    def set_candidate(self, job_id: str, index: int, *, paid: PaidCall | None = None, write: bool = True,
+                      **fields: Any) -> None:
+        """Set fields of candidate ``index`` of job ``job_id`` by name and, when ``paid`` is given,
+        book that call's cost event in the same write (the money and the candidate never disagree)."""
         _check_fields(CandidateRecord, fields)
-        self.update(lambda data: self.candidate(job_id, index).update(fields), write=write)
+
+        def change(data: dict[str, Any]) -> None:
+            self.candidate(job_id, index).update(fields)
+            if paid is not None:
+                add_cost_event(data, paid.provider, paid.model, job_id, index, paid.cost_usd, paid.usage,
+                               operation=paid.operation)
+        self.update(change, write=write)
 
     def record_cost(self, provider: str, model: str | None, job_id: str, index: int, cost: float,
                     usage: dict[str, Any], *, operation: str = GENERATION_OPERATION) -> None:

@@ -85,6 +85,14 @@ class CandidateRecord(_Open):
     model: str | None = None
     provider_params: dict[str, Any] = Field(default_factory=dict)
     output_guard: dict[str, Any] | None = None
+    error_status: int | None = None
+    replaced_archive: str | None = None
+    adopted_from_file: bool | None = None
+    final_sha256: str | None = None
+    bg_remove: dict[str, Any] | None = None  # the post steps' records (seed keys)
+    bg_refine_openai: dict[str, Any] | None = None
+    upscale: dict[str, Any] | None = None
+    color: dict[str, Any] | None = None
 
 
 class RankingEntry(_Open):

@@ -80,3 +80,21 @@ def test_named_updates_from_many_threads_all_land_in_the_file(tmp_path):
     assert on_disk.status == "failed" and on_disk.status_reason == "every job failed"
     assert {job.id: job.failure_reason for job in on_disk.jobs} == {j: f"{j} stopped" for j in job_ids}
     assert log.model.status == "failed" and Path(path).is_file()
+
+
+def test_a_candidate_update_books_its_cost_in_the_same_write_and_refuses_unknown_fields(tmp_path):
+    from kroma_kit.storage.runlog import PaidCall
+
+    data = json.loads(DEMO.read_text())
+    job_id = data["jobs"][0]["id"]
+    data["cost_events"] = [event for event in data["cost_events"] if event["job_id"] != job_id]
+    log = RunLog(tmp_path / "runs" / "r.json", data)
+    paid = PaidCall("openai", "gpt-image-1", 0.04, {"images": 1})
+    log.set_candidate(job_id, 1, status="generated", cost_usd=0.04, paid=paid)
+    log.set_candidate(job_id, 1, status="generated", cost_usd=0.04, paid=paid)  # booked once
+    on_disk = load_run_log(log.path)
+    events = [event for event in on_disk.cost_events if event.job_id == job_id]
+    assert [(e.provider_code, e.candidate_index, e.cost_usd) for e in events] == [("openai", 1, 0.04)]
+    assert on_disk.actual_cost_usd == pytest.approx(sum(e.cost_usd for e in on_disk.cost_events))
+    with pytest.raises(KeyError, match="statu"):
+        log.set_candidate(job_id, 1, statu="done")
