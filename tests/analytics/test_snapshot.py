@@ -392,6 +392,22 @@ def test_in_place_refreshes_equal_a_fresh_copy_of_every_table(workspace, project
     assert totals(workspace) == (3, 11.21, 27)  # 1.96 run costs, one 0.25 event upserted to 9.5
 
 
+def test_a_change_log_pruned_past_the_snapshot_makes_a_whole_copy(workspace, project, fresh_engine):
+    """The log keeps only recent changes: when the entries a snapshot has not applied yet were
+    pruned, an update is no longer traceable, so the snapshot is copied again whole, not left stale."""
+    add_run(workspace, project, candidates=2)
+    assert totals(workspace) == (1, 0.5, 2)
+    before = snapshot_info(workspace)
+    write(workspace, "UPDATE run_candidates SET cost_usd = 5 WHERE rowid = (SELECT min(rowid) FROM run_candidates)",
+          "UPDATE cost_events SET cost_usd = 5 WHERE rowid = (SELECT min(rowid) FROM cost_events)",
+          "UPDATE runs SET status = 'failed'")
+    write(workspace, "DELETE FROM kroma_row_changes WHERE seq < (SELECT max(seq) FROM kroma_row_changes)")  # pruned
+    assert totals(workspace) == (1, 5.25, 2)
+    after = snapshot_info(workspace)
+    assert (after.builds, after.refreshes) == (before.builds + 1, before.refreshes)
+    assert_snapshot_is_a_fresh_copy(workspace)
+
+
 def test_a_table_without_change_triggers_is_reread_whole_on_each_refresh(workspace, project, fresh_engine):
     """A later migration's table the change log does not cover: an UPDATE leaves no trace, so a
     refresh re-reads that table whole (and still applies the others' changes in place)."""
