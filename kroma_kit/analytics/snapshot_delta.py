@@ -119,7 +119,7 @@ def _read_delta(conn: sqlite3.Connection, generation: Generation, tables: set[st
         quoted = ", ".join(f'"{_ident(column)}"' for column, _kind in generation.columns[table])
         name = _ident(table)
         if table not in tracked:
-            rows = conn.execute(f'SELECT {quoted} FROM "{name}"').fetchall()
+            rows = conn.execute(f'SELECT {quoted} FROM "{name}" LIMIT ?', (MAX_DELTA_ROWS + 1,)).fetchall()
             total += len(rows)
             if total > MAX_DELTA_ROWS:
                 return None
@@ -127,7 +127,8 @@ def _read_delta(conn: sqlite3.Connection, generation: Generation, tables: set[st
             continue
         mark = generation.marks[table]
         marks[table] = int(conn.execute(f'SELECT max(rowid) FROM "{name}"').fetchone()[0] or 0)
-        rows = conn.execute(f'SELECT {quoted} FROM "{name}" WHERE rowid > ?', (mark,)).fetchall()
+        # LIMIT: a bulk import since the last refresh is not read into memory just to be refused.
+        rows = conn.execute(f'SELECT {quoted} FROM "{name}" WHERE rowid > ? LIMIT ?', (mark, MAX_DELTA_ROWS + 1)).fetchall()
         if keys.get(table):
             rows += conn.execute(f'SELECT {quoted} FROM "{name}" WHERE rowid <= ? AND "{KEY_COLUMN}" IN '
                                  "(SELECT value FROM json_each(?))", (mark, json.dumps(sorted(keys[table])))).fetchall()
