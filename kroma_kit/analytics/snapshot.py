@@ -43,21 +43,22 @@ read transaction open; idle, it only holds what every open WAL connection holds,
 checkpoint waits on (and which keeps the WAL file in place, so the probe's view stays valid). The
 child's reads are WAL reads: writers go on meanwhile. A commit during a copy is harmless for
 freshness: the generation keeps the signature read *before* the copy, so the next query sees a
-new signature and copies again. (``sqlite_scanner`` reads each table in its own read transaction,
+new signature and refreshes (the refresh re-applies any row the copy already held: applying is
+idempotent). (``sqlite_scanner`` reads each table in its own read transaction,
 so that one call may mix states just committed, exactly as reading the attached catalog did.)
 
 Generations: a whole copy makes a new generation; the old one is detached (and its file
 deleted) as soon as no running query holds it (queries take a lease). Tables are copied on first
-need, the tables behind the views all at once (one child per catalog change for a dashboard), any
+need, the tables behind the views all at once (one child per whole copy for a dashboard), any
 other table (``sql()`` over the audit log) only when a query names it, as a further part of the
 same generation. Every table is created from an explicit column list: the catalog's *shape*, an
 attached database of empty tables (``catalog_shape_<n>``, rebuilt when ``schema_version``
 changes) typed by the rules ``sqlite_scanner`` applies to declared types; it also types the
 selective queries sent to SQLite, so both engines return identical frames.
 
-Threads: one build lock per catalog guards the signature check and every copy (panels may call
-from worker threads); leases have their own short lock, so a finishing query never waits for a
-copy. At most :data:`MAX_CATALOGS` catalogs keep a snapshot per process (least recently used idle
+Threads: one build lock per catalog guards the signature check, every copy and every refresh
+(panels may call from worker threads); leases have their own short lock, so a finishing query
+never waits for a copy. At most :data:`MAX_CATALOGS` catalogs keep a snapshot per process (least recently used idle
 ones are closed).
 """
 
