@@ -23,7 +23,12 @@ from kroma_kit.catalog.runs import mark_interrupted_runs, project_spent_usd
 from kroma_kit.characters._common import project_of
 from kroma_kit.characters.images import best_reference, get_character_image, record_run_images
 from kroma_kit.characters.profiles import effective_style_guide, get_character
-from kroma_kit.characters.prompting import portfolio_prompt, scene_prompt, strip_quotes, suggest_reference_prompt
+from kroma_kit.characters.prompting import (
+    portfolio_prompt,
+    scene_prompt,
+    strip_quotes,
+    suggest_reference_prompt,
+)
 from kroma_kit.characters.records import DEFAULT_PORTFOLIO_VIEWS, Character, CharacterImage
 from kroma_kit.config import ProjectSettings, resolve_project_settings
 from kroma_kit.errors import ConfigError, InputError, ProviderError, ProviderNotConfigured, SpendError

@@ -90,7 +90,11 @@ def cmd_db_migrate(args: argparse.Namespace) -> int:
         applied = migrate(conn)
     finally:
         conn.close()
-    emit(args, {"catalog": str(home / "catalog.db"), "applied": applied})
+    from kroma_kit.characters.adopt import adopt_all_projects
+    from kroma_kit.workspace import open_workspace
+
+    adopted = [report.to_dict() for report in adopt_all_projects(open_workspace(home))]
+    emit(args, {"catalog": str(home / "catalog.db"), "applied": applied, "characters_adopted": adopted})
     return 0
 
 
@@ -120,6 +124,9 @@ def cmd_project_create(args: argparse.Namespace) -> int:
         from kroma_kit.project_setup import install_sample_project
 
         project["samples"] = install_sample_project(Path(project["root"]))
+        from kroma_kit.characters.samples import install_sample_characters
+
+        project["sample_knowledge"] = install_sample_characters(ws, project, project["samples"])
     emit(args, project)
     return 0
 
