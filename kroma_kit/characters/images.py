@@ -151,6 +151,7 @@ def record_run_images(ws: Workspace, proj: dict[str, Any], code: str, log: dict[
                            "candidates": len(job.get("candidates", [])), "winner": job.get("selected_candidate"),
                            "winner_reason": job.get("winner_reason"), "rank": winner.get("rank"),
                            "seed": winner.get("seed"), "model": winner.get("model")}
+                metrics.update({k: params[k] for k in ("download_sha256", "download_bytes") if k in params})
                 image_id = iq.insert_image(conn, proj["id"], character.id, status="succeeded", asset_id=asset_id,
                                            source_url=params.get("source_url"), external_id=params.get("external_id"),
                                            metrics=metrics, **common)

@@ -21,6 +21,7 @@ views of a run are asked one by one by the pipeline and handed out from the cach
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import threading
 import time
@@ -58,6 +59,8 @@ class CharacterLibraryProvider:
         self._transport = transport
         self._client: httpx.Client | None = None
         self._lock = threading.Lock()
+        self._set_lock = threading.Lock()
+        self._failed_sets: dict[tuple[Any, ...], str] = {}
         self._sets: list[dict[str, Any]] = []  # cached 360 sets: {"key", "items": {view: item}, "used": set}
 
     # ------------------------------------------------------------------ protocol
@@ -94,6 +97,7 @@ class CharacterLibraryProvider:
         return ImageResult(image_bytes=data, provider_code=self.code, model=MODEL, usage={"images": 1},
                            cost_usd=self.price_per_image_usd, attempts=[*attempts, download],
                            params={"source_url": url, "external_id": item.get("id"), "view": request.view,
+                                   "download_sha256": hashlib.sha256(data).hexdigest(), "download_bytes": len(data),
                                    "kind": request.kind, "library_id": library_id,
                                    "duration_ms": int((time.perf_counter() - clock) * 1000)})
 
@@ -157,22 +161,29 @@ class CharacterLibraryProvider:
         """The view from a cached 360 set that has not handed it out yet, else a new set call."""
         view = request.view or "front"
         key = (library_id, request.reference_external_id, str(request.reference_path))
-        with self._lock:
+        with self._set_lock:  # the views of a run arrive on several threads: one set call serves them all
             for cached in self._sets:
                 if cached["key"] == key and view in cached["items"] and view not in cached["used"]:
                     cached["used"].add(view)
                     return cached["items"][view], []
-        body = {"prompt": request.prompt, "views": list(request.all_views or [view]), **_reference_fields(request)}
-        data, attempts = self._post(f"characters/{library_id}/360-set", body)
-        images = data.get("images")
-        if not isinstance(images, list) or not images:
-            raise self._error("360-set: the answer has no images", attempts)
-        items = {str(image.get("view")): image for image in images if isinstance(image, dict)}
-        if view not in items:
-            raise self._error(f"360-set: the answer has no '{view}' view (got {', '.join(sorted(items))})", attempts)
-        with self._lock:
+            if key in self._failed_sets:  # seed 004: no retry, not even by the next view
+                raise self._error(f"360-set failed earlier in this run: {self._failed_sets[key]}", [])
+            body = {"prompt": request.prompt, "views": list(request.all_views or [view]),
+                    **_reference_fields(request)}
+            try:
+                data, attempts = self._post(f"characters/{library_id}/360-set", body)
+            except ProviderError as exc:
+                self._failed_sets[key] = str(exc)
+                raise
+            images = data.get("images")
+            if not isinstance(images, list) or not images:
+                raise self._error("360-set: the answer has no images", attempts)
+            items = {str(image.get("view")): image for image in images if isinstance(image, dict)}
+            if view not in items:
+                raise self._error(f"360-set: the answer has no '{view}' view (got {', '.join(sorted(items))})",
+                                  attempts)
             self._sets.append({"key": key, "items": items, "used": {view}})
-        return items[view], attempts
+            return items[view], attempts
 
     def _download(self, url: str, attempts: list[Attempt]) -> tuple[bytes, Attempt]:
         """GET the publicUrl with a size cap; the bytes must decode as an image."""
