@@ -243,6 +243,7 @@ class CharacterImage:
     remote_delete: dict[str, Any] = field(default_factory=dict)
     width: int | None = None
     height: int | None = None
+    parent_image_id: str | None = None  # the reference a portfolio item or scene was made from
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> CharacterImage:
@@ -254,7 +255,7 @@ class CharacterImage:
                    metrics=dict(row.get("metrics") or {}), run_id=row.get("run_id"), job_key=row.get("job_key"),
                    created_at=row["created_at"], updated_at=row["updated_at"], deleted_at=row.get("deleted_at"),
                    archived_path=row.get("archived_path"), remote_delete=dict(row.get("remote_delete") or {}),
-                   width=row.get("width"), height=row.get("height"))
+                   width=row.get("width"), height=row.get("height"), parent_image_id=row.get("parent_image_id"))
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
