@@ -110,6 +110,9 @@ class CharacterWorkspace(Panel):
         ])
         self.widget.add_class("kk-character-workspace")
         if project:
+            from kroma_kit.characters.adopt import adopt_manifest_characters
+
+            adopt_manifest_characters(self.ws, project)  # opening a project brings its manifest characters in
             self.reload(code)
 
     # ------------------------------------------------------------------ loading

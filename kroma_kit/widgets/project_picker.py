@@ -147,6 +147,9 @@ def open_workbench(project: str = "demo", *, home: str | Path | None = None, sam
     except NotFoundError:
         created = create_project(ws, project)
         if samples:
-            install_sample_project(Path(created["root"]))
+            installed = install_sample_project(Path(created["root"]))
+            from kroma_kit.characters.samples import install_sample_characters
+
+            install_sample_characters(ws, created, installed)
     return ws
 
