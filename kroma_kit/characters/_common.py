@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from kroma_kit.catalog.db import transaction
+from kroma_kit.catalog.db import connect, transaction
 from kroma_kit.catalog.projects import get_project
 from kroma_kit.workspace import Workspace
 
@@ -19,7 +19,8 @@ def project_of(ws: Workspace, project: str | dict[str, Any]) -> dict[str, Any]:
 
 @contextmanager
 def reading(ws: Workspace) -> Iterator[sqlite3.Connection]:
-    conn = ws.connect()
+    """A read-only connection: listing characters from a dashboard must never write."""
+    conn = connect(ws.catalog_path, read_only=True)
     try:
         yield conn
     finally:
