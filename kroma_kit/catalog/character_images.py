@@ -99,3 +99,29 @@ def count_images(conn: sqlite3.Connection, project_id: str, character_id: str) -
                         "AND deleted_at IS NULL AND status = 'succeeded' GROUP BY kind",
                         (project_id, character_id)).fetchall()
     return {row[0]: int(row[1]) for row in rows}
+
+
+PORTFOLIO_ORDER = ("front", "three_quarter_left", "left_profile", "back", "right_profile", "three_quarter_right")
+
+
+def reference_files(conn: sqlite3.Connection, project_id: str, code: str) -> list[dict[str, Any]]:
+    """What a live character must look like, as files: its best reference (the one chosen in the
+    character's metadata, else the newest succeeded one), then the newest succeeded portfolio item
+    of each view in turnaround order. Rows with ``storage_uri``; deleted images never count.
+    The one definition of "best reference + portfolio" for every caller (service or pipeline)."""
+    character = conn.execute("SELECT id, metadata_json FROM characters WHERE project_id = ? AND code = ? "
+                             "AND deleted_at IS NULL", (project_id, code)).fetchone()
+    if character is None:
+        return []
+    chosen = from_json(character["metadata_json"]).get("best_reference_image_id")
+    live = [row for row in list_images(conn, project_id, character["id"])
+            if row["status"] == "succeeded" and row.get("storage_uri")]
+    references = [row for row in live if row["kind"] == "reference"]
+    best = next((row for row in references if row["id"] == chosen), references[0] if references else None)
+    newest: dict[str, dict[str, Any]] = {}
+    for row in live:
+        if row["kind"] == "portfolio_item":
+            newest.setdefault(row["view"] or row["id"], row)
+    order = {view: index for index, view in enumerate(PORTFOLIO_ORDER)}
+    portfolio = sorted(newest.values(), key=lambda row: (order.get(row["view"] or "", len(order)), row["view"] or ""))
+    return ([best] if best else []) + portfolio

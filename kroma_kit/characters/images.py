@@ -75,9 +75,11 @@ def set_best_reference(ws: Workspace, project: str | dict[str, Any], code: str, 
 def character_reference_images(ws: Workspace, project: str | dict[str, Any], code: str) -> list[Path]:
     """The files a character must look like: its best reference first, then the newest portfolio
     item of each view. For the continuity gate and the characters stage of the pipeline."""
-    best = best_reference(ws, project, code)
-    paths: list[Path] = [best.path] if best is not None and best.path is not None else []
-    return paths + [image.path for image in latest_portfolio(ws, project, code) if image.path is not None]
+    proj = project_of(ws, project)
+    get_character(ws, proj, code)  # unknown code -> NotFoundError naming the known ones
+    with reading(ws) as conn:
+        rows = iq.reference_files(conn, proj["id"], code)
+    return [Path(row["storage_uri"]) for row in rows if Path(row["storage_uri"]).is_file()]
 
 
 def latest_portfolio(ws: Workspace, project: str | dict[str, Any], code: str) -> list[CharacterImage]:
