@@ -55,6 +55,7 @@ def _jobs_from_log(data: dict, root: Path) -> list[PlannedJob]:
                        candidates=len(job["candidates"]), estimated_cost_usd=float(job.get("estimated_cost_usd") or 0),
                        scene_key=job.get("scene_key"), character_ref_count=int(job.get("character_ref_count") or 0),
                        source=dict(job.get("source") or {}),
+                       character_placements=list(job.get("character_placements") or []),
                        input_paths=[resolve_ref(root, path) for path in job["input_images"]])
             for job in data["jobs"]]
 
