@@ -66,6 +66,7 @@ class CharacterJob(PlannedJob):
 
     def job_meta(self) -> dict[str, Any]:
         return {"kind": self.kind, "view": self.view, "code": self.character.get("code"),
+                "character": dict(self.character), "all_views": list(self.all_views),
                 "scene_context": self.scene_context, "reference_image_id": self.reference_image_id,
                 "reference_external_id": self.reference_external_id,
                 "scene_ref": self.scene_ref_path.as_posix() if self.scene_ref_path else None}
@@ -284,3 +285,82 @@ def check_provider_code(code: str) -> str:
     if code not in CHARACTER_PROVIDERS:
         raise ConfigError(f"Unknown character image provider {code!r}. Expected {'|'.join(CHARACTER_PROVIDERS)}.")
     return code
+
+
+# --------------------------------------------------------------------------- resume
+
+RESUMABLE = ("interrupted", "partial", "failed")
+
+
+def _jobs_from_log(data: dict[str, Any], root: Path) -> list[CharacterJob]:
+    jobs = []
+    for job in data["jobs"]:
+        meta = job.get("character_job") or {}
+        paths = [Path(p) if Path(p).is_absolute() else root / p for p in job["input_images"]]
+        scene_ref = meta.get("scene_ref")
+        jobs.append(CharacterJob(
+            id=job["id"], mode=job["mode"], time=job["time"], weather=job["weather"], prompt=job["prompt"],
+            input_images=list(job["input_images"]), candidates=len(job["candidates"]),
+            estimated_cost_usd=float(job.get("estimated_cost_usd") or 0), input_paths=paths,
+            kind=meta.get("kind", "reference"), view=meta.get("view"), character=dict(meta.get("character") or {}),
+            scene_context=meta.get("scene_context") or "", reference_image_id=meta.get("reference_image_id"),
+            reference_external_id=meta.get("reference_external_id"),
+            scene_ref_path=Path(scene_ref) if scene_ref else None, all_views=list(meta.get("all_views") or [])))
+    return jobs
+
+
+def resume_character_run(ws: Workspace, run_id: str, *, confirm_spend: bool = False,
+                         on_event: ev.EventCallback | None = None) -> CharacterRunResult:
+    """Finish a character run that stopped (process died, provider failures): candidates on
+    disk and paid for are kept (the pipeline adopts them), failed ones that cost nothing are
+    tried again, and the winners become character images (once per job)."""
+    from kroma_kit.catalog.runs import get_run
+    from kroma_kit.config import Manifest, PipelineSettings, Resolved
+    from kroma_kit.pipeline.runlog import actual_cost, read_run_log
+    from kroma_kit.project_setup import resolve_ref
+
+    run = get_run(ws, run_id)
+    mark_interrupted_runs(ws, run["project_slug"])
+    proj = project_of(ws, run["project_slug"])
+    root = Path(proj["root"])
+    path = resolve_ref(root, run["run_log_path"])
+    data = read_run_log(path)
+    marker = data.get("character_run")
+    if not marker:
+        raise InputError(f"Run {data['run_id']} is not a character run; resume it with `kroma run --resume`.")
+    if data["status"] not in RESUMABLE:
+        raise InputError(f"Run {data['run_id']} is {data['status']}; only {', '.join(RESUMABLE)} runs can be resumed.")
+    settings = PipelineSettings.model_validate(data["settings_snapshot"])
+    manifest = Manifest.model_validate(data["manifest"])
+    resolved = ProjectSettings(settings, manifest, Resolved(data["settings_snapshot"], {}),
+                               Resolved(data["manifest"], {}), root, None)
+    provider = build_character_provider(data["provider"], resolved)
+    require_confirmation(provider.paid, confirm_spend, provider.code)
+    for job in data["jobs"]:  # failed candidates that cost nothing are tried again; paid ones stay
+        if job["status"] == "done":
+            continue
+        for candidate in job["candidates"]:
+            if candidate["status"] == "failed" and not float(candidate.get("cost_usd") or 0):
+                candidate.setdefault("previous_failures", []).append({"error": candidate.get("error")})
+                candidate.update(status="planned", error=None, attempts=[], timings={})
+    data["resumes"] = [*data.get("resumes", []), {"previous_status": data["status"],
+                                                  "previous_reason": data.get("status_reason")}]
+    data.update(status="running", status_reason=None, finished_at=None)
+    runlog = RunLog(path, data)
+    runlog.update()
+    budgets = resolve_project_settings(root).settings.budgets
+    spend = SpendGuard(paid=provider.paid, budgets=Budgets(per_run_usd=budgets.per_run_usd,
+                                                         per_project_usd=budgets.per_project_usd),
+                       run_spent=actual_cost(data), project_spent=project_spent_usd(ws, proj["id"],
+                                                                                     exclude_run=data["run_id"]))
+    ctx = RunContext(ws=ws, project=proj, layout=ProjectLayout(root).ensure(), log=runlog,
+                     jobs=list(_jobs_from_log(data, root)), provider=provider,
+                     guard_settings=GuardSettings.from_mapping(data["output_guard"]), settings=resolved,
+                     archive_replaced=True, concurrency=int(data.get("concurrency") or 4), spend=spend,
+                     events=ev.EventEmitter(on_event), cancel=threading.Event(), confirm_spend=confirm_spend)
+    ctx.recorder.record_now()
+    clock = time.perf_counter()
+    summary = run_context(ctx)
+    images, failures = record_run_images(ws, proj, marker["code"], ctx.log.snapshot(),
+                                         duration_ms=int((time.perf_counter() - clock) * 1000))
+    return CharacterRunResult(summary, images, failures)

@@ -92,6 +92,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     best = _sub(sub, "best-ref", "choose the reference portfolios and scenes start from", cmd_best_ref)
     best.add_argument("image_id", metavar="IMAGE_ID")
     _sub(sub, "adopt", "turn the manifest's character_refs into characters (idempotent)", cmd_adopt, code=False)
+    resume = sub.add_parser("resume", help="finish a character run that stopped (nothing paid twice)")
+    resume.add_argument("run_id", metavar="RUN_ID")
+    resume.add_argument("--confirm-spend", action="store_true")
+    add_json_flag(resume)
+    resume.set_defaults(handler=cmd_resume)
 
     guide = commands.add_parser("style-guide", help="style guides: palette, line weight, forbidden words")
     gsub = guide.add_subparsers(dest="guide_command", required=True)
@@ -288,6 +293,15 @@ def cmd_portfolio(args: argparse.Namespace) -> int:
 def cmd_scene(args: argparse.Namespace) -> int:
     return _generate(args, "scene", reference_image_id=args.reference, scene_context=args.context,
                      scene_ref=args.scene_ref)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from kroma_kit.characters.generation import resume_character_run
+
+    result = resume_character_run(_ws(args), args.run_id, confirm_spend=args.confirm_spend)
+    rows = [image.to_dict() for image in result.images]
+    emit(args, result.to_dict(), rows, IMAGE_COLUMNS)
+    return 0 if result.summary.status == "done" else 1
 
 
 def cmd_images(args: argparse.Namespace) -> int:

@@ -133,3 +133,20 @@ def test_deleting_a_local_image_sends_nothing(workspace, chars_project, library)
     deleted = images.delete_character_image(workspace, "demo", "courier", sample.id)
     assert deleted.remote_delete == {"attempted": False} and library.deletes() == []
     assert images.best_reference(workspace, "demo", "courier") is None
+
+
+def test_a_failed_portfolio_run_is_resumed_without_a_new_run(workspace, chars_project, library, capsys):
+    from kroma_kit.catalog.runs import list_runs
+    from kroma_kit.cli.main import main
+
+    library.fail_next(500)
+    with pytest.raises(ProviderError, match=r"run ([0-9a-f-]+)"):
+        generate_character_images(workspace, _req("portfolio", views=["front", "back"]))
+    (run,) = [r for r in list_runs(workspace, "demo") if r["stage"] == "character_portfolio"]
+    assert run["status"] == "failed"
+    assert main(["character", "resume", run["id"], "--json"]) == 0
+    resumed = __import__("json").loads(capsys.readouterr().out)
+    assert resumed["run"]["run_id"] == run["id"] and resumed["run"]["status"] == "done"
+    assert [i["view"] for i in resumed["images"]] == ["front", "back"]
+    assert len([c for c in library.generate_calls()]) == 2  # the failed call, then one set for both views
+    assert len(images.list_character_images(workspace, "demo", "courier", kind="portfolio_item")) == 2
