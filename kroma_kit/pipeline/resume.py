@@ -85,6 +85,9 @@ def resume_run(ws: Workspace, run_id: str, *, confirm_spend: bool = False, on_ev
     root = Path(project["root"])
     path = resolve_ref(root, run["run_log_path"])
     data = read_run_log(path)
+    if data.get("character_run"):  # its jobs make character images with a character provider
+        raise InputError(f"Run {data['run_id']} is a character run: resume it with "
+                         f"`kroma character resume {data['run_id']}`.")
     status = data["status"]
     if status == "running":
         raise InputError(f"Run {data['run_id']} is still running (pid {data.get('pid')} on {data.get('host')}). "

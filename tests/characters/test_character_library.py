@@ -144,6 +144,8 @@ def test_a_failed_portfolio_run_is_resumed_without_a_new_run(workspace, chars_pr
         generate_character_images(workspace, _req("portfolio", views=["front", "back"]))
     (run,) = [r for r in list_runs(workspace, "demo") if r["stage"] == "character_portfolio"]
     assert run["status"] == "failed"
+    assert main(["run", "--resume", run["id"]]) == 2  # the generic resume points at the character one
+    assert "kroma character resume" in capsys.readouterr().err
     assert main(["character", "resume", run["id"], "--json"]) == 0
     resumed = __import__("json").loads(capsys.readouterr().out)
     assert resumed["run"]["run_id"] == run["id"] and resumed["run"]["status"] == "done"
