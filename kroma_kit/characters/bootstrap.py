@@ -28,11 +28,11 @@ from typing import Any
 from kroma_kit.catalog import knowledge as kq
 from kroma_kit.catalog import project_settings_rows as ps
 from kroma_kit.catalog import refsets as rq
-from kroma_kit.catalog.assets import register_asset
 from kroma_kit.catalog.audit import record_event
 from kroma_kit.catalog.db import utcnow
 from kroma_kit.characters._common import project_of, reading
 from kroma_kit.characters.records import IdentityConstraints, StyleRules, parse_model, validate_code
+from kroma_kit.characters.references import reference_asset
 from kroma_kit.errors import ImageInputError, InputError, KromaError
 from kroma_kit.imaging import is_image_path, open_image
 from kroma_kit.workspace import ProjectLayout, Workspace
@@ -338,7 +338,7 @@ def _set_items(conn: Any, proj: dict[str, Any], set_id: str, items: list[Any], s
             external.append({k: item.get(k) for k in ("label", "content_uri", "content_text", "sort_order",
                                                        "metadata_json")})
             continue
-        asset_id = register_asset(conn, proj["id"], path, "reference", project_root=layout.root)
+        asset_id = reference_asset(conn, proj, path)
         rq.add_item(conn, proj["id"], set_id, asset_id, notes=str(item.get("content_text") or item.get("label") or ""),
                     sort_order=int(item.get("sort_order") or number), metadata=item.get("metadata_json") or {})
     return external

@@ -20,7 +20,7 @@ from kroma_kit.catalog.audit import record_event
 from kroma_kit.characters._common import project_of, reading, writing
 from kroma_kit.characters.profiles import character_set_name, get_character, update_character
 from kroma_kit.characters.records import DEFAULT_PORTFOLIO_VIEWS, CharacterImage
-from kroma_kit.characters.references import import_image
+from kroma_kit.characters.references import import_image, reference_asset
 from kroma_kit.errors import InputError, NotFoundError
 from kroma_kit.providers.character_library import CharacterLibraryProvider
 from kroma_kit.storage.atomic import move_to_archive
@@ -100,8 +100,7 @@ def import_reference_image(ws: Workspace, project: str | dict[str, Any], code: s
     character = get_character(ws, proj, code)
     path = import_image(proj, source, f"characters/{code}")
     with writing(ws) as conn:
-        asset_id = register_asset(conn, proj["id"], path, "reference", project_root=Path(proj["root"]),
-                                  metadata={"character": code})
+        asset_id = reference_asset(conn, proj, path, {"character": code})
         image_id = iq.insert_image(conn, proj["id"], character.id, kind="reference", provider=provider,
                                    prompt=prompt, status="succeeded", asset_id=asset_id,
                                    metrics={"imported_from": Path(source).as_posix()})

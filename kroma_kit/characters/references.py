@@ -18,7 +18,7 @@ from kroma_kit.catalog.audit import record_event
 from kroma_kit.characters._common import project_of, reading, writing
 from kroma_kit.characters.records import ReferenceSet
 from kroma_kit.errors import ImageInputError, InputError, NotFoundError
-from kroma_kit.imaging import open_image, sanitize_stem
+from kroma_kit.imaging import describe_file, open_image, sanitize_stem
 from kroma_kit.storage.atomic import atomic_write_with
 from kroma_kit.workspace import ProjectLayout, Workspace
 
@@ -51,6 +51,16 @@ def import_image(project: dict[str, Any], source: str | Path, folder: str) -> Pa
             shutil.copyfileobj(src, handle)
     atomic_write_with(target, copy)
     return target.resolve()
+
+
+def reference_asset(conn: Any, project: dict[str, Any], path: Path, metadata: dict[str, Any] | None = None) -> str:
+    """The asset id of a reference file: its existing row when the catalog already knows the file
+    (an input or an output keeps its kind and lineage), else a new ``reference`` asset."""
+    found = find_asset(conn, project["id"], path)
+    if found is not None and found["sha256"] == describe_file(path).sha256:
+        return str(found["id"])
+    return register_asset(conn, project["id"], path, "reference", project_root=Path(project["root"]),
+                          metadata=metadata)
 
 
 def create_reference_set(ws: Workspace, project: str | dict[str, Any], name: str, kind: str = "other", *,
@@ -94,8 +104,7 @@ def add_reference(ws: Workspace, project: str | dict[str, Any], set_name: str, s
     folder = f"inputs/refs/{sanitize_stem(set_name, 'set')}"
     path = import_image(proj, source, folder)
     with writing(ws) as conn:
-        asset_id = register_asset(conn, proj["id"], path, "reference", project_root=Path(proj["root"]),
-                                  metadata={"reference_set": set_name})
+        asset_id = reference_asset(conn, proj, path, {"reference_set": set_name})
         rq.add_item(conn, proj["id"], current.id, asset_id, weight=weight, notes=notes, role=role)
         record_event(conn, "reference_set.item_added", {"set": set_name, "asset_id": asset_id,
                                                         "path": Path(path).as_posix()}, project_id=proj["id"])
