@@ -31,7 +31,7 @@ from kroma_kit.characters.prompting import (
 )
 from kroma_kit.characters.records import DEFAULT_PORTFOLIO_VIEWS, Character, CharacterImage
 from kroma_kit.config import ProjectSettings, resolve_project_settings
-from kroma_kit.errors import ConfigError, InputError, ProviderError, ProviderNotConfigured, SpendError
+from kroma_kit.errors import InputError, ProviderError, ProviderNotConfigured, SpendError
 from kroma_kit.imaging import open_image, sanitize_stem
 from kroma_kit.pipeline import events as ev
 from kroma_kit.pipeline.execute import RunContext, run_context
@@ -279,12 +279,6 @@ def generate_character_images(ws: Workspace, request: CharacterRunRequest, *, co
         raise ProviderError(f"No {KINDS[request.kind].replace('_', ' ')} image for '{request.code}': {reason} "
                             f"(run {summary.run_id}; no image recorded).", provider=plan.provider)
     return CharacterRunResult(summary, images, failures)
-
-
-def check_provider_code(code: str) -> str:
-    if code not in CHARACTER_PROVIDERS:
-        raise ConfigError(f"Unknown character image provider {code!r}. Expected {'|'.join(CHARACTER_PROVIDERS)}.")
-    return code
 
 
 # --------------------------------------------------------------------------- resume

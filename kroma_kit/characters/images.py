@@ -19,7 +19,7 @@ from kroma_kit.catalog.assets import register_asset
 from kroma_kit.catalog.audit import record_event
 from kroma_kit.characters._common import project_of, reading, writing
 from kroma_kit.characters.profiles import character_set_name, get_character, update_character
-from kroma_kit.characters.records import DEFAULT_PORTFOLIO_VIEWS, CharacterImage
+from kroma_kit.characters.records import CharacterImage
 from kroma_kit.characters.references import import_image, reference_asset
 from kroma_kit.errors import InputError, NotFoundError
 from kroma_kit.providers.character_library import CharacterLibraryProvider
@@ -84,12 +84,11 @@ def character_reference_images(ws: Workspace, project: str | dict[str, Any], cod
 
 def latest_portfolio(ws: Workspace, project: str | dict[str, Any], code: str) -> list[CharacterImage]:
     """The newest usable portfolio item of each view, in turnaround order (front first)."""
-    newest: dict[str, CharacterImage] = {}
-    for image in list_character_images(ws, project, code, kind="portfolio_item"):
-        if image.status == "succeeded" and image.path is not None and image.path.is_file():
-            newest.setdefault(image.view or image.id, image)
-    order = {view: index for index, view in enumerate(DEFAULT_PORTFOLIO_VIEWS)}
-    return sorted(newest.values(), key=lambda image: (order.get(image.view or "", len(order)), image.view or ""))
+    proj = project_of(ws, project)
+    get_character(ws, proj, code)
+    with reading(ws) as conn:
+        rows = [row for row in iq.reference_files(conn, proj["id"], code) if row["kind"] == "portfolio_item"]
+    return [image for image in map(CharacterImage.from_row, rows) if image.path is not None and image.path.is_file()]
 
 
 def import_reference_image(ws: Workspace, project: str | dict[str, Any], code: str, source: str | Path, *,

@@ -15,13 +15,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from kroma_kit.catalog.character_images import PORTFOLIO_ORDER
 from kroma_kit.errors import InputError
 
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 HEX_PATTERN = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
-IMAGE_KINDS = ("reference", "portfolio_item", "scene")
-DEFAULT_PORTFOLIO_VIEWS = ("front", "three_quarter_left", "left_profile", "back", "right_profile",
-                           "three_quarter_right")
+DEFAULT_PORTFOLIO_VIEWS = PORTFOLIO_ORDER  # the six turnaround views, in sheet order
 
 
 def validate_code(code: object) -> str:
