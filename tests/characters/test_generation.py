@@ -114,3 +114,14 @@ def test_openai_portfolio_edits_the_reference_and_needs_confirm_spend(workspace,
     assert fake.requests[0].files[0].sha256 == reference.sha256  # the reference is the edit's input
     assert result.summary.actual_cost_usd > 0
     assert all(i.metrics["cost_usd"] > 0 for i in result.images)
+
+
+def test_openai_reference_is_a_generation_from_the_prompt(workspace, chars_project, monkeypatch):
+    with FakeOpenAIImagesServer() as fake:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+        result = generate_character_images(workspace, _req("reference", provider="openai", prompt="Courier sheet"),
+                                           confirm_spend=True)
+    (call,) = fake.requests
+    assert call.endpoint == "generations" and call.params["prompt"] == "Courier sheet"
+    assert result.images[0].provider == "openai" and result.images[0].metrics["cost_usd"] > 0
