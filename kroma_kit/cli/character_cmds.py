@@ -17,7 +17,7 @@ IMAGE_COLUMNS = ["id", "kind", "view", "status", "provider", "created_at", "path
 
 
 def _ws(args: argparse.Namespace):
-    from kroma_kit.workspace import open_workspace
+    from kroma_kit.catalog import open_workspace
 
     return open_workspace(args.home)
 

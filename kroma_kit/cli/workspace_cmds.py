@@ -59,7 +59,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _ws(args: argparse.Namespace):
-    from kroma_kit.workspace import open_workspace
+    from kroma_kit.catalog import open_workspace
 
     return open_workspace(args.home)
 
@@ -90,8 +90,8 @@ def cmd_db_migrate(args: argparse.Namespace) -> int:
         applied = migrate(conn)
     finally:
         conn.close()
+    from kroma_kit.catalog import open_workspace
     from kroma_kit.characters.adopt import adopt_all_projects
-    from kroma_kit.workspace import open_workspace
 
     adopted = [report.to_dict() for report in adopt_all_projects(open_workspace(home))]
     emit(args, {"catalog": str(home / "catalog.db"), "applied": applied, "characters_adopted": adopted})

@@ -29,7 +29,7 @@ def _wave1_workspace(home: Path, sample_files: Path) -> None:
     """The catalog as the previous release left it: migration 0001 only, with a project and a run."""
     import shutil
 
-    from kroma_kit.catalog.migrations import _split_sql
+    from kroma_kit.catalog.migrations import split_sql
     from kroma_kit.catalog.projects import create_project
     from kroma_kit.pipeline.execute import execute_run
     from kroma_kit.pipeline.plan import PlanRequest
@@ -40,7 +40,7 @@ def _wave1_workspace(home: Path, sample_files: Path) -> None:
     conn = connect(home / "catalog.db")
     conn.execute("CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
     version, sql = available_migrations()[0]
-    for statement in _split_sql(sql):
+    for statement in split_sql(sql):
         conn.execute(statement)
     conn.execute("INSERT INTO schema_migrations VALUES (?, 'then')", (version,))
     conn.close()
@@ -64,7 +64,7 @@ def test_wave1_workspace_migrates_keeping_every_row_and_adopts_its_characters(kr
     for table in TABLES:
         assert after[table] >= before[table], table
     assert after["runs"] == before["runs"] and after["run_candidates"] == before["run_candidates"]
-    from kroma_kit.workspace import open_workspace
+    from kroma_kit.catalog import open_workspace
 
     ws = open_workspace(kroma_home)
     codes = [c.code for c in profiles.list_characters(ws, "old")]
