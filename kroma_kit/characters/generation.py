@@ -34,16 +34,17 @@ from kroma_kit.config import ProjectSettings, resolve_project_settings
 from kroma_kit.errors import InputError, ProviderError, ProviderNotConfigured, SpendError
 from kroma_kit.imaging import open_image, sanitize_stem
 from kroma_kit.pipeline import events as ev
-from kroma_kit.pipeline.execute import RunContext, run_context
+from kroma_kit.pipeline.context import RunContext
+from kroma_kit.pipeline.execute import run_context
 from kroma_kit.pipeline.guard import GuardSettings
 from kroma_kit.pipeline.plan import Plan, PlannedJob, build_provider, postprocess_record
 from kroma_kit.pipeline.runlog import RunLog, log_from_plan, run_log_path
-from kroma_kit.pipeline.spend import Budgets, SpendGuard, require_confirmation
 from kroma_kit.pipeline.summary import RunSummary
 from kroma_kit.providers.base import ImageProvider
 from kroma_kit.providers.character_library import CharacterLibraryProvider
 from kroma_kit.providers.character_request import CharacterImageRequest
 from kroma_kit.providers.character_sketch import CharacterSketchProvider
+from kroma_kit.providers.spend import Budgets, SpendGuard, require_confirmation
 from kroma_kit.workspace import ProjectLayout, Workspace
 
 CHARACTER_PROVIDERS = ("local", "openai", "character_library")
