@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from kroma_kit.catalog.audit import LOCAL_USER_ID
 from kroma_kit.catalog.db import from_json, new_id, to_json, utcnow
 from kroma_kit.errors import InputError
 
@@ -33,7 +34,7 @@ def insert_image(conn: sqlite3.Connection, project_id: str, character_id: str, *
                  prompt: str, status: str, asset_id: str | None = None, view: str | None = None,
                  source_url: str | None = None, external_id: str | None = None, error: str | None = None,
                  metrics: dict[str, Any] | None = None, run_id: str | None = None, job_key: str | None = None,
-                 parent_image_id: str | None = None, created_by: str | None = None,
+                 parent_image_id: str | None = None, created_by: str | None = LOCAL_USER_ID,
                  image_id: str | None = None) -> str:
     """Insert one image row; the character and the asset must be this project's."""
     if kind not in IMAGE_KINDS:
