@@ -79,6 +79,9 @@ class Manifest(_Strict):
     style_refs: list[str] = Field(default_factory=list)
     scene_refs: list[str] = Field(default_factory=list)
     character_refs: list[str] = Field(default_factory=list)
+    # Stage "characters": which characters each scene shows (scene ref or scene key -> cast), each a
+    # code or {code, x, height, baseline}; checked when planning (kroma_kit.pipeline.cast).
+    scene_characters: dict[str, list[Any]] = Field(default_factory=dict)
     safe_batch_limit: int = Field(20, ge=1)
     generation: GenerationSection = Field(default_factory=GenerationSection)
     output_guard: OutputGuardSection = Field(default_factory=OutputGuardSection)

@@ -32,6 +32,7 @@ def run_demo(*, serve: bool | None = None) -> int:
         _say(f"Created project 'demo' at {project['root']}")
     root = Path(project["root"])
     installed = install_sample_project(root)
+    _show_characters(ws, project, installed)
     _say(f"Samples: {len(installed['scene_refs'])} scenes, {len(installed['style_refs'])} style refs, "
          f"{len(installed['character_refs'])} characters under {root / 'inputs'}")
 
@@ -49,6 +50,16 @@ def run_demo(*, serve: bool | None = None) -> int:
     _show_where_to_look(ws, root, summary)
     _maybe_serve(serve)
     return 0 if summary.status in ("done", "partial") else 1
+
+
+def _show_characters(ws, project, installed) -> None:
+    from kroma_kit.characters.profiles import list_characters
+    from kroma_kit.characters.samples import install_sample_characters
+
+    install_sample_characters(ws, project, installed)
+    for character in list_characters(ws, project):
+        _say(f"Character {character.code}: {character.name} (colours {' '.join(character.signature_colors)})"
+             f"  kroma character show {character.code} --project demo")
 
 
 def _run_style_stage(ws):

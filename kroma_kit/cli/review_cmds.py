@@ -39,7 +39,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_json_flag(history)
     history.set_defaults(handler=cmd_history)
     sheet = review_sub.add_parser("sheet", help="a contact-sheet PNG of a run's candidates (QA badges, winner)")
-    sheet.add_argument("run_id", metavar="RUN_ID", help="run id (or a unique prefix of 6+ characters)")
+    sheet.add_argument("run_id", metavar="RUN_ID", nargs="?", help="run id (or a unique prefix of 6+ characters)")
+    sheet.add_argument("--character", metavar="CODE", help="draw this character's turnaround sheet instead of a run")
     sheet.add_argument("--project", required=True, help="the run's project (checked)")
     sheet.add_argument("--out", required=True, help="PNG file to write")
     sheet.add_argument("--size", type=int, default=256, help="tile size in pixels (default 256)")
@@ -122,6 +123,10 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_sheet(args: argparse.Namespace) -> int:
+    if args.character or not args.run_id:
+        from kroma_kit.cli.character_cmds import cmd_turnaround_sheet
+
+        return cmd_turnaround_sheet(args)
     from kroma_kit.analytics.pictures import run_contact_sheet
 
     sheet = run_contact_sheet(_ws(args), args.run_id, project=args.project, tile=args.size)

@@ -90,7 +90,11 @@ def cmd_db_migrate(args: argparse.Namespace) -> int:
         applied = migrate(conn)
     finally:
         conn.close()
-    emit(args, {"catalog": str(home / "catalog.db"), "applied": applied})
+    from kroma_kit.catalog import open_workspace
+    from kroma_kit.characters.adopt import adopt_all_projects
+
+    adopted = [report.to_dict() for report in adopt_all_projects(open_workspace(home))]
+    emit(args, {"catalog": str(home / "catalog.db"), "applied": applied, "characters_adopted": adopted})
     return 0
 
 
@@ -114,8 +118,13 @@ PROJECT_COLUMNS = ["slug", "name", "status", "root", "created_at"]
 def cmd_project_create(args: argparse.Namespace) -> int:
     from kroma_kit.project_setup import new_project
 
-    project = new_project(_ws(args), args.slug, args.name, description=args.description, root=args.root,
+    ws = _ws(args)
+    project = new_project(ws, args.slug, args.name, description=args.description, root=args.root,
                           samples=args.samples)
+    if args.samples:
+        from kroma_kit.characters.samples import install_sample_characters
+
+        project["sample_knowledge"] = install_sample_characters(ws, project, project["samples"])
     emit(args, project)
     if not args.json and not args.samples:
         print(f"next: add a scene with `kroma manifest add-ref --project {args.slug} --kind scene FILE`")

@@ -24,6 +24,8 @@ _VIEWS = {
     "qa_report_dashboard": "kroma_kit.dashboards.qa_report",
     "RunViewerView": "kroma_kit.dashboards.run_viewer",
     "run_viewer_dashboard": "kroma_kit.dashboards.run_viewer",
+    "CharactersView": "kroma_kit.dashboards.characters",
+    "characters_dashboard": "kroma_kit.dashboards.characters",
     "check_rendered": "kroma_kit.dashboards.selftest",
     "harness_active": "kroma_kit.dashboards.selftest",
 }

@@ -40,6 +40,7 @@ from kroma_kit.config import (
 )
 from kroma_kit.errors import ConfigError, ImageInputError, InputError, SpendError
 from kroma_kit.imaging import open_image, sanitize_stem
+from kroma_kit.pipeline.cast import cast_inputs, default_cast, parse_cast, scene_cast
 from kroma_kit.pipeline.sources import check_choice, jobs_from_file, scenes_from_run
 from kroma_kit.postprocess.project import check_post_chain, refine_estimate_usd
 from kroma_kit.project_setup import resolve_ref
@@ -91,6 +92,7 @@ class PlannedJob:
     scene_key: str | None = None
     character_ref_count: int = 0
     source: dict[str, Any] = field(default_factory=dict)
+    character_placements: list[dict[str, Any]] = field(default_factory=list)
     input_paths: list[Path] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,12 +100,13 @@ class PlannedJob:
                 "prompt": self.prompt, "input_images": list(self.input_images),
                 "candidates": self.candidates, "estimated_cost_usd": self.estimated_cost_usd,
                 "scene_key": self.scene_key, "character_ref_count": self.character_ref_count,
-                "source": dict(self.source)}
+                "source": dict(self.source), "character_placements": list(self.character_placements)}
 
     def image_request(self, seed: int, *, grayscale: bool = False) -> ImageRequest:
         return ImageRequest(prompt=self.prompt, input_images=list(self.input_paths), seed=seed,
                             stage=self.mode, time=self.time, weather=self.weather, grayscale=grayscale,
-                            character_ref_count=self.character_ref_count)
+                            character_ref_count=self.character_ref_count,
+                            character_placements=list(self.character_placements))
 
 
 @dataclass
@@ -233,13 +236,21 @@ def plan_run(ws: Workspace, request: PlanRequest, *, mode: str = "dry") -> Plan:
         jobs = []
         for entry in jobs_from_file(Path(request.jobs_file), root):
             paths = entry.pop("paths")
+            declared = entry.pop("characters", None)
+            if declared is not None:
+                where = f"Jobs file entry {entry['source']['jobs_file_entry']} ('{entry['id']}')"
+                extra, entry["character_placements"] = cast_inputs(ws, project, parse_cast(declared, where), where)
+                paths = [*paths, *extra]
+                entry["character_ref_count"] += len(extra)
             jobs.append(PlannedJob(**entry, input_images=[layout.relative(p) for p in paths],
                                    candidates=candidates, input_paths=paths))
         source: dict[str, Any] = {"kind": "jobs_file", "jobs_file": Path(request.jobs_file).as_posix()}
     else:
-        if request.stage == "characters" and not manifest.character_refs:
-            raise ConfigError("Stage 'characters' needs character reference images: add them to the "
-                              "manifest's \"character_refs\" (e.g. characters/hero.png).")
+        default = default_cast(ws, project["id"]) if request.stage == "characters" else []
+        if request.stage == "characters" and not (manifest.character_refs or manifest.scene_characters or default):
+            raise ConfigError("Stage 'characters' needs characters: create them (`kroma character create`, with a "
+                              "reference image) and declare each scene's cast in the manifest's "
+                              "\"scene_characters\", or list loose files in \"character_refs\".")
         prompt = compose_prompt(manifest.prompts, request.stage, request.time, request.weather,
                                 no_invention=manifest.policy.default_no_invention)
         _check_style_policy(manifest.style_refs, manifest.policy)
@@ -260,12 +271,22 @@ def plan_run(ws: Workspace, request: PlanRequest, *, mode: str = "dry") -> Plan:
         jobs = []
         for index, (scene, key, origin) in enumerate(scenes, start=1):
             scene_key = key or sanitize_stem(scene.name, str(index))
-            paths = [scene, *refs, *characters]
+            cast_files, placements = characters, []
+            if request.stage == "characters":
+                cast = scene_cast(manifest.scene_characters, origin.get("scene_ref"), scene_key)
+                if cast is None and default:
+                    cast = default
+                if cast is not None:
+                    cast_files, placements = cast_inputs(ws, project, cast, f"Scene '{scene_key}'")
+                elif not characters:
+                    raise ConfigError(f"Scene '{scene_key}' declares no characters: add it to the manifest's "
+                                      "\"scene_characters\" (e.g. {\"" + scene_key + "\": [\"hero\"]}).")
+            paths = [scene, *refs, *cast_files]
             jobs.append(PlannedJob(
                 id=job_id(request.stage, index, scene_key), mode=request.stage, time=request.time,
                 weather=request.weather, prompt=prompt, input_images=[layout.relative(p) for p in paths],
-                candidates=candidates, scene_key=scene_key, character_ref_count=len(characters),
-                source=origin, input_paths=paths))
+                candidates=candidates, scene_key=scene_key, character_ref_count=len(cast_files),
+                source=origin, input_paths=paths, character_placements=placements))
         if request.stage == "style" and (request.time, request.weather) != ("day", "clear"):
             warnings.append(f"stage 'style' ignores time '{request.time}' and weather '{request.weather}' "
                             "(use --stage time / weather for those passes)")

@@ -57,6 +57,7 @@ def _jobs_from_log(data: dict, root: Path) -> list[PlannedJob]:
                        candidates=len(job["candidates"]), estimated_cost_usd=float(job.get("estimated_cost_usd") or 0),
                        scene_key=job.get("scene_key"), character_ref_count=int(job.get("character_ref_count") or 0),
                        source=dict(job.get("source") or {}),
+                       character_placements=list(job.get("character_placements") or []),
                        input_paths=[resolve_ref(root, path) for path in job["input_images"]])
             for job in data["jobs"]]
 
@@ -86,6 +87,9 @@ def resume_run(ws: Workspace, run_id: str, *, confirm_spend: bool = False, on_ev
     root = Path(project["root"])
     path = resolve_ref(root, run["run_log_path"])
     data = read_run_log(path)
+    if data.get("character_run"):  # its jobs make character images with a character provider
+        raise InputError(f"Run {data['run_id']} is a character run: resume it with "
+                         f"`kroma character resume {data['run_id']}`.")
     status = data["status"]
     if status == "running":
         raise InputError(f"Run {data['run_id']} is still running (pid {data.get('pid')} on {data.get('host')}). "

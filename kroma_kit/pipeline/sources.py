@@ -60,7 +60,10 @@ def jobs_from_file(path: Path, root: Path) -> list[dict[str, Any]]:
         if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count < len(images):
             raise InputError(f"{where}: 'character_ref_count' must be an integer from 0 to "
                              f"{len(images) - 1} ({path})")
+        if "characters" in entry and not isinstance(entry["characters"], list):
+            raise InputError(f"{where} ('{entry['id']}'): 'characters' must be a list of character codes ({path})")
         entries.append({
+            **({"characters": entry["characters"]} if "characters" in entry else {}),
             "id": entry["id"], "prompt": entry["prompt"].strip(),
             "mode": check_choice(f"mode in {where.lower()}", entry.get("mode", "style"), STAGES),
             "time": check_choice(f"time in {where.lower()}", entry.get("time", "day"), TIMES),

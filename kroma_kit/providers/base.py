@@ -50,6 +50,9 @@ class ImageRequest:
     # How many of the LAST input_images are character refs (stage "characters"); the inputs between
     # the scene and them are style refs. 0 = no character refs.
     character_ref_count: int = 0
+    # Where each character goes in the shot: {code, input_offset (its best reference among the
+    # character refs), x, height, baseline}; empty = every character ref in its own slot.
+    character_placements: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

@@ -13,8 +13,9 @@ workbench can be learned, demoed and tested for real. It edits the first input (
 - ``time`` (stages time, weather, characters): day/night grading towards a target look, so a
   night output fed back as a scene is not darkened twice; night also shifts blue and vignettes;
 - ``weather`` (stages weather, characters): rain streaks, fog or snow; ``clear`` stays dry;
-- ``characters`` (stage characters): the character refs composited lightly into the scene
-  before the style pass, so they are drawn in the same hand.
+- ``characters`` (stage characters): each character's cut-out (alpha, or its flat page keyed
+  out) composited into the scene, scaled and placed per shot, before the style pass, so they are
+  drawn in the same hand.
 
 Like the seed's prompts, each stage carries the passes of the stages before it. The seed picks
 small variations (strengths, levels, noise) so candidates differ; the same inputs and seed give
@@ -194,35 +195,37 @@ def _style_stats(paths: list[Path]) -> TonePalette | None:
 
 # --------------------------------------------------------------------------- passes
 
-def _feathered_ellipse(height: int, width: int) -> np.ndarray:
-    mask = np.zeros((height, width), dtype=np.float32)
-    cv2.ellipse(mask, (width // 2, height // 2), (max(1, int(width * 0.42)), max(1, int(height * 0.46))),
-                0, 0, 360, 1.0, -1)
-    return cv2.GaussianBlur(mask, (0, 0), max(1.0, min(height, width) * 0.06))
+def composite_characters(canvas: np.ndarray, refs: list[Path], look: Look, rng: np.random.Generator,
+                         placements: list[dict[str, Any]] | None = None) -> np.ndarray:
+    """Composite each character's cut-out (its alpha, or its flat page keyed out: never the
+    reference's rectangle or an oval around it) into the scene, scaled and placed per shot:
+    ``placements`` give each character's best reference (``input_offset`` into ``refs``) and its
+    centre ``x``, ``height`` and feet ``baseline`` as shares of the frame; missing values (and no
+    placements at all: every ref is one character) get evenly spaced slots along the bottom."""
+    from kroma_kit.providers.character_sketch import character_cutout
 
-
-def composite_characters(canvas: np.ndarray, refs: list[Path], look: Look, rng: np.random.Generator) -> np.ndarray:
-    """Lay each character ref, lightly and tinted to the scene, in its own slot along the bottom.
-    Cutouts use their alpha; opaque refs get a soft ellipse so no rectangle edge shows."""
     height, width = canvas.shape[:2]
+    cast = placements or [{"input_offset": index} for index in range(len(refs))]
     scene_mean = canvas.reshape(-1, 3).mean(axis=0)
     out = canvas.copy()
-    for slot, path in enumerate(refs, start=1):
-        rgba = _rgba_float(path)
-        ref_h, ref_w = rgba.shape[:2]
-        scale = height * rng.uniform(0.42, 0.5) / ref_h
-        scale = min(scale, 0.9 * width / len(refs) / ref_w)
+    for slot, place in enumerate(cast, start=1):
+        cutout = np.asarray(character_cutout(refs[int(place.get("input_offset") or 0)]), dtype=np.float32) / 255.0
+        ref_h, ref_w = cutout.shape[:2]
+        share = place.get("height") or rng.uniform(0.42, 0.5)
+        scale = height * float(share) / ref_h
+        if place.get("height") is None:
+            scale = min(scale, 0.9 * width / len(cast) / ref_w)
         new_w, new_h = max(1, round(ref_w * scale)), max(1, round(ref_h * scale))
-        sprite = cv2.resize(rgba, (new_w, new_h), interpolation=cv2.INTER_AREA)
-        alpha = sprite[..., 3] if sprite[..., 3].min() < 0.98 else _feathered_ellipse(new_h, new_w)
-        centre_x = int(width * (slot / (len(refs) + 1) + rng.uniform(-0.04, 0.04)))
-        bottom = int(height * rng.uniform(0.93, 0.98))
+        sprite = cv2.resize(cutout, (new_w, new_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+        x_share = place.get("x")
+        centre_x = int(width * (x_share if x_share is not None else slot / (len(cast) + 1) + rng.uniform(-0.04, 0.04)))
+        bottom = int(height * (place.get("baseline") or rng.uniform(0.93, 0.98)))
         top, left = bottom - new_h, centre_x - new_w // 2
         y0, x0, y1, x1 = max(top, 0), max(left, 0), min(bottom, height), min(left + new_w, width)
         if y1 <= y0 or x1 <= x0:
             continue
-        piece = sprite[y0 - top:y1 - top, x0 - left:x1 - left, :3] * 0.8 + scene_mean * 0.2
-        weight = (alpha[y0 - top:y1 - top, x0 - left:x1 - left] * look.character_opacity)[..., None]
+        piece = sprite[y0 - top:y1 - top, x0 - left:x1 - left, :3] * 0.88 + scene_mean * 0.12
+        weight = (sprite[y0 - top:y1 - top, x0 - left:x1 - left, 3] * 0.97)[..., None]
         out[y0:y1, x0:x1] = out[y0:y1, x0:x1] * (1.0 - weight) + piece * weight
     return out
 
@@ -379,7 +382,8 @@ class LocalEditProvider:
 
         canvas = _load_scene(scene, size)
         if "characters" in passes:
-            canvas = composite_characters(canvas, character_refs, look, np.random.default_rng(character_seq))
+            canvas = composite_characters(canvas, character_refs, look, np.random.default_rng(character_seq),
+                                          request.character_placements)
         lab = style_pass(cv2.cvtColor(canvas, cv2.COLOR_RGB2Lab), _style_stats(style_refs), look)
         if "time" in passes:
             lab = grade_time(lab, request.time, look)

@@ -146,6 +146,10 @@ def open_workbench(project: str = "demo", *, home: str | Path | None = None, sam
     try:
         get_project(ws, project)
     except NotFoundError:
-        new_project(ws, project, samples=samples)
+        created = new_project(ws, project, samples=samples)
+        if samples:
+            from kroma_kit.characters.samples import install_sample_characters
+
+            install_sample_characters(ws, created, created["samples"])
     return ws
 

@@ -84,4 +84,16 @@ def seed_workspace(home: Path) -> SeededWorkspace:
             ws, PlanRequest(project=DEMO, stage="weather", weather="rain", candidates=2,
                             manifest_overrides={"output_guard": {"max_chroma_delta": 2.0,
                                                                  "fail_on_chroma_exceed": True}})).run_id
+        seed_characters(ws)
     return seeded
+
+
+def seed_characters(ws) -> None:
+    """The sample characters, and a local 360° portfolio for the courier (the characters page)."""
+    from kroma_kit.catalog.projects import get_project
+    from kroma_kit.characters.generation import CharacterRunRequest, generate_character_images
+    from kroma_kit.characters.samples import install_sample_characters
+
+    install_sample_characters(ws, get_project(ws, DEMO), {"style_refs": ["inputs/styles/noir_ink.png"]})
+    generate_character_images(ws, CharacterRunRequest(project=DEMO, code="courier", kind="portfolio",
+                                                      provider="local", candidates=1))

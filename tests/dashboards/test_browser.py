@@ -194,3 +194,16 @@ def test_closed_pages_leave_no_kernels(voila):
             return
         time.sleep(0.5)
     pytest.fail(f"{len(kernels)} kernel(s) still running after every page closed:\n{voila.log_tail()}")
+
+
+def test_characters_page_shows_each_turnaround_sheet(page, probe, voila, seeded_ws):
+    from kroma_kit.characters.profiles import list_characters
+
+    open_dashboard(page, voila, "characters.ipynb", ".kk-char-sheet")
+    codes = page.locator("section.kk-character").evaluate_all("s => s.map(x => x.dataset.character)")
+    assert codes == [c.code for c in list_characters(seeded_ws, DEMO)]
+    cells = page.locator('section[data-character="courier"] .kk-char-sheet').get_attribute("data-cells")
+    assert cells.split(",")[:2] == ["reference", "front"] and len(cells.split(",")) == 7
+    assert all(width > 0 for width in images_loaded(page, ".kk-char-sheet"))
+    save_screenshot(page, "characters")
+    assert_clean(page, probe)

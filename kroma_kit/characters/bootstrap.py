@@ -1,0 +1,407 @@
+"""``kroma.bootstrap.v1``: a prompt that lets an outside AI draft a project's settings, and the
+import of its answer (kroma-behavior.md §8.4), applied to the knowledge tables.
+
+The original parsing rules: the whole text as JSON, else the text with a leading code fence
+stripped, else the substring from the first ``{`` to the last ``}``; the value may be the wrapper
+``{mode, settings}`` (its mode is used when the call names none) or the bare settings. Sections
+are keyed by natural key (provider_code; name for style guides, characters, reference sets and
+templates); ``merge`` upserts what is given and keeps the rest, ``replace`` first empties each
+section *present in the answer*. A reference set's ``items`` list is authoritative. Secrets are
+metadata-only and merge-only: this catalog has no secret store, so they are counted and reported,
+never written. The whole import is one transaction; ``dry_run`` computes the same change counts
+and rolls back.
+
+Mapping onto our tables: a style guide's ``instructions`` is its description and ``notes`` its
+``rules.notes`` (a ``rules`` object is taken as is); a character's ``description`` is its bio and
+``prompt_text`` lives in its metadata, its code is the slug of its name unless ``code`` is given;
+characters are marked deleted, never erased. Reference items whose ``content_uri`` is an image
+inside the project become asset items; others are kept in the set's metadata.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from kroma_kit.catalog import knowledge as kq
+from kroma_kit.catalog import project_settings_rows as ps
+from kroma_kit.catalog import refsets as rq
+from kroma_kit.catalog.audit import record_event
+from kroma_kit.catalog.db import utcnow
+from kroma_kit.characters._common import project_of, reading
+from kroma_kit.characters.records import IdentityConstraints, StyleRules, parse_model, validate_code
+from kroma_kit.characters.references import reference_asset
+from kroma_kit.errors import ImageInputError, InputError, KromaError
+from kroma_kit.imaging import is_image_path, open_image
+from kroma_kit.workspace import ProjectLayout, Workspace
+
+SCHEMA_VERSION = "kroma.bootstrap.v1"
+SECTIONS = ("provider_accounts", "style_guides", "characters", "reference_sets", "secrets", "prompt_templates")
+MODES = ("merge", "replace")
+EXPECTED_RESPONSE = {
+    "mode": "merge",
+    "settings": {
+        "project": {"name": "", "description": ""},
+        "provider_accounts": [{"provider_code": "", "display_name": "", "account_ref": "", "base_url": "",
+                               "enabled": True, "config_json": {}}],
+        "style_guides": [{"name": "", "instructions": "", "notes": ""}],
+        "characters": [{"name": "", "description": "", "prompt_text": ""}],
+        "reference_sets": [{"name": "", "description": "", "items": [
+            {"label": "", "content_uri": "", "content_text": "", "sort_order": 0, "metadata_json": {}}]}],
+        "secrets": [{"provider_code": "", "secret_name": ""}],
+        "prompt_templates": [{"name": "", "template_text": ""}],
+    },
+}
+
+
+# --------------------------------------------------------------------------- snapshot and prompt
+
+def current_settings(conn: Any, project: dict[str, Any]) -> dict[str, Any]:
+    pid = project["id"]
+    guides = [{"name": g["name"], "instructions": g["description"], "notes": g["rules"].get("notes", ""),
+               "rules": g["rules"], "is_default": g["is_default"]} for g in kq.list_style_guides(conn, pid)]
+    characters = [{"name": c["name"], "code": c["code"], "description": c["bio"],
+                   "prompt_text": c["metadata"].get("prompt_text", ""), "identity": c["identity"]}
+                  for c in kq.list_characters(conn, pid)]
+    sets = []
+    for refset in rq.list_reference_sets(conn, pid):
+        items = [{"label": Path(i["storage_uri"]).name, "content_uri": i["rel_path"] or i["storage_uri"],
+                  "content_text": i["notes"], "sort_order": i["sort_order"], "metadata_json": i["metadata"]}
+                 for i in rq.list_items(conn, pid, refset["id"])]
+        items += list(refset["metadata"].get("external_items", []))
+        sets.append({"name": refset["name"], "kind": refset["kind"], "description": refset["description"],
+                     "items": items})
+    accounts = [{"provider_code": a["provider_code"], "enabled": bool(a["is_enabled"]),
+                 "display_name": a["config"].get("display_name", ""), "account_ref": a["config"].get("account_ref", ""),
+                 "base_url": a["config"].get("base_url", ""), "config_json": a["config"].get("config_json", {})}
+                for a in ps.list_provider_accounts(conn, pid)]
+    templates = [{"name": t["name"], "template_text": t["template_text"]}
+                 for t in ps.active_prompt_templates(conn, pid)]
+    return {"provider_accounts": accounts, "style_guides": guides, "characters": characters,
+            "reference_sets": sets, "secrets": [], "prompt_templates": templates}
+
+
+def bootstrap_prompt(ws: Workspace, project: str | dict[str, Any]) -> dict[str, Any]:
+    proj = project_of(ws, project)
+    with reading(ws) as conn:
+        settings = current_settings(conn, proj)
+    prompt = (
+        "You are helping set up a comic production project in Kroma Kit. Return ONLY one JSON object in "
+        f"the shape of this template (schema {SCHEMA_VERSION}):\n{json.dumps(EXPECTED_RESPONSE, indent=2)}\n"
+        "Rules: keep provider_code lowercase; omit sections you do not change; never include secret values "
+        "(secrets list provider_code and secret_name only); use mode \"replace\" only to drop every existing "
+        "entry of the sections you send.\nCurrent settings:\n"
+        f"{json.dumps({'project': _project_card(proj), 'settings': settings}, indent=2, ensure_ascii=False)}\n")
+    return {"schema_version": SCHEMA_VERSION, "generated_at": utcnow(), "project": _project_card(proj),
+            "settings": settings, "expected_response": EXPECTED_RESPONSE, "prompt": prompt}
+
+
+def _project_card(proj: dict[str, Any]) -> dict[str, Any]:
+    return {"id": proj["id"], "slug": proj["slug"], "name": proj["name"], "description": proj["description"]}
+
+
+# --------------------------------------------------------------------------- parsing
+
+def parse_answer(text: str) -> Any:
+    """The seed's three tries: whole text, leading fence stripped, first '{' to last '}'."""
+    if not isinstance(text, str) or not text.strip():
+        raise InputError("Bootstrap answer is empty: paste the outside AI's JSON answer.")
+    candidates = [text.strip()]
+    fenced = re.sub(r"^```[a-zA-Z0-9_-]*\s*\n?", "", text.strip())
+    candidates.append(re.sub(r"\n?```\s*$", "", fenced).strip())
+    if "{" in text and "}" in text:
+        candidates.append(text[text.index("{"):text.rindex("}") + 1])
+    for candidate in candidates:
+        try:
+            return json.loads(candidate)
+        except ValueError:
+            continue
+    raise InputError("Could not parse JSON from the bootstrap answer (tried the whole text, a fenced block, "
+                     "and the first '{' to the last '}'); ask the AI to answer with JSON only.")
+
+
+def _unwrap(value: Any, mode: str | None) -> tuple[dict[str, Any], str]:
+    if not isinstance(value, dict):
+        raise InputError("Bootstrap answer must be a JSON object (the settings, or {mode, settings}).")
+    if "settings" in value and isinstance(value["settings"], dict):
+        settings, mode = value["settings"], mode or value.get("mode")
+    else:
+        settings = value
+    mode = mode or "merge"
+    if mode not in MODES:
+        raise InputError(f"Field 'mode' must be one of: merge, replace (got {mode!r}).")
+    for section in SECTIONS:
+        if section in settings and not isinstance(settings[section], list):
+            raise InputError(f"Bootstrap section '{section}' must be a list, got {type(settings[section]).__name__}.")
+    if "project" in settings and not isinstance(settings["project"], dict):
+        raise InputError("Bootstrap section 'project' must be an object with name/description.")
+    return settings, mode
+
+
+def _named(entries: list[Any], section: str, key: str = "name") -> list[dict[str, Any]]:
+    out, seen = [], set()
+    for number, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict) or not str(entry.get(key) or "").strip():
+            raise InputError(f"Bootstrap {section} entry {number} needs a non-empty '{key}'.")
+        natural = str(entry[key]).strip().lower() if key == "provider_code" else str(entry[key]).strip()
+        if natural in seen:
+            raise InputError(f"Bootstrap {section} lists '{natural}' twice.")
+        seen.add(natural)
+        out.append({**entry, key: natural})
+    return out
+
+
+def _code_of(entry: dict[str, Any]) -> str:
+    if entry.get("code"):
+        return validate_code(str(entry["code"]))
+    slug = re.sub(r"[^a-z0-9]+", "_", str(entry["name"]).lower()).strip("_")[:64]
+    return validate_code(slug or "character")
+
+
+# --------------------------------------------------------------------------- import
+
+def bootstrap_import(ws: Workspace, project: str | dict[str, Any], *, settings: dict[str, Any] | None = None,
+                     ai_response_text: str | None = None, mode: str | None = None,
+                     dry_run: bool = False) -> dict[str, Any]:
+    """Apply an answer in one transaction (rolled back for ``dry_run``); the change counts are the answer."""
+    if (settings is None) == (ai_response_text is None):
+        raise InputError("Provide either 'settings' or 'ai_response_text'.")
+    if mode is not None and mode not in MODES:
+        raise InputError(f"Field 'mode' must be one of: merge, replace (got {mode!r}).")
+    value = settings if settings is not None else parse_answer(ai_response_text or "")
+    payload, mode = _unwrap(value, mode)
+    proj = project_of(ws, project)
+    conn = ws.connect()
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = _apply(conn, proj, payload, mode)
+            result["settings"] = current_settings(conn, proj)
+            result["project"] = _project_card({**proj, **dict(conn.execute(
+                "SELECT name, description FROM projects WHERE id = ?", (proj["id"],)).fetchone())})
+            if dry_run:
+                conn.execute("ROLLBACK")
+            else:
+                record_event(conn, "project.bootstrap_imported", {"mode": mode, "applied": result["applied"]},
+                             project_id=proj["id"])
+                conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    finally:
+        conn.close()
+    return {"schema_version": SCHEMA_VERSION, "mode": mode, "dry_run": dry_run, **result}
+
+
+def _counts(before: int) -> dict[str, Any]:
+    return {"provided": 0, "replaced": False, "before_count": before, "after_count": before, "created": 0,
+            "updated": 0, "deleted": 0, "unchanged": 0}
+
+
+def _apply(conn: Any, proj: dict[str, Any], payload: dict[str, Any], mode: str) -> dict[str, Any]:
+    pid = proj["id"]
+    changes: dict[str, Any] = {}
+    applied: dict[str, int] = {}
+    project_updated = False
+    if "project" in payload:
+        patch = payload["project"]
+        project_updated = ps.patch_project(conn, pid, name=patch.get("name") or None,
+                                           description=patch.get("description"))
+    changes["project"] = {"updated": project_updated}
+    handlers = {"provider_accounts": _accounts, "style_guides": _guides, "characters": _characters,
+                "reference_sets": _sets, "prompt_templates": _templates, "secrets": _secrets}
+    for section in SECTIONS:
+        if section not in payload:
+            continue
+        key = "provider_code" if section in ("provider_accounts", "secrets") else "name"
+        entries = _named(payload[section], section, key)
+        try:
+            changes[section] = handlers[section](conn, proj, entries, mode)
+        except KromaError as exc:
+            raise type(exc)(f"Bootstrap {section}: {exc}") from None
+        changes[section]["provided"] = len(entries)
+        applied[section] = len(entries)
+    return {"project_updated": project_updated, "applied": applied, "changes": changes}
+
+
+def _accounts(conn: Any, proj: dict[str, Any], entries: list[dict[str, Any]], mode: str) -> dict[str, Any]:
+    pid = proj["id"]
+    existing = {a["provider_code"]: a for a in ps.list_provider_accounts(conn, pid)}
+    counts = _counts(len(existing))
+    if mode == "replace":
+        counts["deleted"] = ps.delete_provider_accounts(conn, pid)
+        counts["replaced"] = True
+        existing = {}
+    for entry in entries:
+        config = {k: entry.get(k, "") for k in ("display_name", "account_ref", "base_url")}
+        config["config_json"] = entry.get("config_json") or {}
+        enabled = bool(entry.get("enabled", True))
+        old = existing.get(entry["provider_code"])
+        if old is not None and old["config"] == config and bool(old["is_enabled"]) == enabled:
+            counts["unchanged"] += 1
+            continue
+        ps.upsert_provider_account(conn, pid, entry["provider_code"], enabled=enabled, config=config)
+        counts["updated" if old is not None else "created"] += 1
+    counts["after_count"] = len(ps.list_provider_accounts(conn, pid))
+    return counts
+
+
+def _guides(conn: Any, proj: dict[str, Any], entries: list[dict[str, Any]], mode: str) -> dict[str, Any]:
+    pid = proj["id"]
+    existing = {g["name"]: g for g in kq.list_style_guides(conn, pid)}
+    counts = _counts(len(existing))
+    if mode == "replace":
+        counts["deleted"] = kq.delete_style_guides(conn, pid)
+        counts["replaced"] = True
+        existing = {}
+    for entry in entries:
+        base = dict(entry.get("rules") or {})
+        if entry.get("notes") is not None and "notes" not in base:
+            base["notes"] = entry.get("notes") or ""
+        old = existing.get(entry["name"])
+        rules = parse_model(StyleRules, {**(old["rules"] if old else {}), **base},
+                            f"rules of style guide '{entry['name']}'").model_dump()
+        description = entry.get("instructions", entry.get("description"))
+        if old is None:
+            first = kq.default_style_guide(conn, pid) is None
+            kq.insert_style_guide(conn, pid, entry["name"], description=description or "", rules=rules,
+                                  is_default=bool(entry.get("is_default")) or first)
+            counts["created"] += 1
+        elif old["rules"] == rules and (description is None or description == old["description"]):
+            counts["unchanged"] += 1
+        else:
+            kq.update_style_guide(conn, pid, old["id"], description=description, rules=rules)
+            counts["updated"] += 1
+    counts["after_count"] = len(kq.list_style_guides(conn, pid))
+    return counts
+
+
+def _characters(conn: Any, proj: dict[str, Any], entries: list[dict[str, Any]], mode: str) -> dict[str, Any]:
+    pid = proj["id"]
+    existing = {c["name"]: c for c in kq.list_characters(conn, pid)}
+    counts = _counts(len(existing))
+    if mode == "replace":
+        for character in existing.values():
+            kq.mark_character_deleted(conn, pid, character["id"])
+        counts["deleted"], counts["replaced"], existing = len(existing), True, {}
+    for entry in entries:
+        old = existing.get(entry["name"])
+        identity = parse_model(IdentityConstraints, {**(old["identity"] if old else {}), **(entry.get("identity") or {})},
+                               f"identity of character '{entry['name']}'").model_dump()
+        bio = entry.get("description", old["bio"] if old else "") or ""
+        metadata = {**(old["metadata"] if old else {})}
+        if entry.get("prompt_text") is not None:
+            metadata["prompt_text"] = entry["prompt_text"]
+        if old is None:
+            code = _code_of(entry)
+            if kq.get_character(conn, pid, code) is not None:
+                raise InputError(f"character '{entry['name']}' would get code '{code}', which another character "
+                                 "already has; give it a 'code'.")
+            character_id = kq.insert_character(conn, pid, code, entry["name"], bio=bio, identity=identity,
+                                               metadata=metadata)
+            name = f"character:{code}"
+            found = rq.get_reference_set(conn, pid, name=name)
+            if found is None:
+                rq.insert_reference_set(conn, pid, name, "character", character_id=character_id)
+            else:
+                rq.attach_set_to_character(conn, pid, found["id"], character_id)
+            counts["created"] += 1
+        elif (old["bio"], old["identity"], old["metadata"]) == (bio, identity, metadata):
+            counts["unchanged"] += 1
+        else:
+            kq.update_character(conn, pid, old["id"], name=old["name"], bio=bio, identity=identity,
+                                style_guide_id=old["style_guide_id"], metadata=metadata)
+            counts["updated"] += 1
+    counts["after_count"] = len(kq.list_characters(conn, pid))
+    return counts
+
+
+def _set_items(conn: Any, proj: dict[str, Any], set_id: str, items: list[Any], set_name: str) -> list[dict[str, Any]]:
+    """Insert the authoritative item list; returns the items kept as metadata (not project images)."""
+    layout = ProjectLayout(Path(proj["root"]))
+    external = []
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            raise InputError(f"set '{set_name}' item {number} must be an object.")
+        uri = str(item.get("content_uri") or "").strip()
+        path = None
+        if uri and "://" not in uri and is_image_path(uri):
+            try:
+                path = layout.inside(uri)
+                open_image(path).close()
+            except (KromaError, ImageInputError) as exc:
+                raise InputError(f"set '{set_name}' item {number}: {exc}") from None
+        if path is None:
+            external.append({k: item.get(k) for k in ("label", "content_uri", "content_text", "sort_order",
+                                                       "metadata_json")})
+            continue
+        asset_id = reference_asset(conn, proj, path)
+        rq.add_item(conn, proj["id"], set_id, asset_id, notes=str(item.get("content_text") or item.get("label") or ""),
+                    sort_order=int(item.get("sort_order") or number), metadata=item.get("metadata_json") or {})
+    return external
+
+
+def _sets(conn: Any, proj: dict[str, Any], entries: list[dict[str, Any]], mode: str) -> dict[str, Any]:
+    pid = proj["id"]
+    existing = {s["name"]: s for s in rq.list_reference_sets(conn, pid)}
+    counts = _counts(len(existing))
+    if mode == "replace":
+        counts["deleted"] = rq.delete_reference_sets(conn, pid)
+        counts["replaced"], existing = True, {}
+    for entry in entries:
+        kind = entry.get("kind") or "other"
+        old = existing.get(entry["name"])
+        if old is None:
+            set_id = rq.insert_reference_set(conn, pid, entry["name"], kind, description=entry.get("description") or "")
+            counts["created"] += 1
+        else:
+            set_id = old["id"]
+            counts["updated"] += 1
+        if "items" in entry:
+            rq.clear_items(conn, pid, set_id)
+            external = _set_items(conn, proj, set_id, entry.get("items") or [], entry["name"])
+            current = rq.get_reference_set(conn, pid, set_id=set_id)
+            assert current is not None
+            rq.update_reference_set(conn, pid, set_id, description=entry.get("description"),
+                                    metadata={**current["metadata"], "external_items": external})
+        elif entry.get("description") is not None:
+            rq.update_reference_set(conn, pid, set_id, description=entry["description"])
+    counts["after_count"] = len(rq.list_reference_sets(conn, pid))
+    return counts
+
+
+def _templates(conn: Any, proj: dict[str, Any], entries: list[dict[str, Any]], mode: str) -> dict[str, Any]:
+    pid = proj["id"]
+    existing = {t["name"]: t for t in ps.active_prompt_templates(conn, pid)}
+    counts = _counts(len(existing))
+    if mode == "replace":
+        counts["deleted"] = ps.deactivate_prompt_templates(conn, pid)
+        counts["replaced"], existing = True, {}
+    for entry in entries:
+        text = str(entry.get("template_text") or "").strip()
+        if not text:
+            raise InputError(f"template '{entry['name']}' has an empty template_text.")
+        old = existing.get(entry["name"])
+        if old is not None and old["template_text"] == text:
+            counts["unchanged"] += 1
+            continue
+        stage = entry["name"].split("_", 1)[0]
+        ps.add_prompt_version(conn, pid, entry["name"], stage if stage in ("style", "time", "weather", "characters")
+                              else "other", text)
+        counts["updated" if old is not None else "created"] += 1
+    counts["after_count"] = len(ps.active_prompt_templates(conn, pid))
+    return counts
+
+
+def _secrets(conn: Any, proj: dict[str, Any], entries: list[dict[str, Any]], mode: str) -> dict[str, Any]:
+    for entry in entries:
+        if any(key in entry for key in ("secret_value", "value", "api_key")):
+            raise InputError(f"secret '{entry['provider_code']}/{entry.get('secret_name')}' carries a value; "
+                             "bootstrap answers must never include secret values.")
+    counts = _counts(0)
+    counts["unchanged"] = len(entries)
+    counts["note"] = "metadata only; this catalog keeps no secrets (keys come from the environment)"
+    return counts
