@@ -128,7 +128,8 @@ def process(ws: Workspace, item: ins.Instruction, options: WorkerOptions,
             beat.join()
             stats.retried += 1
             delay = options.retry_backoff_s * item.attempts
-            return _guarded(lambda: ins.retry_later(ws, item.id, options.worker_id, str(exc), delay))
+            message = str(exc)
+            return _guarded(lambda: ins.retry_later(ws, item.id, options.worker_id, message, delay))
         outcome = Outcome(str(exc), status="failed")
     except KromaError as exc:
         outcome = Outcome(str(exc), status="failed")
