@@ -48,6 +48,26 @@ def agent_target(settings_url: str | None = None) -> AgentTarget | None:
     return AgentTarget(url=url, token=os.environ.get("KROMA_AGENT_API_TOKEN") or None)
 
 
+def full_envelope(item: Any, project_slug: str) -> dict[str, Any]:
+    """The §9.2 envelope of a stored instruction, every key present (an instruction created
+    through the API may carry only some of them)."""
+    payload = dict(item.payload)
+    base = f"/api/projects/{project_slug}/agent/instructions/{item.id}"
+    return {
+        **payload,
+        "instruction_id": item.id,
+        "project_slug": project_slug,
+        "instruction_type": item.instruction_type,
+        "objective": payload.get("objective") or f"Execute {item.instruction_type}",
+        "constraints": payload.get("constraints") or {},
+        "inputs": payload.get("inputs") or {},
+        "execution": payload.get("execution") or {},
+        "confirmation_required": bool(item.requires_confirmation),
+        "requested_by": payload.get("requested_by") or "local",
+        "callback": payload.get("callback") or {"status": base, "events": f"{base}/events"},
+    }
+
+
 def dispatch(target: AgentTarget, payload: dict[str, Any], *, policy: RetryPolicy | None = None,
              client: httpx.Client | None = None) -> DispatchResult:
     """POST the envelope; raise :class:`ProviderError` (``retryable`` set) when it cannot be delivered."""

@@ -23,9 +23,10 @@ from kroma_kit.catalog import chat
 from kroma_kit.catalog import instructions as ins
 from kroma_kit.catalog.projects import get_project
 from kroma_kit.copilot.context import ProjectContext
-from kroma_kit.copilot.dispatch import AgentTarget, agent_target, dispatch
+from kroma_kit.copilot.dispatch import AgentTarget, agent_target, dispatch, full_envelope
 from kroma_kit.copilot.executors import Canceled, MissingCapability, Outcome, StepContext, executor_for
 from kroma_kit.errors import KromaError, NotFoundError, ProviderError
+from kroma_kit.providers.http import RetryPolicy
 from kroma_kit.workspace import Workspace
 
 
@@ -40,6 +41,8 @@ class WorkerOptions:
     max_locked_seconds: float = 120.0
     max_attempts: int | None = None   # default: the instruction's own, else copilot.worker_max_attempts
     retry_backoff_s: float = 10.0
+    dispatch_retries: int = 2         # extra HTTP tries per attempt when dispatching to an agent API
+    dispatch_backoff_s: float = 1.5
     worker_id: str = field(default_factory=lambda: new_worker_id())
 
 
@@ -117,7 +120,7 @@ def process(ws: Workspace, item: ins.Instruction, options: WorkerOptions,
     beat.start()
     limit = options.max_attempts or item.max_attempts or ins.DEFAULT_MAX_ATTEMPTS
     try:
-        outcome = _execute(ws, item, options.worker_id, cancel)
+        outcome = _execute(ws, item, options, cancel)
     except Canceled:
         outcome = Outcome("Stopped on request before it finished.", status="canceled")
     except (MissingCapability, NotFoundError) as exc:
@@ -161,18 +164,19 @@ def _guarded(write: Callable[[], ins.Instruction]) -> ins.Instruction | None:
         return None
 
 
-def _execute(ws: Workspace, item: ins.Instruction, worker_id: str, cancel: threading.Event) -> Outcome:
+def _execute(ws: Workspace, item: ins.Instruction, options: WorkerOptions, cancel: threading.Event) -> Outcome:
     project = get_project(ws, item.payload.get("project_slug") or _slug(ws, item.project_id))
     ctx = ProjectContext.load(ws, project["slug"])
     target: AgentTarget | None = agent_target(ctx.settings.agent_api_url)
     if target is not None:
-        result = dispatch(target, item.payload)
-        ins.record_step(ws, item.id, worker_id, "dispatched", message=f"agent answered {result.remote_status}",
+        policy = RetryPolicy(max_attempts=options.dispatch_retries + 1, base_delay_s=options.dispatch_backoff_s)
+        result = dispatch(target, full_envelope(item, project["slug"]), policy=policy)
+        ins.record_step(ws, item.id, options.worker_id, "dispatched", message=f"agent answered {result.remote_status}",
                         payload={"http_status": result.http_status, "attempts": result.attempts})
         return Outcome(f"agent {result.remote_status}: {result.message}",
                        {"remote_status": result.remote_status, "response": result.response}, status=result.status)
     executor = executor_for(item)
-    return executor(StepContext(ws, item, ctx, worker_id, cancel))
+    return executor(StepContext(ws, item, ctx, options.worker_id, cancel))
 
 
 def _slug(ws: Workspace, project_id: str) -> str:

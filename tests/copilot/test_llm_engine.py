@@ -8,7 +8,12 @@ import json
 import pytest
 
 from kroma_kit.copilot.llm import LLMEngine, tools_for
-from tests.fakes.chat_completions_server import ChatCompletionsServer, error_reply, text_reply, tool_call_reply
+from tests.fakes.chat_completions_server import (
+    ChatCompletionsServer,
+    error_reply,
+    text_reply,
+    tool_call_reply,
+)
 
 CHAT = "/v1/chat/completions"
 
