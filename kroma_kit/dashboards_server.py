@@ -35,6 +35,7 @@ DASHBOARDS = {
     "Run viewer": "run_viewer.ipynb",
     "QA report": "qa_report.ipynb",
     "Costs": "costs.ipynb",
+    "Queue": "queue.ipynb",
 }
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 # A kernel with no page attached for this long is shut down; one with an open tab never is.

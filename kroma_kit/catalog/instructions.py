@@ -398,8 +398,15 @@ def reclaim_stale(ws: Workspace, *, max_locked_seconds: float, is_dead: Callable
     return [_load(ws, ident) for ident in _with(ws, work)]
 
 
+def _read(ws: Workspace) -> sqlite3.Connection:
+    """A read-only connection: listing never writes (dashboards read while workers write)."""
+    from kroma_kit.catalog.db import connect
+
+    return connect(ws.catalog_path, read_only=True)
+
+
 def get_instruction(ws: Workspace, instruction_id: str, *, project_id: str | None = None) -> Instruction:
-    conn = ws.connect()
+    conn = _read(ws)
     try:
         return Instruction.from_row(_row(conn, instruction_id, project_id))
     finally:
@@ -421,7 +428,7 @@ def list_instructions(ws: Workspace, *, project_id: str | None = None, statuses:
         where.append(f"status IN ({', '.join('?' for _ in wanted)})")
         params.extend(wanted)
     sql = "SELECT * FROM agent_instructions" + (f" WHERE {' AND '.join(where)}" if where else "")
-    conn = ws.connect()
+    conn = _read(ws)
     try:
         rows = conn.execute(sql + " ORDER BY created_at DESC, id LIMIT ?", (*params, int(limit))).fetchall()
         return [Instruction.from_row(row) for row in rows]
@@ -431,7 +438,7 @@ def list_instructions(ws: Workspace, *, project_id: str | None = None, statuses:
 
 def list_instruction_events(ws: Workspace, instruction_id: str) -> list[dict[str, Any]]:
     """The instruction's event log, oldest first, with ``payload`` decoded."""
-    conn = ws.connect()
+    conn = _read(ws)
     try:
         ident = _row(conn, instruction_id)["id"]
         rows = conn.execute("SELECT * FROM agent_instruction_events WHERE instruction_id = ? "
@@ -448,7 +455,7 @@ def list_instruction_events(ws: Workspace, instruction_id: str) -> list[dict[str
 
 def count_by_status(ws: Workspace, project_id: str | None = None) -> dict[str, int]:
     """Every status with its count (0 when absent), for status answers and the queue dashboard."""
-    conn = ws.connect()
+    conn = _read(ws)
     try:
         sql = "SELECT status, COUNT(*) AS n FROM agent_instructions"
         rows = conn.execute(sql + (" WHERE project_id = ? GROUP BY status" if project_id else " GROUP BY status"),

@@ -23,6 +23,8 @@ _VIEWS = {
     "qa_report_dashboard": "kroma_kit.dashboards.qa_report",
     "RunViewerView": "kroma_kit.dashboards.run_viewer",
     "run_viewer_dashboard": "kroma_kit.dashboards.run_viewer",
+    "QueueView": "kroma_kit.dashboards.queue",
+    "queue_dashboard": "kroma_kit.dashboards.queue",
     "check_rendered": "kroma_kit.dashboards.selftest",
     "harness_active": "kroma_kit.dashboards.selftest",
 }

@@ -30,6 +30,7 @@ class SeededWorkspace:
     home: Path
     project: str = DEMO
     run_ids: dict[str, str] = field(default_factory=dict)  # label -> run id
+    instruction_ids: dict[str, str] = field(default_factory=dict)  # final status -> copilot instruction id
 
 
 @contextmanager
@@ -82,4 +83,7 @@ def seed_workspace(home: Path) -> SeededWorkspace:
         seeded.run_ids["weather"] = execute_run(
             ws, PlanRequest(project=DEMO, stage="weather", weather="rain", candidates=2,
                             manifest_overrides={"output_guard": {"fail_on_chroma_exceed": True}})).run_id
+        from tests.copilot.seed_queue import seed_queue
+
+        seeded.instruction_ids = seed_queue(ws, DEMO)
     return seeded
