@@ -20,6 +20,7 @@ ordinary transaction; the rest of the code is unchanged.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -45,7 +46,7 @@ LOCAL_USER_ID = "00000000-0000-4000-8000-000000000001"
 
 PICK_SQL = ("SELECT id FROM agent_instructions WHERE status = 'queued' "
             "AND (next_attempt_at IS NULL OR next_attempt_at <= ?){scope} "
-            "ORDER BY priority ASC, created_at ASC, id ASC LIMIT 1")
+            "ORDER BY priority ASC, seq ASC LIMIT 1")
 POSTGRES_PICK_SUFFIX = " FOR UPDATE SKIP LOCKED"
 
 
@@ -193,21 +194,38 @@ def _move(conn: sqlite3.Connection, row: sqlite3.Row, target: str, event_type: s
               status_to=target, worker_id=worker_id)
 
 
+_LOCAL = threading.local()
+_MAX_CACHED = 4
+
+
+def _connection(ws: Workspace, *, read_only: bool = False) -> sqlite3.Connection:
+    """This thread's connection to ``ws``'s catalog, kept open between calls.
+
+    A worker makes several short transactions per instruction; opening a connection each time
+    costs the pragmas, and closing the last one checkpoints the WAL (an fsync) every time. Reads
+    use a read-only connection: listing never writes, not even a checkpoint. Connections are
+    never shared across threads (one cache per thread, a few catalogs at most).
+    """
+    from kroma_kit.catalog.db import connect
+
+    cache: dict[tuple[str, bool], sqlite3.Connection] = getattr(_LOCAL, "conns", None) or {}
+    _LOCAL.conns = cache
+    key = (str(ws.catalog_path), read_only)
+    conn = cache.get(key)
+    if conn is None:
+        while len(cache) >= _MAX_CACHED:
+            cache.pop(next(iter(cache))).close()
+        conn = cache[key] = connect(ws.catalog_path, read_only=read_only)
+    return conn
+
+
 def _with(ws: Workspace, work: Callable[[sqlite3.Connection], Any]) -> Any:
-    conn = ws.connect()
-    try:
-        with transaction(conn):
-            return work(conn)
-    finally:
-        conn.close()
+    with transaction(conn := _connection(ws)):
+        return work(conn)
 
 
 def _load(ws: Workspace, instruction_id: str) -> Instruction:
-    conn = ws.connect()
-    try:
-        return Instruction.from_row(_row(conn, instruction_id))
-    finally:
-        conn.close()
+    return Instruction.from_row(_row(_connection(ws), instruction_id))
 
 
 # --------------------------------------------------------------------------- public API
@@ -225,11 +243,12 @@ def create_instruction(ws: Workspace, project_id: str, instruction_type: str, pa
 
     def work(conn: sqlite3.Connection) -> str:
         now = utcnow()
+        seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM agent_instructions").fetchone()[0]
         conn.execute(
-            "INSERT INTO agent_instructions (id, project_id, session_id, message_id, instruction_type, payload_json, "
-            "status, priority, requires_confirmation, estimate_json, max_attempts, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?)",
-            (instruction_id, project_id, session_id, message_id, instruction_type, to_json(payload), int(priority),
+            "INSERT INTO agent_instructions (id, seq, project_id, session_id, message_id, instruction_type, "
+            "payload_json, status, priority, requires_confirmation, estimate_json, max_attempts, created_at, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?)",
+            (instruction_id, seq, project_id, session_id, message_id, instruction_type, to_json(payload), int(priority),
              1 if requires_confirmation else 0, to_json(estimate or {}), max_attempts, now, now))
         add_event(conn, instruction_id, "created", status_to="draft",
                   message=str(payload.get("objective") or instruction_type))
@@ -370,14 +389,22 @@ def reclaim_stale(ws: Workspace, *, max_locked_seconds: float, is_dead: Callable
     cancel was requested) or failed (no attempts left)."""
     cutoff = iso(datetime.now(UTC) - timedelta(seconds=max_locked_seconds))
 
+    def abandoned(row: sqlite3.Row) -> bool:
+        owner = row["locked_by"] or ""
+        return row["locked_at"] is None or row["locked_at"] <= cutoff or bool(is_dead and owner and is_dead(owner))
+
+    running = "SELECT * FROM agent_instructions WHERE status = 'running'"
+    # Look first without the write lock: workers call this every loop and almost always find nothing.
+    if not any(abandoned(row) for row in _read(ws).execute(running).fetchall()):
+        return []
+
     def work(conn: sqlite3.Connection) -> list[str]:
         taken = []
-        for row in conn.execute("SELECT * FROM agent_instructions WHERE status = 'running'").fetchall():
-            owner = row["locked_by"] or ""
-            stale = row["locked_at"] is None or row["locked_at"] <= cutoff
-            dead = bool(is_dead and owner and is_dead(owner))
-            if not (stale or dead):
+        for row in conn.execute(running).fetchall():
+            if not abandoned(row):
                 continue
+            owner = row["locked_by"] or ""
+            dead = bool(is_dead and owner and is_dead(owner))
             why = f"worker {owner or '?'} " + ("is gone" if dead else f"held the lock over {max_locked_seconds:g} s")
             error = f"attempt {row['attempts']} abandoned: {why}"
             limit = row["max_attempts"] or default_max_attempts
@@ -399,18 +426,13 @@ def reclaim_stale(ws: Workspace, *, max_locked_seconds: float, is_dead: Callable
 
 
 def _read(ws: Workspace) -> sqlite3.Connection:
-    """A read-only connection: listing never writes (dashboards read while workers write)."""
-    from kroma_kit.catalog.db import connect
-
-    return connect(ws.catalog_path, read_only=True)
+    """Listing never writes (dashboards read while workers write)."""
+    return _connection(ws, read_only=True)
 
 
 def get_instruction(ws: Workspace, instruction_id: str, *, project_id: str | None = None) -> Instruction:
     conn = _read(ws)
-    try:
-        return Instruction.from_row(_row(conn, instruction_id, project_id))
-    finally:
-        conn.close()
+    return Instruction.from_row(_row(conn, instruction_id, project_id))
 
 
 def list_instructions(ws: Workspace, *, project_id: str | None = None, statuses: Iterable[str] | None = None,
@@ -429,22 +451,16 @@ def list_instructions(ws: Workspace, *, project_id: str | None = None, statuses:
         params.extend(wanted)
     sql = "SELECT * FROM agent_instructions" + (f" WHERE {' AND '.join(where)}" if where else "")
     conn = _read(ws)
-    try:
-        rows = conn.execute(sql + " ORDER BY created_at DESC, id LIMIT ?", (*params, int(limit))).fetchall()
-        return [Instruction.from_row(row) for row in rows]
-    finally:
-        conn.close()
+    rows = conn.execute(sql + " ORDER BY seq DESC LIMIT ?", (*params, int(limit))).fetchall()
+    return [Instruction.from_row(row) for row in rows]
 
 
 def list_instruction_events(ws: Workspace, instruction_id: str) -> list[dict[str, Any]]:
     """The instruction's event log, oldest first, with ``payload`` decoded."""
     conn = _read(ws)
-    try:
-        ident = _row(conn, instruction_id)["id"]
-        rows = conn.execute("SELECT * FROM agent_instruction_events WHERE instruction_id = ? "
-                            "ORDER BY seq", (ident,)).fetchall()
-    finally:
-        conn.close()
+    ident = _row(conn, instruction_id)["id"]
+    rows = conn.execute("SELECT * FROM agent_instruction_events WHERE instruction_id = ? "
+                        "ORDER BY seq", (ident,)).fetchall()
     out = []
     for row in rows:
         data = dict(row)
@@ -456,12 +472,9 @@ def list_instruction_events(ws: Workspace, instruction_id: str) -> list[dict[str
 def count_by_status(ws: Workspace, project_id: str | None = None) -> dict[str, int]:
     """Every status with its count (0 when absent), for status answers and the queue dashboard."""
     conn = _read(ws)
-    try:
-        sql = "SELECT status, COUNT(*) AS n FROM agent_instructions"
-        rows = conn.execute(sql + (" WHERE project_id = ? GROUP BY status" if project_id else " GROUP BY status"),
-                            (project_id,) if project_id else ()).fetchall()
-    finally:
-        conn.close()
+    sql = "SELECT status, COUNT(*) AS n FROM agent_instructions"
+    rows = conn.execute(sql + (" WHERE project_id = ? GROUP BY status" if project_id else " GROUP BY status"),
+                        (project_id,) if project_id else ()).fetchall()
     counts = dict.fromkeys(STATUSES, 0)
     counts.update({row["status"]: int(row["n"]) for row in rows})
     return counts

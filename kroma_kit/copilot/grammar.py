@@ -313,3 +313,49 @@ def jsgf_grammar(ctx: ProjectContext, known_word: Any = None) -> str:
         " | <portfolio> | <sync> | <costs> | <status>;",
         "",
     ])
+
+
+def jsgf_matcher(grammar: str) -> re.Pattern[str]:
+    """A regular expression that accepts exactly the sentences of ``grammar`` (the JSGF subset
+    :func:`jsgf_grammar` writes: words, ``|``, ``[...]``, ``(...)``, ``<rule>``).
+
+    The recogniser returns its best *partial* path when speech is out of grammar ("run in the"
+    for "what a lovely day it is"); only a complete sentence counts as heard.
+    """
+    rules: dict[str, str] = {}
+    public = ""
+    for line in grammar.split(";"):
+        match = re.match(r"\s*(public\s+)?<(\w+)>\s*=\s*(.*)", line.strip(), re.S)
+        if match:
+            rules[match.group(2)] = match.group(3).strip()
+            if match.group(1):
+                public = match.group(2)
+
+    def expand(body: str, depth: int = 0) -> str:
+        if depth > 20:
+            raise ValueError("grammar nests too deeply")
+        tokens = re.findall(r"<\w+>|[\[\]()|]|[^\s\[\]()|<>]+", body)
+        out = []
+        for token in tokens:
+            if token.startswith("<"):
+                out.append(f"(?:{expand(rules[token[1:-1]], depth + 1)})")
+            elif token == "[":
+                out.append("(?:")
+            elif token == "]":
+                out.append(")?")
+            elif token == "(":
+                out.append("(?:")
+            elif token == ")":
+                out.append(")")
+            elif token == "|":
+                out.append("|")
+            else:
+                out.append(re.escape(token) + " ")
+        return "".join(out)
+
+    return re.compile(f"(?:{expand(rules[public])})")
+
+
+def complete_sentence(matcher: re.Pattern[str], text: str) -> bool:
+    words = " ".join(text.lower().split())
+    return bool(words) and matcher.fullmatch(words + " ") is not None

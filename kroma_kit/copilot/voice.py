@@ -11,6 +11,7 @@ kept in the project (``inputs/audio/``, ``exports/voice/``) and registered as an
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from dataclasses import asdict, dataclass
@@ -25,7 +26,7 @@ from kroma_kit.catalog.db import transaction
 from kroma_kit.catalog.voice_requests import link_message, record_voice_request
 from kroma_kit.copilot.audio import load_pcm16k
 from kroma_kit.copilot.context import ProjectContext
-from kroma_kit.copilot.grammar import jsgf_grammar, parse
+from kroma_kit.copilot.grammar import complete_sentence, jsgf_grammar, jsgf_matcher, parse
 from kroma_kit.errors import InputError, KromaError
 from kroma_kit.imaging import sanitize_stem
 from kroma_kit.providers import stt_pocketsphinx, tts_espeak
@@ -76,12 +77,13 @@ def _register(ws: Workspace, ctx: ProjectContext, path: Path, role: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def _recogniser(grammar: str) -> stt_pocketsphinx.PocketsphinxSTT:
-    return stt_pocketsphinx.PocketsphinxSTT(grammar)
+def _recogniser(grammar: str) -> tuple[stt_pocketsphinx.PocketsphinxSTT, re.Pattern[str]]:
+    return stt_pocketsphinx.PocketsphinxSTT(grammar), jsgf_matcher(grammar)
 
 
-def recogniser_for(ctx: ProjectContext) -> stt_pocketsphinx.PocketsphinxSTT:
-    """The offline recogniser for this project's grammar (cached per grammar in the process)."""
+def recogniser_for(ctx: ProjectContext) -> tuple[stt_pocketsphinx.PocketsphinxSTT, re.Pattern[str]]:
+    """The offline recogniser for this project's grammar and the matcher of its complete
+    sentences (both cached per grammar in the process)."""
     return _recogniser(jsgf_grammar(ctx, known_word=stt_pocketsphinx.known_word))
 
 
@@ -105,7 +107,9 @@ def transcribe(ws: Workspace, slug: str, file: str | Path, *, session_id: str | 
             text, usage = OpenAISpeech.from_env().transcribe(kept.read_bytes(), kept.name, model=settings.stt_model)
             mode, meta = "cloud", {"usage": usage}
         else:
-            heard = recogniser_for(ctx).transcribe(clip.pcm, accept=lambda t: parse(t, ctx) is not None)
+            recogniser, sentences = recogniser_for(ctx)
+            heard = recogniser.transcribe(clip.pcm, accept=lambda t: complete_sentence(sentences, t)
+                                          and parse(t, ctx) is not None)
             text, mode, meta = heard.text, heard.mode, {"score": heard.score}
     except KromaError as exc:
         record_voice_request(ws, ctx.project_id, "stt", backend, status="failed", model_name=model,

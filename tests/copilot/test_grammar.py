@@ -90,3 +90,15 @@ def test_jsgf_grammar_uses_project_names(ctx):
     grammar = jsgf_grammar(ctx, known_word=lambda word: word != "harbor")
     assert "<scene> = street | room | rooftop;" in grammar
     assert "detective | courier" in grammar
+
+
+def test_jsgf_matcher_accepts_only_complete_sentences(ctx):
+    from kroma_kit.copilot.grammar import complete_sentence, jsgf_matcher
+
+    sentences = jsgf_matcher(jsgf_grammar(ctx))
+    for said in ("dry run the night stage for street", "generate three candidates for rooftop",
+                 "remove the background on the harbor", "upscale the outputs by four", "show the status",
+                 "make candidate two the winner for street", "apply the cinematic warm color profile"):
+        assert complete_sentence(sentences, said), said
+    for partial in ("run in the", "remove the", "show", "", "generate three candidates for the moon"):
+        assert not complete_sentence(sentences, partial), partial

@@ -1,6 +1,7 @@
 -- Copilot: chat sessions and messages, agent instructions (seed 002 section 5.6 and the section 9.2
 -- envelope), their event log, and voice requests. Portable SQL: TEXT ids, ISO-8601 UTC text
--- timestamps, JSON as TEXT, no AUTOINCREMENT.
+-- timestamps, JSON as TEXT, no AUTOINCREMENT. ``seq`` orders instructions by age exactly (two created
+-- in the same millisecond keep their order); it is assigned inside the inserting transaction.
 
 CREATE TABLE IF NOT EXISTS chat_sessions (
     id TEXT PRIMARY KEY,
@@ -28,6 +29,7 @@ CREATE INDEX IF NOT EXISTS idx_chat_messages_session_created ON chat_messages(se
 
 CREATE TABLE IF NOT EXISTS agent_instructions (
     id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
     project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
     session_id TEXT REFERENCES chat_sessions(id) ON DELETE SET NULL,
     message_id TEXT REFERENCES chat_messages(id) ON DELETE SET NULL,
@@ -53,7 +55,7 @@ CREATE TABLE IF NOT EXISTS agent_instructions (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS idx_agent_instructions_queue ON agent_instructions(status, priority, created_at);
+CREATE INDEX IF NOT EXISTS idx_agent_instructions_queue ON agent_instructions(status, priority, seq);
 CREATE INDEX IF NOT EXISTS idx_agent_instructions_project_created
     ON agent_instructions(project_id, created_at DESC);
 
