@@ -10,6 +10,7 @@ from typing import Any
 from kroma_kit.catalog.copilot_lookup import character_codes
 from kroma_kit.catalog.projects import get_project
 from kroma_kit.config import CopilotSettings, ProjectSettings, resolve_project_settings
+from kroma_kit.errors import ConfigError
 from kroma_kit.workspace import Workspace
 
 BUILTIN_COLOR_PROFILES = ("neutral", "cinematic_warm", "cold_rain")
@@ -34,7 +35,13 @@ class ProjectContext:
     def load(cls, ws: Workspace, slug: str) -> ProjectContext:
         project = get_project(ws, slug, include_archived=False)
         root = Path(project["root"])
-        resolved = resolve_project_settings(root)
+        try:
+            resolved = resolve_project_settings(root)
+        except ConfigError as exc:
+            if "Manifest not found" not in str(exc):
+                raise
+            # A new project has no manifest yet: no scenes to name, the app's settings apply.
+            resolved = resolve_project_settings(None)
         characters = character_codes(ws, project["id"]) or _stems(resolved.manifest.character_refs)
         return cls(slug=project["slug"], project_id=project["id"], root=root,
                    scenes=_stems(resolved.manifest.scene_refs),
