@@ -59,6 +59,10 @@ class StepContext:
                         result=result)
 
     def check_cancel(self) -> None:
+        """Between steps: stop when the person asked to (read from the catalog, so a request made
+        a moment ago counts even before the next heartbeat)."""
+        if not self.cancel.is_set() and ins.get_instruction(self.ws, self.instruction.id).cancel_requested:
+            self.cancel.set()
         if self.cancel.is_set():
             raise Canceled("cancel requested")
 
@@ -170,7 +174,7 @@ def qa_check(ctx: StepContext) -> Outcome:
     files = _files(ctx)
     settings = _guard(ctx)
     entries = []
-    for number, file in enumerate(files, start=1):
+    for number, file in enumerate(files):
         if number % 8 == 0:
             ctx.check_cancel()
         entries.append(run_qa(file, settings))
@@ -190,7 +194,9 @@ def qa_check(ctx: StepContext) -> Outcome:
 
 def archive_bad(ctx: StepContext) -> Outcome:
     layout = ProjectLayout(ctx.project.root)
-    report = {"files": [entry for file in _files(ctx) for entry in audit(file, _guard(ctx))["files"]]}
+    ctx.check_cancel()
+    settings = _guard(ctx)
+    report = {"files": [entry for file in _files(ctx) for entry in audit(file, settings)["files"]]}
     ctx.check_cancel()
     moved = archive_failing(report, layout.archive_bad)
     return Outcome(f"Moved {moved['moved_count']} failing image(s) to archive/bad.",

@@ -136,10 +136,15 @@ def test_missing_capability_and_cancel_request(workspace, demo_project):
     assert last.role == "assistant" and "failed" in last.text and failed.id[:8] in last.text
 
     _outputs(demo_project)
-    turn = send_message(workspace, "demo", "check the quality")
+    outputs = sorted((Path(demo_project["root"]) / "outputs").glob("*.png"))
+    turn = send_message(workspace, "demo", "remove the background then upscale")
+    confirm(workspace, "demo", turn.instruction.id)
     item = ins.reserve_next(workspace, "w1")
-    assert item.id == turn.instruction.id
+    assert item.id == turn.instruction.id and item.status == "running"
     assert cancel(workspace, "demo", item.id).cancel_requested
-    final = process(workspace, item, WorkerOptions(worker_id="w1", max_locked_seconds=0.8))
-    assert final.status in ("done", "canceled")  # a fast step may finish before the next check
-    assert [e["event_type"] for e in ins.list_instruction_events(workspace, item.id)].count("cancel_requested") == 1
+    final = process(workspace, item, WorkerOptions(worker_id="w1"))
+    assert final.status == "canceled" and final.finished_at
+    kinds = [e["event_type"] for e in ins.list_instruction_events(workspace, item.id)]
+    assert kinds[-2:] == ["cancel_requested", "canceled"] and "step_done" not in kinds
+    assert sorted((Path(demo_project["root"]) / "outputs").glob("*.png")) == outputs
+    assert not list((Path(demo_project["root"]) / "background_removed").glob("*.png"))
