@@ -87,8 +87,12 @@ def send_message(ws: Workspace, slug: str, text: str, *, session_id: str | None 
         chat.create_session(ws, ctx.project_id, title=text[:60])
     history = [{"role": m.role, "content": m.text} for m in chat.list_messages(ws, session.id)][-12:]
     user = chat.add_message(ws, session.id, "user", text, voice_asset_id=voice_asset_id)
-    engine = engine or engine_for(ctx)
-    reply = engine.reply(text, ctx, history)
+    try:
+        engine = engine or engine_for(ctx)
+        reply = engine.reply(text, ctx, history)
+    except KromaError as exc:  # the message is kept; the reply says why there is no answer
+        reply = EngineReply(f"The copilot could not answer: {exc}", understood=False,
+                            engine=getattr(engine, "name", "llm"))
     instruction = None
     reply_text = reply.text
     data: dict[str, Any] = {"engine": reply.engine, "understood": reply.understood}

@@ -99,3 +99,13 @@ def test_allowed_types_from_settings(fake, workspace, demo_project):
     tools = [t["function"]["name"] for t in fake.requests[-1].json["tools"]]
     assert tools == ["qa_check", "answer"]
     assert json.loads(json.dumps(turn.to_dict()))["instruction"] is None
+
+
+def test_engine_down_keeps_the_message_and_says_why(fake, workspace, demo_project):
+    from kroma_kit.catalog.chat import list_messages
+    from kroma_kit.copilot.service import send_message
+
+    fake.script(CHAT, *[error_reply(500, "model crashed")] * 3)
+    turn = send_message(workspace, "demo", "check the quality", engine=_engine(fake))
+    assert turn.instruction is None and "could not answer" in turn.reply.text and "model crashed" in turn.reply.text
+    assert [m.role for m in list_messages(workspace, turn.session.id)] == ["user", "assistant"]

@@ -42,11 +42,11 @@ def _worker(home: Path, *extra: str) -> subprocess.Popen:
 
 def test_three_workers_run_each_instruction_once(kroma_home, workspace, demo_project):
     _outputs(demo_project)
-    ids = _qa(workspace, demo_project, 12)
+    ids = _qa(workspace, demo_project, 9)
     workers = [_worker(kroma_home, "--drain", "--json") for _ in range(3)]
     stats = [json.loads(w.communicate(timeout=120)[0]) for w in workers]
     assert all(w.returncode == 0 for w in workers)
-    assert sum(s["done"] for s in stats) == 12
+    assert sum(s["done"] for s in stats) == 9
     for ident in ids:
         item = ins.get_instruction(workspace, ident)
         assert (item.status, item.attempts) == ("done", 1)
@@ -55,8 +55,8 @@ def test_three_workers_run_each_instruction_once(kroma_home, workspace, demo_pro
     conn = workspace.connect()
     reports = conn.execute("SELECT COUNT(*) FROM quality_reports").fetchone()[0]
     conn.close()
-    assert reports == 12 * 4
-    assert len(list((Path(demo_project["root"]) / "exports" / "qa").glob("qa_*.json"))) == 12
+    assert reports == 9 * 4
+    assert len(list((Path(demo_project["root"]) / "exports" / "qa").glob("qa_*.json"))) == 9
 
 
 def test_sigkill_mid_run_is_taken_back_and_resumed(kroma_home, workspace, demo_project):
