@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kroma_kit.catalog import instructions as ins
+from kroma_kit.catalog.copilot_lookup import final_files
 from kroma_kit.catalog.projects import get_project
 from kroma_kit.catalog.runs import get_run, list_runs, record_quality_reports
 from kroma_kit.copilot.bridge import plan_request
@@ -96,20 +97,27 @@ def executor_for(instruction: ins.Instruction) -> Executor:
 
 # --------------------------------------------------------------------------- helpers
 
-def _files(ctx: StepContext) -> list[Path]:
+def _files(ctx: StepContext, *, finals_only: bool = False) -> list[Path]:
     """The images an asset instruction works on: ``inputs.path`` (default ``outputs``) inside the
-    project, narrowed to the named scenes."""
+    project, narrowed to the named scenes. ``finals_only`` (post-processing) takes the winners of
+    the newest run instead of every candidate in ``outputs`` (the PostProcessPanel's default)."""
     layout = ProjectLayout(ctx.project.root)
-    folder = layout.inside(str(ctx.payload.get("inputs", {}).get("path") or "outputs"))
-    if not folder.exists():
-        raise InputError(f"{layout.relative(folder)} does not exist in project {ctx.project.slug}: nothing to do.")
-    files = list_images(folder)
-    scenes = ctx.payload.get("inputs", {}).get("scenes") or []
+    inputs = ctx.payload.get("inputs", {})
+    folder = layout.inside(str(inputs.get("path") or "outputs"))
+    scenes = inputs.get("scenes") or []
+    if finals_only and folder == layout.outputs.resolve():
+        files = [Path(p) for p in final_files(ctx.ws, ctx.project.project_id, inputs.get("run_id")) if Path(p).is_file()]
+        what = "winners of the newest run"
+    else:
+        if not folder.exists():
+            raise InputError(f"{layout.relative(folder)} does not exist in project {ctx.project.slug}: nothing to do.")
+        files = list_images(folder)
+        what = layout.relative(folder)
     if scenes:
         files = [f for f in files if any(scene in f.stem.lower() for scene in scenes)]
     if not files:
         where = f" for {', '.join(scenes)}" if scenes else ""
-        raise InputError(f"No images in {layout.relative(folder)}{where} of project {ctx.project.slug}.")
+        raise InputError(f"No images in the {what}{where} of project {ctx.project.slug}.")
     return files
 
 
@@ -210,7 +218,8 @@ def postprocess(ctx: StepContext) -> Outcome:
     steps = list(execution.get("steps") or [])
     if not steps:
         raise InputError("A postprocess instruction needs execution.steps (bg_remove, upscale, color).")
-    files: list[Path] = _files(ctx)
+    ctx.check_cancel()
+    files: list[Path] = _files(ctx, finals_only=True)
     done = []
     for step in steps:
         ctx.check_cancel()

@@ -48,6 +48,20 @@ def test_chat_to_done_through_the_cli(workspace, demo_project, capsys):
     assert roles == ["user", "assistant", "assistant", "assistant"]
     assert "done" in transcript["messages"][-1]["text"]
 
+    for words in (["make", "candidate", "1", "the", "winner", "for", "street"],
+                  ["apply", "the", "cinematic", "warm", "colour", "profile", "to", "street"]):
+        draft = _json(capsys, ["chat", "send", "--project", "demo", "--json", *words])["instruction"]
+        assert main(["instructions", "confirm", "--project", "demo", draft["id"]]) == 0
+        capsys.readouterr()
+    stats = _json(capsys, ["worker", "--drain", "--project", "demo", "--json"])
+    listed = _json(capsys, ["instructions", "list", "--project", "demo", "--json"])
+    assert stats["done"] == 2, [(c["action"], c["last_error"]) for c in listed]
+    winner, graded = _json(capsys, ["instructions", "list", "--project", "demo", "--json"])[:2][::-1]
+    assert winner["result"]["job"] == "time_1_street" and winner["result"]["run_id"] == shown["result"]["run_id"]
+    [step] = graded["result"]["steps"]
+    assert step["step"] == "color" and len(step["outputs"]) == 1 and Path(step["outputs"][0]).is_file()
+    assert Path(step["outputs"][0]).parent.name == "color_corrected"
+
     answer = _json(capsys, ["chat", "send", "--project", "demo", "--json", "show", "the", "costs"])
     assert answer["instruction"] is None and "has spent $0.0000 over 1 runs" in answer["reply"]["text"]
 
