@@ -109,3 +109,11 @@ def test_engine_down_keeps_the_message_and_says_why(fake, workspace, demo_projec
     turn = send_message(workspace, "demo", "check the quality", engine=_engine(fake))
     assert turn.instruction is None and "could not answer" in turn.reply.text and "model crashed" in turn.reply.text
     assert [m.role for m in list_messages(workspace, turn.session.id)] == ["user", "assistant"]
+
+
+def test_answer_tool_gives_a_read_only_answer(fake, workspace, demo_project):
+    from kroma_kit.copilot.service import send_message
+
+    fake.script(CHAT, tool_call_reply("answer", {"topic": "show_status"}))
+    turn = send_message(workspace, "demo", "how are things?", engine=_engine(fake))
+    assert turn.instruction is None and turn.reply.text.startswith("Project demo: runs")
