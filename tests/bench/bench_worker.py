@@ -6,6 +6,14 @@ Everything is real: ``kroma worker --drain`` processes (start-up included), the 
 quality-report rows, the report file written atomically (fsync) and the events. The work is CPU
 (decoding and measuring images) plus catalog and file-system waits; on a machine with C cores, N
 workers can overlap the waits but not exceed C-fold on the CPU part.
+
+Measured on the 2-core development machine (shared, load average 8-12): one qa_check costs about
+60-75 ms of CPU (decoding four PNGs and their histograms, settings, catalog rows) and a worker
+process 0.5 s of CPU to start (NumPy, OpenCV, Pillow). With four workers each instruction waited
+for a core (260 ms wall for the same CPU), so the figure stays near 1x there: the ceiling on C
+idle cores is about C-fold minus the extra start-ups, i.e. under 2x on two cores. The 3x goal
+needs at least four cores, or instructions that wait on the network (agent dispatch, paid
+providers), where workers overlap almost perfectly.
 """
 
 from __future__ import annotations
@@ -86,9 +94,10 @@ def bench() -> list[BenchLine]:
         _check(ws, ids)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return [BenchLine("worker_throughput", ratio(one, many), ">= 3x",
                       extra=f"1 worker {one:.1f} s, {WORKERS} workers {many:.1f} s for {INSTRUCTIONS} qa_check, "
-                            f"{os.cpu_count()} CPU cores")]
+                            f"{os.cpu_count()} CPU cores, load average {load:.1f}")]
 
 
 if __name__ == "__main__":
