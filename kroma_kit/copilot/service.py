@@ -144,12 +144,16 @@ def _card_text(item: ins.Instruction) -> str:
     lines = [f"{item.objective}.", f"Instruction {item.id[:8]} ({item.instruction_type}/{item.action}): {item.status}."]
     if item.estimate:
         est = item.estimate
-        lines.append(f"Dry run: {est.get('jobs')} jobs, {est.get('candidates')} candidates, estimated "
-                     f"${float(est.get('estimated_cost_usd') or 0):.4f}.")
+        lines.append(f"Dry run: {_count(est.get('jobs'), 'job')}, {_count(est.get('candidates'), 'candidate')}, "
+                     f"estimated ${float(est.get('estimated_cost_usd') or 0):.4f}.")
     if item.status == "draft":
         why = item.payload.get("constraints", {}).get("confirmation_reason")
         lines.append(f"Confirm to run it ({why}): `kroma instructions confirm {item.id[:8]}`.")
     return " ".join(lines)
+
+
+def _count(n: Any, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def answer(ws: Workspace, ctx: ProjectContext, action: str) -> str:
@@ -159,8 +163,8 @@ def answer(ws: Workspace, ctx: ProjectContext, action: str) -> str:
         spent = project_spent_usd(ws, ctx.project_id)
         estimated = sum(float(r.get("estimated_cost_usd") or 0) for r in runs if r.get("run_mode") == "run")
         budget = f", budget per run ${ctx.budget_per_run_usd:.2f}" if ctx.budget_per_run_usd is not None else ""
-        return (f"Project {ctx.slug} has spent ${spent:.4f} over {sum(1 for r in runs if r.get('run_mode') == 'run')} "
-                f"runs (estimated ${estimated:.4f}){budget}.")
+        real = sum(1 for r in runs if r.get("run_mode") == "run")
+        return f"Project {ctx.slug} has spent ${spent:.4f} over {_count(real, 'run')} (estimated ${estimated:.4f}){budget}."
     counts = ins.count_by_status(ws, ctx.project_id)
     by_status: dict[str, int] = {}
     for run in runs:

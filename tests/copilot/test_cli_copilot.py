@@ -63,7 +63,7 @@ def test_chat_to_done_through_the_cli(workspace, demo_project, capsys):
     assert Path(step["outputs"][0]).parent.name == "color_corrected"
 
     answer = _json(capsys, ["chat", "send", "--project", "demo", "--json", "show", "the", "costs"])
-    assert answer["instruction"] is None and "has spent $0.0000 over 1 runs" in answer["reply"]["text"]
+    assert answer["instruction"] is None and "has spent $0.0000 over 1 run " in answer["reply"]["text"]
 
 
 def test_cancel_and_project_scope(workspace, demo_project, capsys):

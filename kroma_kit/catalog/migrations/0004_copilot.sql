@@ -29,7 +29,7 @@ CREATE INDEX IF NOT EXISTS idx_chat_messages_session_created ON chat_messages(se
 
 CREATE TABLE IF NOT EXISTS agent_instructions (
     id TEXT PRIMARY KEY,
-    seq INTEGER NOT NULL,
+    seq INTEGER NOT NULL UNIQUE,
     project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
     session_id TEXT REFERENCES chat_sessions(id) ON DELETE SET NULL,
     message_id TEXT REFERENCES chat_messages(id) ON DELETE SET NULL,
@@ -69,10 +69,9 @@ CREATE TABLE IF NOT EXISTS agent_instruction_events (
     worker_id TEXT,
     message TEXT NOT NULL DEFAULT '',
     payload_json TEXT NOT NULL DEFAULT '{}',
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    UNIQUE (instruction_id, seq)
 );
-CREATE INDEX IF NOT EXISTS idx_agent_instruction_events_instruction
-    ON agent_instruction_events(instruction_id, seq);
 
 CREATE TABLE IF NOT EXISTS voice_requests (
     id TEXT PRIMARY KEY,
