@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kroma_kit.catalog import instruction_queue as queue
 from kroma_kit.catalog import instructions as ins
 from kroma_kit.catalog.copilot_lookup import final_files
 from kroma_kit.catalog.projects import get_project
@@ -56,7 +57,7 @@ class StepContext:
 
     def step(self, event_type: str, message: str = "", *, payload: dict[str, Any] | None = None,
              result: dict[str, Any] | None = None) -> None:
-        ins.record_step(self.ws, self.instruction.id, self.worker_id, event_type, message=message, payload=payload,
+        queue.record_step(self.ws, self.instruction.id, self.worker_id, event_type, message=message, payload=payload,
                         result=result)
 
     def check_cancel(self) -> None:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kroma_kit.catalog import chat
+from kroma_kit.catalog import instruction_queue as queue
 from kroma_kit.catalog import instructions as ins
 from kroma_kit.catalog.projects import get_project
 from kroma_kit.copilot.context import ProjectContext
@@ -90,11 +91,11 @@ def run_worker(ws: Workspace, options: WorkerOptions, *, stop: threading.Event |
     stats = WorkerStats()
     project_id = get_project(ws, options.project)["id"] if options.project else None
     while not stop.is_set():
-        stats.reclaimed += len(ins.reclaim_stale(ws, max_locked_seconds=options.max_locked_seconds,
+        stats.reclaimed += len(queue.reclaim_stale(ws, max_locked_seconds=options.max_locked_seconds,
                                                  is_dead=owner_is_dead,
                                                  default_max_attempts=options.max_attempts or
                                                  ins.DEFAULT_MAX_ATTEMPTS))
-        item = ins.reserve_next(ws, options.worker_id, project_id=project_id)
+        item = queue.reserve_next(ws, options.worker_id, project_id=project_id)
         if item is None:
             if options.once or options.drain:
                 break
@@ -132,7 +133,7 @@ def process(ws: Workspace, item: ins.Instruction, options: WorkerOptions,
             stats.retried += 1
             delay = options.retry_backoff_s * item.attempts
             message = str(exc)
-            return _guarded(lambda: ins.retry_later(ws, item.id, options.worker_id, message, delay))
+            return _guarded(lambda: queue.retry_later(ws, item.id, options.worker_id, message, delay))
         outcome = Outcome(str(exc), status="failed")
     except KromaError as exc:
         outcome = Outcome(str(exc), status="failed")
@@ -144,7 +145,7 @@ def process(ws: Workspace, item: ins.Instruction, options: WorkerOptions,
     if lost.is_set():
         return None
     error = outcome.message if outcome.status == "failed" else None
-    final = _guarded(lambda: ins.finish_instruction(ws, item.id, options.worker_id, outcome.status,
+    final = _guarded(lambda: queue.finish_instruction(ws, item.id, options.worker_id, outcome.status,
                                                     message=outcome.message, result=outcome.result, error=error))
     if final is None:
         return None
@@ -160,7 +161,7 @@ def _guarded(write: Callable[[], ins.Instruction]) -> ins.Instruction | None:
     """A final write that finds the lock gone (taken back meanwhile) records nothing."""
     try:
         return write()
-    except ins.LockLost:
+    except queue.LockLost:
         return None
 
 
@@ -171,7 +172,7 @@ def _execute(ws: Workspace, item: ins.Instruction, options: WorkerOptions, cance
     if target is not None:
         policy = RetryPolicy(max_attempts=options.dispatch_retries + 1, base_delay_s=options.dispatch_backoff_s)
         result = dispatch(target, full_envelope(item, project["slug"]), policy=policy)
-        ins.record_step(ws, item.id, options.worker_id, "dispatched", message=f"agent answered {result.remote_status}",
+        queue.record_step(ws, item.id, options.worker_id, "dispatched", message=f"agent answered {result.remote_status}",
                         payload={"http_status": result.http_status, "attempts": result.attempts})
         return Outcome(f"agent {result.remote_status}: {result.message}",
                        {"remote_status": result.remote_status, "response": result.response}, status=result.status)
@@ -193,9 +194,9 @@ def _heartbeat(ws: Workspace, instruction_id: str, options: WorkerOptions, cance
     interval = max(0.2, min(5.0, options.max_locked_seconds / 4))
     while not done.wait(interval):
         try:
-            if ins.heartbeat(ws, instruction_id, options.worker_id):
+            if queue.heartbeat(ws, instruction_id, options.worker_id):
                 cancel.set()
-        except ins.LockLost:
+        except queue.LockLost:
             lost.set()
             cancel.set()
             return

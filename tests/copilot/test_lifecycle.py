@@ -7,6 +7,7 @@ import itertools
 
 import pytest
 
+from kroma_kit.catalog import instruction_queue as queue
 from kroma_kit.catalog import instructions as ins
 from kroma_kit.catalog.projects import create_project
 
@@ -28,11 +29,11 @@ def _make(ws, project, status: str) -> ins.Instruction:
         return ins.cancel_instruction(ws, item.id)
     if status == "queued":
         return item
-    running = ins.reserve_next(ws, WORKER, project_id=project["id"])
+    running = queue.reserve_next(ws, WORKER, project_id=project["id"])
     assert running is not None and running.id == item.id
     if status == "running":
         return running
-    return ins.finish_instruction(ws, item.id, WORKER, status, error="boom" if status == "failed" else None)
+    return queue.finish_instruction(ws, item.id, WORKER, status, error="boom" if status == "failed" else None)
 
 
 def _force(ws, item: ins.Instruction, target: str) -> None:
@@ -86,7 +87,7 @@ def test_cancel_rules(workspace, project, status):
     elif status == "running":
         after = ins.cancel_instruction(workspace, item.id)
         assert after.status == "running" and after.cancel_requested
-        assert ins.heartbeat(workspace, item.id, WORKER) is True
+        assert queue.heartbeat(workspace, item.id, WORKER) is True
         assert ins.list_instruction_events(workspace, item.id)[-1]["event_type"] == "cancel_requested"
     else:
         with pytest.raises(ins.IllegalTransition, match="cannot be canceled"):
@@ -99,22 +100,22 @@ def test_no_confirmation_queues_at_once_and_priority_then_age(workspace, project
     first = ins.create_instruction(workspace, project["id"], "qa_check", {}, requires_confirmation=False)
     second = ins.create_instruction(workspace, project["id"], "qa_check", {}, requires_confirmation=False)
     assert [e["event_type"] for e in ins.list_instruction_events(workspace, first.id)] == ["created", "queued"]
-    order = [ins.reserve_next(workspace, WORKER).id for _ in range(3)]
+    order = [queue.reserve_next(workspace, WORKER).id for _ in range(3)]
     assert order == [first.id, second.id, low.id]
-    assert ins.reserve_next(workspace, WORKER) is None
+    assert queue.reserve_next(workspace, WORKER) is None
 
 
 def test_lock_lost_and_reclaim(workspace, project):
     item = ins.create_instruction(workspace, project["id"], "qa_check", {}, requires_confirmation=False,
                                   max_attempts=2)
-    ins.reserve_next(workspace, "w-dead")
-    assert ins.reclaim_stale(workspace, max_locked_seconds=3600) == []
-    taken = ins.reclaim_stale(workspace, max_locked_seconds=3600, is_dead=lambda owner: owner == "w-dead")
+    queue.reserve_next(workspace, "w-dead")
+    assert queue.reclaim_stale(workspace, max_locked_seconds=3600) == []
+    taken = queue.reclaim_stale(workspace, max_locked_seconds=3600, is_dead=lambda owner: owner == "w-dead")
     assert [t.status for t in taken] == ["queued"]
-    with pytest.raises(ins.LockLost):
-        ins.finish_instruction(workspace, item.id, "w-dead", "done")
-    ins.reserve_next(workspace, "w2")
-    assert [t.status for t in ins.reclaim_stale(workspace, max_locked_seconds=0)] == ["failed"]
+    with pytest.raises(queue.LockLost):
+        queue.finish_instruction(workspace, item.id, "w-dead", "done")
+    queue.reserve_next(workspace, "w2")
+    assert [t.status for t in queue.reclaim_stale(workspace, max_locked_seconds=0)] == ["failed"]
     kinds = [e["event_type"] for e in ins.list_instruction_events(workspace, item.id)]
     assert kinds.count("attempt_abandoned") == 2 and kinds[-1] == "error"
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from kroma_kit.catalog import instruction_queue as queue
 from kroma_kit.catalog import instructions as ins
 from kroma_kit.copilot.worker import WorkerOptions, process, run_worker
 from tests.conftest import cli_env
@@ -96,7 +97,7 @@ def test_dispatch_to_agent_api_retries_then_succeeds(workspace, demo_project, mo
         fake.script("/agent", error_reply(503, "busy", retry_after="1"),
                     Scripted(body={"instruction_id": "x", "status": "accepted", "message": "on it"}))
         [ident] = _qa(workspace, demo_project, 1)
-        item = ins.reserve_next(workspace, "w1")
+        item = queue.reserve_next(workspace, "w1")
         started = time.monotonic()
         final = process(workspace, item, WorkerOptions(worker_id="w1", dispatch_backoff_s=0.01))
         assert time.monotonic() - started >= 0.9  # Retry-After: 1 was honoured
@@ -110,16 +111,16 @@ def test_dispatch_to_agent_api_retries_then_succeeds(workspace, demo_project, mo
 
         fake.script("/agent", *[error_reply(503, "down", retry_after="0")] * 3)
         [again] = _qa(workspace, demo_project, 1)
-        item = ins.reserve_next(workspace, "w1")
+        item = queue.reserve_next(workspace, "w1")
         queued = process(workspace, item, WorkerOptions(worker_id="w1", dispatch_backoff_s=0.01,
                                                         retry_backoff_s=30))
         assert queued.status == "queued" and queued.next_attempt_at and "503" in queued.last_error
-        assert ins.reserve_next(workspace, "w1") is None  # not before its backoff
+        assert queue.reserve_next(workspace, "w1") is None  # not before its backoff
 
         fake.script("/agent", Scripted(body={"instruction_id": again, "status": "rejected", "message": "no",
                                              "error": {"message": "not allowed"}}))
         [third] = _qa(workspace, demo_project, 1)
-        rejected = process(workspace, ins.reserve_next(workspace, "w1"), WorkerOptions(worker_id="w1"))
+        rejected = process(workspace, queue.reserve_next(workspace, "w1"), WorkerOptions(worker_id="w1"))
         assert rejected.id == third and rejected.status == "failed" and "rejected" in rejected.last_error
 
 
@@ -139,7 +140,7 @@ def test_missing_capability_and_cancel_request(workspace, demo_project):
     outputs = sorted((Path(demo_project["root"]) / "outputs").glob("*.png"))
     turn = send_message(workspace, "demo", "remove the background then upscale")
     confirm(workspace, "demo", turn.instruction.id)
-    item = ins.reserve_next(workspace, "w1")
+    item = queue.reserve_next(workspace, "w1")
     assert item.id == turn.instruction.id and item.status == "running"
     assert cancel(workspace, "demo", item.id).cancel_requested
     final = process(workspace, item, WorkerOptions(worker_id="w1"))
