@@ -10,9 +10,9 @@ import pytest
 
 @pytest.fixture(scope="module")
 def shared_ws(tmp_path_factory):
+    from kroma_kit.catalog import open_workspace
     from kroma_kit.catalog.projects import create_project
     from kroma_kit.project_setup import install_sample_project
-    from kroma_kit.workspace import open_workspace
 
     ws = open_workspace(tmp_path_factory.mktemp("copilot-ws"))
     project = create_project(ws, "demo", "Demo")
