@@ -30,6 +30,7 @@ class ProjectContext:
     settings: CopilotSettings = field(default_factory=CopilotSettings)
     budget_per_run_usd: float | None = None
     max_candidates: int = 6
+    output_guard: dict[str, Any] = field(default_factory=dict)  # the manifest's guard section, resolved
 
     @classmethod
     def load(cls, ws: Workspace, slug: str) -> ProjectContext:
@@ -48,7 +49,8 @@ class ProjectContext:
                    scene_refs={Path(ref).stem.lower(): ref for ref in resolved.manifest.scene_refs}, characters=[c.lower() for c in characters],
                    color_profiles=_profiles(resolved), settings=resolved.settings.copilot,
                    budget_per_run_usd=resolved.settings.budgets.per_run_usd,
-                   max_candidates=resolved.manifest.generation.max_candidates)
+                   max_candidates=resolved.manifest.generation.max_candidates,
+                   output_guard=resolved.manifest.output_guard.model_dump())
 
     def describe(self) -> dict[str, Any]:
         return {"project": self.slug, "scenes": self.scenes, "characters": self.characters,

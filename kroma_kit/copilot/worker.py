@@ -166,12 +166,14 @@ def _guarded(write: Callable[[], ins.Instruction]) -> ins.Instruction | None:
 
 
 def _execute(ws: Workspace, item: ins.Instruction, options: WorkerOptions, cancel: threading.Event) -> Outcome:
-    project = get_project(ws, item.payload.get("project_slug") or _slug(ws, item.project_id))
-    ctx = ProjectContext.load(ws, project["slug"])
+    ctx = ProjectContext.load(ws, item.payload.get("project_slug") or _slug(ws, item.project_id))
+    if ctx.project_id != item.project_id:
+        raise NotFoundError(f"Instruction {item.id[:8]} names project {ctx.slug}, which is not the project it "
+                            "belongs to; refused (project scope).")
     target: AgentTarget | None = agent_target(ctx.settings.agent_api_url)
     if target is not None:
         policy = RetryPolicy(max_attempts=options.dispatch_retries + 1, base_delay_s=options.dispatch_backoff_s)
-        result = dispatch(target, full_envelope(item, project["slug"]), policy=policy)
+        result = dispatch(target, full_envelope(item, ctx.slug), policy=policy)
         queue.record_step(ws, item.id, options.worker_id, "dispatched", message=f"agent answered {result.remote_status}",
                         payload={"http_status": result.http_status, "attempts": result.attempts})
         return Outcome(f"agent {result.remote_status}: {result.message}",
