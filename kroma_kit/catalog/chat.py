@@ -10,6 +10,7 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from kroma_kit.catalog.costs import upsert_cost_event
 from kroma_kit.catalog.db import from_json, new_id, to_json, transaction, utcnow
 from kroma_kit.errors import InputError, NotFoundError
 from kroma_kit.workspace import Workspace
@@ -132,15 +133,12 @@ def list_messages(ws: Workspace, session_id: str, *, limit: int = 500) -> list[C
 def record_llm_cost(ws: Workspace, project_id: str, message_id: str, *, provider_code: str, model: str,
                     tokens: float, cost_usd: float, usage: dict[str, Any]) -> None:
     """A ``cost_events`` row for one chat completion (no run), keyed by the message so it is
-    recorded once."""
+    booked once; written through the catalog's one cost-event upsert."""
     conn = ws.connect()
     try:
         with transaction(conn):
-            conn.execute(
-                "INSERT INTO cost_events (id, project_id, run_id, provider_code, operation_code, model_name, units, "
-                "cost_usd, event_key, meta_json, created_at) VALUES (?, ?, NULL, ?, 'chat', ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (project_id, event_key) DO NOTHING",
-                (new_id(), project_id, provider_code, model, tokens, cost_usd, f"chat:{message_id}", to_json(usage),
-                 utcnow()))
+            upsert_cost_event(conn, new_id(), project_id, None, {
+                "provider_code": provider_code, "operation_code": "chat", "model": model, "units": tokens,
+                "cost_usd": cost_usd, "event_key": f"chat:{message_id}", "usage": usage})
     finally:
         conn.close()
