@@ -4,7 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-16)
-DEB_PACKAGES := chromium libomp5 libvulkan1
+DEB_PACKAGES := chromium libomp5 libvulkan1 espeak-ng sox libsox-fmt-mp3
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: install debs demo test lint bench lab dashboards clean
@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
-# Debian packages: Chromium for the dashboard browser tests, libomp5 + libvulkan1 for Real-ESRGAN.
+# Debian packages: Chromium for the dashboard browser tests, libomp5 + libvulkan1 for Real-ESRGAN,
+# espeak-ng (offline TTS) and sox + libsox-fmt-mp3 (audio conversion) for the copilot's voice.
 debs:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -126,6 +126,41 @@ class OpenAISettings(_Strict):
     max_attempts: int = Field(4, ge=1, le=10)
 
 
+INSTRUCTION_TYPES = ("pipeline_run", "asset_edit", "qa_check", "storage_sync", "custom")
+
+
+class CopilotSettings(_Strict):
+    """The copilot chat (engine, guardrails), its voice backends and the instruction worker."""
+
+    engine: str = Field("builtin", pattern="^(builtin|llm)$")
+    llm_model: str = "gpt-4o-mini"
+    llm_base_url: str | None = None
+    llm_timeout_s: float = Field(60.0, gt=0)
+    # USD per million tokens, for the cost recorded per reply; null = unknown (recorded as 0).
+    llm_price_input_per_1m: float | None = Field(0.15, ge=0)
+    llm_price_output_per_1m: float | None = Field(0.60, ge=0)
+    allowed_instruction_types: list[str] = Field(default_factory=lambda: list(INSTRUCTION_TYPES))
+    stt_backend: str = Field("pocketsphinx", pattern="^(pocketsphinx|openai)$")
+    stt_model: str = "gpt-4o-mini-transcribe"
+    tts_backend: str = Field("espeak", pattern="^(espeak|openai)$")
+    tts_model: str = "gpt-4o-mini-tts"
+    tts_voice: str = "alloy"
+    espeak_voice: str = "en-us"
+    max_audio_seconds: float = Field(60.0, gt=0)
+    max_audio_bytes: int = Field(25 * 1024 * 1024, gt=0)
+    agent_api_url: str | None = None
+    worker_max_attempts: int = Field(3, ge=1, le=20)
+    worker_retry_backoff_s: float = Field(10.0, ge=0)
+
+    @field_validator("allowed_instruction_types")
+    @classmethod
+    def _known_types(cls, types: list[str]) -> list[str]:
+        unknown = sorted(set(types) - set(INSTRUCTION_TYPES))
+        if unknown:
+            raise ValueError(f"unknown instruction types {unknown}; expected some of {list(INSTRUCTION_TYPES)}")
+        return types
+
+
 class PipelineSection(_Strict):
     manifest_path: str = "manifest.json"
     postprocess_config_path: str | None = None
@@ -146,6 +181,7 @@ class PipelineSettings(_Strict):
     budgets: BudgetSettings = Field(default_factory=BudgetSettings)
     providers: ProvidersSection = Field(default_factory=ProvidersSection)
     color_profiles: dict[str, dict[str, float]] = Field(default_factory=dict)
+    copilot: CopilotSettings = Field(default_factory=CopilotSettings)
 
 
 # --------------------------------------------------------------------------- layering

@@ -36,6 +36,7 @@ DASHBOARDS = {
     "QA report": "qa_report.ipynb",
     "Costs": "costs.ipynb",
     "Characters": "characters.ipynb",
+    "Queue": "queue.ipynb",
 }
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 # A kernel with no page attached for this long is shut down; one with an open tab never is.

@@ -26,6 +26,8 @@ _VIEWS = {
     "run_viewer_dashboard": "kroma_kit.dashboards.run_viewer",
     "CharactersView": "kroma_kit.dashboards.characters",
     "characters_dashboard": "kroma_kit.dashboards.characters",
+    "QueueView": "kroma_kit.dashboards.queue",
+    "queue_dashboard": "kroma_kit.dashboards.queue",
     "check_rendered": "kroma_kit.dashboards.selftest",
     "harness_active": "kroma_kit.dashboards.selftest",
 }

@@ -23,6 +23,7 @@ _PANELS = {
     "QAChartPanel": "kroma_kit.widgets.qa_chart",
     "PostProcessPanel": "kroma_kit.widgets.postprocess_panel",
     "CharacterWorkspace": "kroma_kit.widgets.character_workspace",
+    "ChatPanel": "kroma_kit.widgets.chat_panel",
 }
 
 __all__ = sorted(_PANELS)

@@ -31,6 +31,7 @@ class SeededWorkspace:
     home: Path
     project: str = DEMO
     run_ids: dict[str, str] = field(default_factory=dict)  # label -> run id
+    instruction_ids: dict[str, str] = field(default_factory=dict)  # final status -> copilot instruction id
 
 
 @contextmanager
@@ -85,6 +86,9 @@ def seed_workspace(home: Path) -> SeededWorkspace:
                             manifest_overrides={"output_guard": {"max_chroma_delta": 2.0,
                                                                  "fail_on_chroma_exceed": True}})).run_id
         seed_characters(ws)
+        from tests.copilot.seed_queue import seed_queue
+
+        seeded.instruction_ids = seed_queue(ws, DEMO)
     return seeded
 
 
