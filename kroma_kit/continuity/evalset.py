@@ -35,6 +35,7 @@ SS = 2  # supersampling
 OK_VARIANTS = ("pose", "mirror", "scale", "crop", "lighting", "background")
 STYLE_BREAKS = ("hue_swap", "watercolour", "line_weight")
 IDENTITY_BREAKS = ("other_character", "costume_colour", "missing_feature")
+ALL_KINDS = OK_VARIANTS + STYLE_BREAKS + IDENTITY_BREAKS
 
 
 @dataclass(frozen=True)
@@ -342,9 +343,11 @@ def _case(kind: str, rng: np.random.Generator, cast: tuple[Design, ...], hand: H
 
 def generate_eval_set(root: str | Path, *, cases: int = 200, size: int = 384, seed: int = 0,
                       cast: tuple[Design, ...] = CAST, hand: Hand | None = None, style_refs: int = 6,
-                      portfolio: int = 3, break_share: float = 0.5) -> EvalSetInfo:
+                      portfolio: int = 3, break_share: float = 0.5,
+                      kinds: tuple[str, ...] | None = None) -> EvalSetInfo:
     """Write a labelled set under ``root`` (see the module docstring). About ``break_share`` of the
-    cases are breaks, split evenly over the six break kinds; the rest are the six ok variants."""
+    cases are breaks, split evenly over the six break kinds; the rest are the six ok variants.
+    ``kinds`` instead cycles through the given variants in order (``ALL_KINDS``: one of each)."""
     root = Path(root)
     hand = hand or Hand()
     rng = np.random.default_rng(seed)
@@ -368,8 +371,11 @@ def generate_eval_set(root: str | Path, *, cases: int = 200, size: int = 384, se
     breaks = STYLE_BREAKS + IDENTITY_BREAKS
     entries = []
     for number in range(1, cases + 1):
-        kind = (str(breaks[int(rng.integers(len(breaks)))]) if rng.random() < break_share
-                else str(OK_VARIANTS[int(rng.integers(len(OK_VARIANTS)))]))
+        if kinds:
+            kind = kinds[(number - 1) % len(kinds)]
+        else:
+            kind = (str(breaks[int(rng.integers(len(breaks)))]) if rng.random() < break_share
+                    else str(OK_VARIANTS[int(rng.integers(len(OK_VARIANTS)))]))
         rgb, declared, expect = _case(kind, rng, cast, hand, size)
         name = f"cases/{number:04d}.png"
         atomic_write_bytes(root / name, _png(rgb))

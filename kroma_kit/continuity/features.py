@@ -101,7 +101,7 @@ class StyleFeatures:
 
     histogram: np.ndarray
     palette: tuple[np.ndarray, np.ndarray]
-    tone_cdf: np.ndarray  # cumulative share of pixels per lightness bin
+    tone_cdf: np.ndarray  # cumulative share of pixels per lightness bin, lightness taken from the median
     contrast: float  # std of L*
     edge_density: float  # share of Canny edge pixels at LINE_SIDE
     stroke_width: float  # mean ink stroke width in pixels of the original image (0: no ink)
@@ -109,8 +109,10 @@ class StyleFeatures:
 
 
 def tone_distance(first: StyleFeatures, second: StyleFeatures) -> float:
-    """Earth mover's distance between the lightness distributions plus the contrast gap, in L* / 100."""
-    emd = float(np.abs(first.tone_cdf - second.tone_cdf).sum()) * (100.0 / TONE_BINS)
+    """Earth mover's distance between the lightness distributions around their medians plus the
+    contrast gap, in L* / 100. Centred, because a night page of the same hand is darker overall
+    (the time stage does that on purpose) while its spread of tones, its contrast, stays."""
+    emd = float(np.abs(first.tone_cdf - second.tone_cdf).sum()) * (200.0 / TONE_BINS)
     return (emd + abs(first.contrast - second.contrast)) / 100.0
 
 
@@ -166,7 +168,8 @@ def style_features_of(rgba: np.ndarray, size: tuple[int, int]) -> StyleFeatures:
         visible = np.ones(visible.shape, bool)
     lab = to_lab(small[..., :3])
     pixels = lab[visible]
-    tones = np.histogram(pixels[:, 0], bins=TONE_BINS, range=(0.0, 100.0))[0].astype(np.float64)
+    lightness = pixels[:, 0] - float(np.median(pixels[:, 0]))
+    tones = np.histogram(lightness, bins=TONE_BINS, range=(-100.0, 100.0))[0].astype(np.float64)
     line_img = downscale(rgba, LINE_SIDE)
     alpha = line_img[..., 3:4].astype(np.float32) / 255.0
     grey = cv2.cvtColor(line_img[..., :3], cv2.COLOR_RGB2GRAY).astype(np.float32)
