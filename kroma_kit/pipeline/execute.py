@@ -27,6 +27,7 @@ from kroma_kit.config import ProjectSettings
 from kroma_kit.errors import ConfigError, InputError, ProviderNotConfigured
 from kroma_kit.pipeline import events as ev
 from kroma_kit.pipeline.candidate import adopt_orphan, run_candidate
+from kroma_kit.pipeline.continuity_step import ContinuityStep
 from kroma_kit.pipeline.guard import GuardSettings
 from kroma_kit.pipeline.plan import PlannedJob, PlanRequest, plan_run
 from kroma_kit.pipeline.ranking import CandidateScore, rank_candidates
@@ -66,6 +67,8 @@ class RunContext:
     _pending_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _refiner: Any = field(default=None, init=False)
     _refiner_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _continuity: Any = field(default=None, init=False)
+    _continuity_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
         self.recorder = CatalogRecorder(self.ws, self.project, self.log)
@@ -83,6 +86,15 @@ class RunContext:
 
                     self._refiner = build_provider("openai", self.settings)
             return self._refiner
+
+    def continuity(self) -> ContinuityStep | None:
+        """The run's continuity gate, built once (calibrating the project first when needed);
+        None when it is off or the project has no references."""
+        with self._continuity_lock:
+            if self._continuity is None:
+                self._continuity = ContinuityStep.for_project(self.layout.root, self.settings,
+                                                              self.project.get("slug")) or False
+            return self._continuity or None
 
     @property
     def postprocess_flags(self) -> Any:
