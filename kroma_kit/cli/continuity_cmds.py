@@ -41,6 +41,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--cases", action="store_true", help="with --json: include every case's result")
     add_json_flag(evaluate)
     evaluate.set_defaults(handler=cmd_eval)
+    report = sub.add_parser("report", help="scores over the project's runs and scenes, and which shots broke")
+    report.add_argument("--project", required=True)
+    add_json_flag(report)
+    report.set_defaults(handler=cmd_report)
+    sheet = sub.add_parser("sheet", help="a continuity sheet PNG: every final image with one character's identity")
+    sheet.add_argument("--project", required=True)
+    sheet.add_argument("--character", required=True, metavar="CODE")
+    sheet.add_argument("--out", required=True, help="PNG file to write")
+    sheet.add_argument("--size", type=int, default=192, help="tile size in pixels (default 192)")
+    add_json_flag(sheet)
+    sheet.set_defaults(handler=cmd_sheet)
     generate = sub.add_parser("make-set", help="draw a labelled evaluation set (cast, hand, ok cases and breaks)")
     generate.add_argument("--out", required=True, metavar="DIR")
     generate.add_argument("--cases", type=int, default=200)
@@ -129,4 +140,34 @@ def cmd_make_set(args: argparse.Namespace) -> int:
 
     info = generate_eval_set(args.out, cases=args.cases, size=args.size, seed=args.seed)
     emit(args, info.to_dict())
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from kroma_kit.continuity.report import continuity_report
+
+    data = continuity_report(_ws(args), args.project)
+    if args.json:
+        print_json(data)
+        return 0
+    print(f"project {data['project']}: {data['scored']} candidate(s) scored, {data['broken']} broke continuity")
+    columns = ["candidates", "broken", "winners_broken", "mean_style_drift", "lowest_identity"]
+    print_table(data["runs"], ["run_id", "stage", *columns])
+    print()
+    print_table(data["scenes"], ["scene", *columns])
+    print()
+    print_table([{**shot, "reasons": "; ".join(shot["reasons"])} for shot in data["broken_shots"]],
+                ["run_id", "job", "candidate_index", "winner", "verdict", "reasons"])
+    return 0
+
+
+def cmd_sheet(args: argparse.Namespace) -> int:
+    from kroma_kit.continuity.report import continuity_sheet
+
+    sheet = continuity_sheet(_ws(args), args.project, args.character, tile=args.size)
+    path = sheet.save(args.out).resolve()
+    if args.json:
+        print_json({"path": str(path), "character": args.character, "images": sheet.rows})
+    else:
+        print(path)
     return 0

@@ -97,3 +97,27 @@ def test_severity_breaks_a_tie_only_after_chroma():
     chroma_first = _score(2, reasons=("style_drift 3.00 above 1.00 (worst: tone)",), severity=2.0, chroma=0.0)
     near_more_chroma = _score(1, reasons=("style_drift 1.10 above 1.00 (worst: tone)",), severity=0.1, chroma=1.0)
     assert rank_candidates([chroma_first, near_more_chroma]).winner_index == 2
+
+
+def test_report_and_sheet_look_back_over_the_project(workspace, demo, tmp_path, capsys):  # noqa: F811
+    from PIL import Image
+
+    from kroma_kit.cli.main import main
+
+    summary = execute_run(workspace, local_request(scenes=2, candidates=1, stage="characters"))
+    jobs = _log(summary)["jobs"]
+    assert main(["continuity", "report", "--project", "demo", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["scored"] == 2 and [run["run_id"] for run in report["runs"]] == [summary.run_id]
+    assert sorted(scene["scene"] for scene in report["scenes"]) == ["room", "street"]
+    assert report["broken"] == len(report["broken_shots"]) == sum(
+        1 for job in jobs if job["candidates"][0]["continuity"]["reasons"])
+    assert set(report["runs"][0]["lowest_identity"]) == {"courier", "detective"}
+
+    out = tmp_path / "sheet.png"
+    assert main(["continuity", "sheet", "--project", "demo", "--character", "courier", "--out", str(out),
+                 "--size", "96", "--json"]) == 0
+    sheet = json.loads(capsys.readouterr().out)
+    assert len(sheet["images"]) == 2 and all(0.0 <= row["identity"] <= 1.0 for row in sheet["images"])
+    with Image.open(out) as image:
+        assert image.width >= 2 * 96 and image.height > 96
