@@ -72,13 +72,17 @@ def _print_thresholds(data: dict[str, Any]) -> None:
           f"({'current' if data.get('current') else 'STALE: references changed'}; made {data.get('made_at')})")
     thresholds = data["thresholds"]
     spreads = data.get("spreads", {})
-    rows = [{"check": f"style:{part}", "threshold": value, "same_high": spreads.get("style", {}).get(part, {}).get("high")}
+    # "references' edge": the furthest the references themselves went (style: highest distance,
+    # identity: lowest score); a threshold sits a margin outside it.
+    rows = [{"check": f"style:{part} (max)", "threshold": value,
+             "references_edge": spreads.get("style", {}).get(part, {}).get("high")}
             for part, value in thresholds["style_parts"].items()]
-    rows.append({"check": "style_drift (max)", "threshold": thresholds["style_drift_max"], "same_high": None})
+    rows.append({"check": "style_drift (max)", "threshold": thresholds["style_drift_max"], "references_edge": None})
     rows += [{"check": f"identity:{code} (min)", "threshold": value,
-              "same_high": spreads.get(f"identity:{code}", {}).get("low")}
+              "references_edge": spreads.get(f"identity:{code}", {}).get("low"),
+              "nearest_other": spreads.get(f"identity:{code}", {}).get("nearest_other")}
              for code, value in thresholds["identity_min"].items()]
-    print_table(rows, ["check", "threshold", "same_high"])
+    print_table(rows, ["check", "threshold", "references_edge", "nearest_other"])
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -98,7 +102,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     data = show_calibration(_ws(args), args.project)
     if args.json:
         print_json(data)
-    elif data["calibration"] is None if "calibration" in data else False:
+    elif "calibration" in data and data["calibration"] is None:
         print(f"project {args.project}: not calibrated yet ({data['hint']})")
     else:
         _print_thresholds(data)
