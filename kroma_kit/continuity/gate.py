@@ -14,10 +14,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from kroma_kit.continuity import identity as ident
 from kroma_kit.continuity.calibrate import Calibration
 from kroma_kit.continuity.context import ContinuityContext
 from kroma_kit.continuity.features import load_rgba, style_features, style_features_of
+from kroma_kit.continuity.locate import SCENE_COVERAGE, locate_character
 from kroma_kit.continuity.style import STYLE_PARTS, StyleScore, combine, style_parts
 from kroma_kit.errors import ConfigError
 
@@ -151,12 +154,21 @@ class ContinuityGate:
         references, signature = self._character(code)
         features = ident.identity_features(rgba)
         value, parts, best = ident.best_match(features, references, signature)
+        backend = features.backend
+        if features.coverage > SCENE_COVERAGE or features.backend == "grabcut":  # a scene: find the figure
+            aspect = float(np.median([reference.aspect for reference in references]))
+            crop = locate_character(rgba, signature, aspect)
+            if crop is not None:
+                located = ident.identity_features(crop)
+                found = ident.best_match(located, references, signature)
+                if found[0] > value:
+                    value, parts, best = found
+                    backend = f"located+{located.backend}"
         threshold = self.limits.identity_min.get(code)
         if threshold is None:
             threshold = self.settings.identity_min_by_character.get(code, self.settings.identity_min or 0.6)
         paths = self.context.character(code).paths
-        return ident.IdentityScore(code, value, parts, threshold, paths[best].name if best >= 0 else None,
-                                   features.backend)
+        return ident.IdentityScore(code, value, parts, threshold, paths[best].name if best >= 0 else None, backend)
 
     def score(self, source: str | os.PathLike[str] | Image.Image, characters: Sequence[str] = ()) -> ContinuityResult:
         """Score one image (path or PIL image) for style and for each declared character."""

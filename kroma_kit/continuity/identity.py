@@ -60,6 +60,7 @@ class Cutout:
     rgba: np.ndarray
     mask: np.ndarray
     backend: str
+    frame_area: int = 0
 
 
 def _remove_background(rgb: np.ndarray) -> tuple[np.ndarray, str]:
@@ -88,10 +89,10 @@ def cut_foreground(rgba: np.ndarray) -> Cutout:
         backend = "none"
     ys, xs = np.nonzero(mask)
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    return Cutout(rgba[y0:y1, x0:x1], mask[y0:y1, x0:x1], backend)
+    return Cutout(rgba[y0:y1, x0:x1], mask[y0:y1, x0:x1], backend, rgba.shape[0] * rgba.shape[1])
 
 
-def _weighted_lab(lab: np.ndarray) -> np.ndarray:
+def weighted_lab(lab: np.ndarray) -> np.ndarray:
     return lab * np.array([0.5, 1.0, 1.0], np.float32)
 
 
@@ -106,12 +107,14 @@ class IdentityFeatures:
     histogram: np.ndarray
     lab_pixels: np.ndarray  # foreground pixels (a sample), for signature presence
     backend: str
+    coverage: float = 0.0  # share of the frame the foreground covers (near 1: a whole scene, not a figure)
+    aspect: float = 0.5  # width / height of the foreground's box
 
     def presence(self, colour_lab: np.ndarray) -> float:
         """Share of foreground pixels within :data:`SIGNATURE_TOLERANCE` of ``colour_lab``."""
         if not len(self.lab_pixels):
             return 0.0
-        gaps = np.linalg.norm(_weighted_lab(self.lab_pixels) - _weighted_lab(colour_lab[None, :]), axis=1)
+        gaps = np.linalg.norm(weighted_lab(self.lab_pixels) - weighted_lab(colour_lab[None, :]), axis=1)
         return float((gaps <= SIGNATURE_TOLERANCE).mean())
 
 
@@ -131,7 +134,9 @@ def identity_features(source: str | os.PathLike[str] | Image.Image | np.ndarray)
                             mirrored=(imagehash.phash(mirror), imagehash.dhash(mirror)),
                             colorhash=imagehash.colorhash(PILImage.fromarray(np.ascontiguousarray(rgba_fg), "RGBA"),
                                                           binbits=3),
-                            histogram=lab_histogram(lab, cut.mask, FG_BINS), lab_pixels=pixels, backend=cut.backend)
+                            histogram=lab_histogram(lab, cut.mask, FG_BINS), lab_pixels=pixels, backend=cut.backend,
+                            coverage=round(float(cut.mask.sum()) / max(cut.frame_area, 1), 4),
+                            aspect=round(cut.mask.shape[1] / max(cut.mask.shape[0], 1), 4))
 
 
 @dataclass(frozen=True)
