@@ -121,3 +121,29 @@ def test_report_and_sheet_look_back_over_the_project(workspace, demo, tmp_path, 
     assert len(sheet["images"]) == 2 and all(0.0 <= row["identity"] <= 1.0 for row in sheet["images"])
     with Image.open(out) as image:
         assert image.width >= 2 * 96 and image.height > 96
+
+
+def test_grid_and_contact_sheet_show_the_continuity_badge(workspace, demo):  # noqa: F811
+    from kroma_kit import analytics
+    from kroma_kit.pipeline.contact_sheet import render_contact_sheet, run_contact_sheet
+    from kroma_kit.widgets.candidate_grid import CandidateGrid
+
+    summary = execute_run(workspace, local_request(scenes=1, candidates=2))
+    logged = {c["candidate_index"]: c["continuity"] for c in _log(summary)["jobs"][0]["candidates"]}
+    rows = analytics.records(analytics.candidates(workspace, run_id=summary.run_id))
+    assert {row["candidate_index"]: row["continuity_verdict"] for row in rows} == {
+        index: block["verdict"] for index, block in logged.items()}
+    assert all(json.loads(row["continuity_reasons"]) == logged[row["candidate_index"]]["reasons"] for row in rows)
+
+    grid = CandidateGrid(workspace, run_id=summary.run_id, read_only=True)
+    for (_, index), card in grid.cards.items():
+        assert f"C {logged[index]['verdict'].upper()}" in card.badge.value
+
+    sheet = run_contact_sheet(workspace, summary.run_id, tile=128)
+    plain = render_contact_sheet([{**row, "continuity_verdict": None} for row in rows], title=sheet_title(sheet),
+                                 tile=128, home=workspace.home, run_id=summary.run_id)
+    assert sheet.image.size == plain.image.size and sheet.image.tobytes() != plain.image.tobytes()
+
+
+def sheet_title(sheet) -> str:
+    return f"demo · run {sheet.run_id[:8]} · style · gold outline = winner"
