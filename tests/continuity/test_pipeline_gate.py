@@ -147,3 +147,17 @@ def test_grid_and_contact_sheet_show_the_continuity_badge(workspace, demo):  # n
 
 def sheet_title(sheet) -> str:
     return f"demo · run {sheet.run_id[:8]} · style · gold outline = winner"
+
+
+def test_qa_report_dashboard_has_a_continuity_view(workspace, demo):  # noqa: F811
+    from kroma_kit.dashboards.qa_report import qa_report_dashboard
+
+    summary = execute_run(workspace, local_request(scenes=2, candidates=1))
+    broken = sum(1 for job in _log(summary)["jobs"] for c in job["candidates"] if c["continuity"]["reasons"])
+    view = qa_report_dashboard(workspace, project="demo")
+    assert view.error is None
+    assert view.figures["continuity-scored"] == 2 and view.figures["continuity-broken"] == broken
+    html = view.body.value
+    assert 'data-section="continuity"' in html and 'data-table="continuity-by-run"' in html
+    assert f'data-row="{summary.run_id}"' in html and 'data-row="street"' in html
+    assert f'data-field="continuity-broken" data-value="{broken}"' in html
