@@ -52,6 +52,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     sheet.add_argument("--size", type=int, default=192, help="tile size in pixels (default 192)")
     add_json_flag(sheet)
     sheet.set_defaults(handler=cmd_sheet)
+    chart = sub.add_parser("chart", help="the continuity chart as PNG: style drift and identity of scored candidates")
+    chart.add_argument("--project", required=True)
+    chart.add_argument("--run", help="one run instead of every run of the project")
+    chart.add_argument("--out", required=True, help="PNG file to write")
+    add_json_flag(chart)
+    chart.set_defaults(handler=cmd_chart)
     generate = sub.add_parser("make-set", help="draw a labelled evaluation set (cast, hand, ok cases and breaks)")
     generate.add_argument("--out", required=True, metavar="DIR")
     generate.add_argument("--cases", type=int, default=200)
@@ -174,4 +180,19 @@ def cmd_sheet(args: argparse.Namespace) -> int:
         print_json({"path": str(path), "character": args.character, "images": sheet.rows})
     else:
         print(path)
+    return 0
+
+
+def cmd_chart(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from kroma_kit.continuity.chart import continuity_chart_png
+    from kroma_kit.errors import InputError
+    from kroma_kit.storage.atomic import atomic_write_bytes
+
+    target = Path(args.out).expanduser()
+    if target.suffix.lower() != ".png":
+        raise InputError(f"Charts are PNGs: give --out a .png name, not {target.name!r}.")
+    path = atomic_write_bytes(target, continuity_chart_png(_ws(args), args.project, args.run)).resolve()
+    emit(args, {"path": str(path), "project": args.project, "run": args.run}) if args.json else print(path)
     return 0

@@ -133,7 +133,7 @@ class QAReportView(DashboardView):
         self.chart.project = self.project
         self.chart.run_id = run_id
         self.chart.render()
-        self.chart_box.children = (self.chart.image, self.chart.facts)
+        self.chart_box.children = (self.chart.image, self.chart.facts, self.chart.continuity_image)
 
     def _threshold(self, run_log_path: Any) -> float:
         """The guard threshold the run was checked against (its run log's ``output_guard``)."""

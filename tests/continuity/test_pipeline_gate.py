@@ -161,3 +161,21 @@ def test_qa_report_dashboard_has_a_continuity_view(workspace, demo):  # noqa: F8
     assert 'data-section="continuity"' in html and 'data-table="continuity-by-run"' in html
     assert f'data-row="{summary.run_id}"' in html and 'data-row="street"' in html
     assert f'data-field="continuity-broken" data-value="{broken}"' in html
+
+
+def test_qa_chart_panel_and_cli_draw_the_continuity_chart(workspace, demo, tmp_path, capsys):  # noqa: F811
+    from PIL import Image
+
+    from kroma_kit.cli.main import main
+    from kroma_kit.widgets.qa_chart import QAChartPanel
+
+    empty = QAChartPanel(workspace, project="demo", read_only=True)
+    assert empty.continuity_png == b"" and empty.continuity_image.layout.display == "none"
+    summary = execute_run(workspace, local_request(scenes=1, candidates=2))
+    panel = QAChartPanel(workspace, project="demo", run_id=summary.run_id, read_only=True)
+    assert panel.continuity_png.startswith(b"\x89PNG") and panel.continuity_image.layout.display is None
+    assert "Continuity: 2 scored" in panel.facts.value
+    out = tmp_path / "continuity.png"
+    assert main(["continuity", "chart", "--project", "demo", "--run", summary.run_id, "--out", str(out)]) == 0
+    with Image.open(out) as image:
+        assert image.width == 900
