@@ -40,7 +40,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_json_flag(history)
     history.set_defaults(handler=cmd_history)
     sheet = review_sub.add_parser("sheet", help="a contact-sheet PNG of a run's candidates (QA badges, winner)")
-    sheet.add_argument("run_id", metavar="RUN_ID", help="run id (or a unique prefix of 6+ characters)")
+    sheet.add_argument("run_id", metavar="RUN_ID", nargs="?",
+                       help="run id (or a unique prefix of 6+ characters); not with --character")
+    sheet.add_argument("--character", metavar="CODE",
+                       help="a continuity sheet instead: every final image of the project with this "
+                            "character's identity score")
     sheet.add_argument("--project", required=True, help="the run's project (checked)")
     sheet.add_argument("--out", required=True, help="PNG file to write")
     sheet.add_argument("--size", type=int, default=256, help="tile size in pixels (default 256)")
@@ -128,7 +132,18 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_sheet(args: argparse.Namespace) -> int:
+    from kroma_kit.errors import InputError
     from kroma_kit.pipeline.contact_sheet import run_contact_sheet
+
+    if args.character:
+        if args.run_id:
+            raise InputError("A continuity sheet (--character) covers every final image of the project: "
+                             "give no RUN_ID with it.")
+        from kroma_kit.cli.continuity_cmds import cmd_sheet as continuity_sheet_cmd
+
+        return continuity_sheet_cmd(args)
+    if not args.run_id:
+        raise InputError("Give the RUN_ID of the run to lay out (or --character CODE for a continuity sheet).")
 
     sheet = run_contact_sheet(_ws(args), args.run_id, project=args.project, tile=args.size)
     path = sheet.save(args.out).resolve()
