@@ -71,6 +71,7 @@ def _remove_background(rgb: np.ndarray) -> tuple[np.ndarray, str]:
     if model.inlier_fraction >= 0.9 and model.noise_sigma <= 8.0 and keyed.any():
         return keyed, "flat"
     seed = keyed if 0.005 <= float(keyed.mean()) <= 0.95 else None
+    cv2.setRNGSeed(11)  # GrabCut's GMMs start from OpenCV's (thread's) RNG: same image, same cut-out
     try:
         return grabcut_foreground(rgb, seed=seed, work_side=CUT_SIDE), "grabcut"
     except cv2.error:

@@ -19,21 +19,27 @@ from kroma_kit.continuity.identity import SIGNATURE_TOLERANCE, Signature, weight
 SEARCH_SIDE = 256
 SCALES = (0.3, 0.45, 0.6, 0.8)  # window height as a share of the frame height
 MARGIN = 0.12
+SIDE_MARGIN = 0.4  # GrabCut needs the figure well inside the crop's edges: arms stick out
 SCENE_COVERAGE = 0.5  # a foreground covering more of the frame than this is a scene, not a figure
 MIN_PIXELS = 12
+COMMON_SHARE = 0.04
 # Signature pixels per area**0.3: a window grows while it gains signature colour at a fair rate, so
 # it takes in the whole figure (legs and all), not just its most colourful part.
 AREA_PENALTY = 0.3
 
 
 def presence_map(rgba: np.ndarray, signature: Signature) -> np.ndarray:
-    """float32 HxW: 1 where a pixel shows one of the signature colours (on a SEARCH_SIDE copy)."""
+    """float32 HxW: where a pixel shows one of the signature colours (on a SEARCH_SIDE copy), 1 for a
+    colour rare in the frame, less for one that covers more than COMMON_SHARE of it."""
     small = downscale(rgba, SEARCH_SIDE)
     lab = weighted_lab(to_lab(small[..., :3]))
-    present = np.zeros(small.shape[:2], bool)
+    present = np.zeros(small.shape[:2], np.float32)
     for colour in signature.colours:
-        present |= np.linalg.norm(lab - weighted_lab(colour[None, None, :]), axis=2) <= SIGNATURE_TOLERANCE
-    return present.astype(np.float32)
+        mask = np.linalg.norm(lab - weighted_lab(colour[None, None, :]), axis=2) <= SIGNATURE_TOLERANCE
+        # A colour the whole scene shares (a tan coat in a tan street) points nowhere: it counts less.
+        weight = min(1.0, COMMON_SHARE / max(float(mask.mean()), 1e-6))
+        present = np.maximum(present, mask.astype(np.float32) * weight)
+    return present
 
 
 def locate_character(rgba: np.ndarray, signature: Signature, aspect: float) -> np.ndarray | None:
@@ -57,7 +63,7 @@ def locate_character(rgba: np.ndarray, signature: Signature, aspect: float) -> n
     assert best is not None
     _, cy, cx, win_h, win_w = best
     factor = rgba.shape[0] / height
-    half_h, half_w = win_h * (0.5 + MARGIN) * factor, win_w * (0.5 + MARGIN) * factor
+    half_h, half_w = win_h * (0.5 + MARGIN) * factor, win_w * (0.5 + SIDE_MARGIN) * factor
     y0, y1 = int(max(0, cy * factor - half_h)), int(min(rgba.shape[0], cy * factor + half_h))
     x0, x1 = int(max(0, cx * factor - half_w)), int(min(rgba.shape[1], cx * factor + half_w))
     if y1 - y0 < 16 or x1 - x0 < 16:
