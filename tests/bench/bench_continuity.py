@@ -64,12 +64,12 @@ def _overhead() -> BenchLine:
 
 
 def _timed_runs(home: Path) -> BenchLine:
+    from kroma_kit.catalog import open_workspace
     from kroma_kit.catalog.projects import create_project
     from kroma_kit.continuity.service import calibrate_project
     from kroma_kit.pipeline.execute import execute_run
     from kroma_kit.pipeline.plan import PlanRequest
     from kroma_kit.project_setup import install_sample_project
-    from kroma_kit.workspace import open_workspace
 
     ws = open_workspace(home)
     project = create_project(ws, "demo", "Demo")

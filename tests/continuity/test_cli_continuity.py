@@ -69,9 +69,9 @@ def test_check_refuses_an_unknown_character(demo_project, capsys) -> None:
 
 
 def test_review_sheet_with_a_character_is_the_continuity_sheet(demo_project, tmp_path, capsys) -> None:
+    from kroma_kit.catalog import open_workspace
     from kroma_kit.pipeline.execute import execute_run
     from kroma_kit.pipeline.plan import PlanRequest
-    from kroma_kit.workspace import open_workspace
 
     ws = open_workspace()
     execute_run(ws, PlanRequest(project="demo", stage="characters", candidates=1, provider="local",
