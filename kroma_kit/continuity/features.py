@@ -26,6 +26,7 @@ LINE_SIDE = 512  # line statistics need strokes that survive the downscale
 HIST_BINS = (8, 12, 12)  # L, a, b (reference/ml-offline.md §5)
 TONE_BINS = 32
 PALETTE_SIZE = 6
+PALETTE_SAMPLE = 2048  # pixels k-means sees: a palette of six needs no more
 LINE_KERNEL = 11  # strokes thinner than this (at LINE_SIDE) count as lines
 LINE_CONTRAST = 50  # grey levels a stroke must be darker than its surroundings
 INK_GREY = 96  # grey level under which a pixel may be ink
@@ -36,10 +37,43 @@ STROKE_PERCENTILE = 35  # outlines outnumber fills on a page, but a big dark coa
 
 def load_rgba(source: str | os.PathLike[str] | Image.Image) -> tuple[np.ndarray, tuple[int, int]]:
     """The image as RGBA uint8 (any mode converted) and its original (width, height).
-    Paths go through :func:`open_image`, so a bad file is one ImageInputError naming it."""
-    image = source if not isinstance(source, str | os.PathLike) else open_image(Path(source))
-    size = image.size
-    return np.asarray(image.convert("RGBA")), size
+
+    A path is decoded by OpenCV (libpng/libjpeg straight into an array: about a third faster than
+    Pillow plus a conversion, and the gate runs on every candidate) after the same checks as
+    :func:`open_image` (exists, size on disk, pixel count from the header); anything OpenCV cannot
+    read goes through :func:`open_image`, so a bad file is one ImageInputError naming it.
+    """
+    if not isinstance(source, str | os.PathLike):
+        return np.asarray(source.convert("RGBA")), source.size
+    path = Path(source)
+    fast = _read_with_opencv(path)
+    if fast is not None:
+        return fast, (fast.shape[1], fast.shape[0])
+    image = open_image(path)
+    return np.asarray(image.convert("RGBA")), image.size
+
+
+def _read_with_opencv(path: Path) -> np.ndarray | None:
+    from PIL import Image as PILImage
+
+    from kroma_kit.imaging import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS
+
+    try:
+        if not path.is_file() or not 0 < path.stat().st_size <= MAX_IMAGE_BYTES:
+            return None
+        with PILImage.open(path) as probe:  # header only: refuse a bomb before decoding it
+            if probe.size[0] * probe.size[1] > MAX_IMAGE_PIXELS or probe.format not in ("PNG", "JPEG", "WEBP"):
+                return None
+    except (OSError, ValueError, PILImage.DecompressionBombError):
+        return None
+    pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if pixels is None or pixels.dtype != np.uint8:
+        return None
+    if pixels.ndim == 2:
+        return cv2.cvtColor(pixels, cv2.COLOR_GRAY2RGBA)
+    if pixels.shape[2] == 4:
+        return cv2.cvtColor(pixels, cv2.COLOR_BGRA2RGBA)
+    return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGBA)
 
 
 def downscale(rgba: np.ndarray, side: int) -> np.ndarray:
@@ -73,8 +107,8 @@ def dominant_colours(lab_pixels: np.ndarray, k: int = PALETTE_SIZE, *, seed: int
     """k-means palette of Lab pixels: (centres k x 3, weights k summing to 1), heaviest first.
     Deterministic (fixed seed, PP init) so the same image always gives the same palette."""
     pixels = np.ascontiguousarray(lab_pixels.reshape(-1, 3), dtype=np.float32)
-    if len(pixels) > 4096:
-        pixels = pixels[np.random.default_rng(seed).choice(len(pixels), 4096, replace=False)]
+    if len(pixels) > PALETTE_SAMPLE:
+        pixels = pixels[np.random.default_rng(seed).choice(len(pixels), PALETTE_SAMPLE, replace=False)]
     k = max(1, min(k, len(pixels)))
     cv2.setRNGSeed(seed)
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
@@ -162,7 +196,8 @@ def style_features(source: str | os.PathLike[str] | Image.Image) -> StyleFeature
 
 
 def style_features_of(rgba: np.ndarray, size: tuple[int, int]) -> StyleFeatures:
-    small = downscale(rgba, WORK_SIDE)
+    line_img = downscale(rgba, LINE_SIDE)
+    small = downscale(line_img, WORK_SIDE)  # from the line copy: one big resize per image, not two
     visible = small[..., 3] > 127
     if not visible.any():
         visible = np.ones(visible.shape, bool)
@@ -170,7 +205,6 @@ def style_features_of(rgba: np.ndarray, size: tuple[int, int]) -> StyleFeatures:
     pixels = lab[visible]
     lightness = pixels[:, 0] - float(np.median(pixels[:, 0]))
     tones = np.histogram(lightness, bins=TONE_BINS, range=(-100.0, 100.0))[0].astype(np.float64)
-    line_img = downscale(rgba, LINE_SIDE)
     alpha = line_img[..., 3:4].astype(np.float32) / 255.0
     grey = cv2.cvtColor(line_img[..., :3], cv2.COLOR_RGB2GRAY).astype(np.float32)
     grey = (grey * alpha[..., 0] + 255.0 * (1.0 - alpha[..., 0])).astype(np.uint8)  # transparent = paper
