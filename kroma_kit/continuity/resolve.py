@@ -9,6 +9,7 @@ style guide), :func:`resolve_context` is the function to point at them; nothing 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,13 @@ def _resolve(root: Path, ref: str) -> Path:
     return path if path.is_absolute() else root / path
 
 
-def resolve_context(project_root: Path, settings: ProjectSettings, *, project: str | None = None) -> ContinuityContext:
-    """The project's style reference set and characters (see the module docstring)."""
+def resolve_context(ws: Workspace | None, project_root: Path, settings: ProjectSettings, *,
+                    project: str | None = None) -> ContinuityContext:
+    """The project's style reference set and characters (see the module docstring).
+
+    ``ws`` is unused today; it is here so that reading the knowledge tables (characters,
+    reference sets, the default style guide) changes this body only, not its callers.
+    """
     manifest = settings.manifest
     style_paths = tuple(_resolve(project_root, ref) for ref in manifest.style_refs)
     characters: dict[str, CharacterReference] = {}
@@ -45,9 +51,13 @@ def resolve_context(project_root: Path, settings: ProjectSettings, *, project: s
     return ContinuityContext(StyleReference(style_paths) if style_paths else None, characters, project=project)
 
 
-def declared_characters(context: ContinuityContext, stage: str | None) -> list[str]:
-    """The characters a shot declares. Today: every project character in the ``characters``
-    stage (the stage that places them), none before it."""
+def declared_characters(context: ContinuityContext, stage: str | None,
+                        declared: Sequence[str] | None = None) -> list[str]:
+    """The characters a shot declares: the job's own list when it has one (a jobs-file entry's
+    ``characters``; codes the project does not know are left out), else every project character
+    in the ``characters`` stage (the stage that places them) and none before it."""
+    if declared is not None:
+        return [code for code in dict.fromkeys(str(c) for c in declared) if code in context.characters]
     return sorted(context.characters) if stage in CHARACTER_STAGES else []
 
 
@@ -76,5 +86,5 @@ def load_project(ws: Workspace, slug: str) -> ProjectContinuity:
     project = get_project(ws, slug)
     root = Path(project["root"])
     settings = resolve_project_settings(root)
-    return ProjectContinuity(slug, root, resolve_context(root, settings, project=slug),
+    return ProjectContinuity(slug, root, resolve_context(ws, root, settings, project=slug),
                              GateSettings.from_mapping(settings.settings.continuity.model_dump()))

@@ -69,7 +69,7 @@ class RunContext:
         None when it is off or the project has no references."""
         with self._continuity_lock:
             if self._continuity is None:
-                self._continuity = ContinuityStep.for_project(self.layout.root, self.settings,
+                self._continuity = ContinuityStep.for_project(self.ws, self.layout.root, self.settings,
                                                               self.project.get("slug")) or False
             return self._continuity or None
 

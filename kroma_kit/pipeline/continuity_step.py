@@ -18,6 +18,7 @@ from kroma_kit.continuity.gate import CONTINUITY_BREAK, CONTINUITY_WARNING, Cont
 from kroma_kit.continuity.resolve import declared_characters, resolve_context
 from kroma_kit.continuity.store import ensure_calibration
 from kroma_kit.errors import KromaError
+from kroma_kit.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -30,22 +31,25 @@ class ContinuityStep:
         self.made_at = made_at
 
     @classmethod
-    def for_project(cls, root: Path, settings: ProjectSettings, slug: str | None) -> ContinuityStep | None:
+    def for_project(cls, ws: Workspace | None, root: Path, settings: ProjectSettings,
+                    slug: str | None) -> ContinuityStep | None:
         """The step for a project, or None when the gate is off or there is nothing to compare with."""
         gate_settings = GateSettings.from_mapping(settings.settings.continuity.model_dump())
         if not gate_settings.enabled:
             return None
-        context = resolve_context(root, settings, project=slug)
+        context = resolve_context(ws, root, settings, project=slug)
         if context.style is None and not context.characters:
             return None
         calibration, _ = ensure_calibration(root, context, gate_settings)
         return cls(ContinuityGate(context, calibration, gate_settings), calibration.made_at)
 
-    def check(self, final: Path, stage: str) -> dict[str, Any]:
+    def check(self, final: Path, stage: str, declared: Any = None) -> dict[str, Any]:
         """The ``continuity`` block of a candidate: verdict, reasons, breaks, severity and scores.
-        A file the gate cannot read is recorded as an error, never a crash of the run."""
+        ``declared``: the job's own character list, when it has one. A file the gate cannot read
+        is recorded as an error, never a crash of the run."""
+        codes = list(declared) if isinstance(declared, list | tuple) else None
         try:
-            result = self.gate.score(final, declared_characters(self.gate.context, stage))
+            result = self.gate.score(final, declared_characters(self.gate.context, stage, codes))
         except (KromaError, OSError, ValueError) as exc:
             log.warning("continuity check of %s failed: %s", final, exc)
             return {"verdict": "error", "error": str(exc), "breaks": 0, "severity": 0.0, "reasons": []}

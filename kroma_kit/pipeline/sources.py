@@ -60,12 +60,18 @@ def jobs_from_file(path: Path, root: Path) -> list[dict[str, Any]]:
         if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count < len(images):
             raise InputError(f"{where}: 'character_ref_count' must be an integer from 0 to "
                              f"{len(images) - 1} ({path})")
+        characters = entry.get("characters")  # the characters this shot declares (continuity gate)
+        if characters is not None and (not isinstance(characters, list)
+                                       or not all(isinstance(code, str) and code.strip() for code in characters)):
+            raise InputError(f"{where}: 'characters' must be an array of character codes ({path})")
+        source = {"jobs_file_entry": number, **({"characters": [c.strip() for c in characters]}
+                                                 if characters is not None else {})}
         entries.append({
             "id": entry["id"], "prompt": entry["prompt"].strip(),
             "mode": check_choice(f"mode in {where.lower()}", entry.get("mode", "style"), STAGES),
             "time": check_choice(f"time in {where.lower()}", entry.get("time", "day"), TIMES),
             "weather": check_choice(f"weather in {where.lower()}", entry.get("weather", "clear"), WEATHERS),
-            "character_ref_count": count, "source": {"jobs_file_entry": number},
+            "character_ref_count": count, "source": source,
             "paths": [resolve_ref(root, item.strip()) for item in images]})
     return entries
 

@@ -179,3 +179,16 @@ def test_qa_chart_panel_and_cli_draw_the_continuity_chart(workspace, demo, tmp_p
     assert main(["continuity", "chart", "--project", "demo", "--run", summary.run_id, "--out", str(out)]) == 0
     with Image.open(out) as image:
         assert image.width == 900
+
+
+def test_a_jobs_file_entry_declares_its_own_characters(workspace, demo, tmp_path):  # noqa: F811
+    jobs = tmp_path / "jobs.json"
+    jobs.write_text(json.dumps([
+        {"id": "shot_courier", "prompt": "the courier alone", "mode": "characters", "characters": ["courier"],
+         "input_images": ["inputs/scenes/street.png", "characters/courier.png"], "character_ref_count": 1},
+        {"id": "shot_none", "prompt": "an empty street", "mode": "style", "characters": [],
+         "input_images": ["inputs/scenes/room.png"]}]))
+    summary = execute_run(workspace, local_request(candidates=1, jobs_file=jobs))
+    by_job = {job["id"]: job["candidates"][0]["continuity"] for job in _log(summary)["jobs"]}
+    assert [score["code"] for score in by_job["shot_courier"]["identity"]] == ["courier"]
+    assert by_job["shot_none"]["identity"] == []
