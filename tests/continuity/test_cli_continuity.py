@@ -66,20 +66,3 @@ def test_check_refuses_an_unknown_character(demo_project, capsys) -> None:
     assert main(["continuity", "check", "--project", "demo", "--character", "mara",
                  "--input", str(root / "characters")]) == 2
     assert "detective" in capsys.readouterr().err
-
-
-def test_review_sheet_with_a_character_is_the_continuity_sheet(demo_project, tmp_path, capsys) -> None:
-    from kroma_kit.catalog import open_workspace
-    from kroma_kit.pipeline.execute import execute_run
-    from kroma_kit.pipeline.plan import PlanRequest
-
-    ws = open_workspace()
-    execute_run(ws, PlanRequest(project="demo", stage="characters", candidates=1, provider="local",
-                                scene_refs=["inputs/scenes/street.png"]))
-    out = tmp_path / "detective.png"
-    data = _json(capsys, ["review", "sheet", "--project", "demo", "--character", "detective", "--out", str(out),
-                          "--json"])
-    assert data["character"] == "detective" and len(data["images"]) == 1 and out.is_file()
-    assert main(["review", "sheet", "abcdef12", "--project", "demo", "--character", "detective",
-                 "--out", str(out)]) == 2
-    assert "no RUN_ID" in capsys.readouterr().err

@@ -43,12 +43,6 @@ def test_every_candidate_is_scored_and_stored_as_a_model_score(workspace, demo):
     assert (Path(demo["root"]) / ".kroma" / "continuity_calibration.json").is_file()
 
 
-def test_characters_stage_scores_each_character(workspace, demo):  # noqa: F811
-    summary = execute_run(workspace, local_request(scenes=1, candidates=1, stage="characters"))
-    block = _log(summary)["jobs"][0]["candidates"][0]["continuity"]
-    assert sorted(score["code"] for score in block["identity"]) == ["courier", "detective"]
-
-
 def test_fail_on_break_fails_and_archives_a_broken_candidate(workspace, demo):  # noqa: F811
     overrides = {"continuity": {"fail_on_break": True, "style_drift_max": 0.001}}
     summary = execute_run(workspace, local_request(scenes=1, candidates=2, settings_overrides=overrides))
@@ -97,88 +91,6 @@ def test_severity_breaks_a_tie_only_after_chroma():
     chroma_first = _score(2, reasons=("style_drift 3.00 above 1.00 (worst: tone)",), severity=2.0, chroma=0.0)
     near_more_chroma = _score(1, reasons=("style_drift 1.10 above 1.00 (worst: tone)",), severity=0.1, chroma=1.0)
     assert rank_candidates([chroma_first, near_more_chroma]).winner_index == 2
-
-
-def test_report_and_sheet_look_back_over_the_project(workspace, demo, tmp_path, capsys):  # noqa: F811
-    from PIL import Image
-
-    from kroma_kit.cli.main import main
-
-    summary = execute_run(workspace, local_request(scenes=2, candidates=1, stage="characters"))
-    jobs = _log(summary)["jobs"]
-    assert main(["continuity", "report", "--project", "demo", "--json"]) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert report["scored"] == 2 and [run["run_id"] for run in report["runs"]] == [summary.run_id]
-    assert sorted(scene["scene"] for scene in report["scenes"]) == ["room", "street"]
-    assert report["broken"] == len(report["broken_shots"]) == sum(
-        1 for job in jobs if job["candidates"][0]["continuity"]["reasons"])
-    assert set(report["runs"][0]["lowest_identity"]) == {"courier", "detective"}
-
-    out = tmp_path / "sheet.png"
-    assert main(["continuity", "sheet", "--project", "demo", "--character", "courier", "--out", str(out),
-                 "--size", "96", "--json"]) == 0
-    sheet = json.loads(capsys.readouterr().out)
-    assert len(sheet["images"]) == 2 and all(0.0 <= row["identity"] <= 1.0 for row in sheet["images"])
-    with Image.open(out) as image:
-        assert image.width >= 2 * 96 and image.height > 96
-
-
-def test_grid_and_contact_sheet_show_the_continuity_badge(workspace, demo):  # noqa: F811
-    from kroma_kit import analytics
-    from kroma_kit.pipeline.contact_sheet import render_contact_sheet, run_contact_sheet
-    from kroma_kit.widgets.candidate_grid import CandidateGrid
-
-    summary = execute_run(workspace, local_request(scenes=1, candidates=2))
-    logged = {c["candidate_index"]: c["continuity"] for c in _log(summary)["jobs"][0]["candidates"]}
-    rows = analytics.records(analytics.candidates(workspace, run_id=summary.run_id))
-    assert {row["candidate_index"]: row["continuity_verdict"] for row in rows} == {
-        index: block["verdict"] for index, block in logged.items()}
-    assert all(json.loads(row["continuity_reasons"]) == logged[row["candidate_index"]]["reasons"] for row in rows)
-
-    grid = CandidateGrid(workspace, run_id=summary.run_id, read_only=True)
-    for (_, index), card in grid.cards.items():
-        assert f"C {logged[index]['verdict'].upper()}" in card.badge.value
-
-    sheet = run_contact_sheet(workspace, summary.run_id, tile=128)
-    plain = render_contact_sheet([{**row, "continuity_verdict": None} for row in rows], title=sheet_title(sheet),
-                                 tile=128, home=workspace.home, run_id=summary.run_id)
-    assert sheet.image.size == plain.image.size and sheet.image.tobytes() != plain.image.tobytes()
-
-
-def sheet_title(sheet) -> str:
-    return f"demo · run {sheet.run_id[:8]} · style · gold outline = winner"
-
-
-def test_qa_report_dashboard_has_a_continuity_view(workspace, demo):  # noqa: F811
-    from kroma_kit.dashboards.qa_report import qa_report_dashboard
-
-    summary = execute_run(workspace, local_request(scenes=2, candidates=1))
-    broken = sum(1 for job in _log(summary)["jobs"] for c in job["candidates"] if c["continuity"]["reasons"])
-    view = qa_report_dashboard(workspace, project="demo")
-    assert view.error is None
-    assert view.figures["continuity-scored"] == 2 and view.figures["continuity-broken"] == broken
-    html = view.body.value
-    assert 'data-section="continuity"' in html and 'data-table="continuity-by-run"' in html
-    assert f'data-row="{summary.run_id}"' in html and 'data-row="street"' in html
-    assert f'data-field="continuity-broken" data-value="{broken}"' in html
-
-
-def test_qa_chart_panel_and_cli_draw_the_continuity_chart(workspace, demo, tmp_path, capsys):  # noqa: F811
-    from PIL import Image
-
-    from kroma_kit.cli.main import main
-    from kroma_kit.widgets.qa_chart import QAChartPanel
-
-    empty = QAChartPanel(workspace, project="demo", read_only=True)
-    assert empty.continuity_png == b"" and empty.continuity_image.layout.display == "none"
-    summary = execute_run(workspace, local_request(scenes=1, candidates=2))
-    panel = QAChartPanel(workspace, project="demo", run_id=summary.run_id, read_only=True)
-    assert panel.continuity_png.startswith(b"\x89PNG") and panel.continuity_image.layout.display is None
-    assert "Continuity: 2 scored" in panel.facts.value
-    out = tmp_path / "continuity.png"
-    assert main(["continuity", "chart", "--project", "demo", "--run", summary.run_id, "--out", str(out)]) == 0
-    with Image.open(out) as image:
-        assert image.width == 900
 
 
 def test_a_jobs_file_entry_declares_its_own_characters(workspace, demo, tmp_path):  # noqa: F811
