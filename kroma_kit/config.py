@@ -174,12 +174,26 @@ class ProvidersSection(_Strict):
     openai: OpenAISettings = Field(default_factory=OpenAISettings)
 
 
+class ContinuitySettings(_Strict):
+    """The continuity gate (``kroma_kit.continuity``): thresholds come from the project's own
+    reference sets; any value set here overrides the calibration."""
+
+    enabled: bool = True
+    fail_on_break: bool = False
+    style_drift_max: float | None = Field(None, gt=0, allow_inf_nan=False)
+    style_part_max: dict[str, float] = Field(default_factory=dict)
+    identity_min: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
+    identity_min_by_character: dict[str, float] = Field(default_factory=dict)
+    margin: float = Field(1.3, ge=1.0, le=5.0, allow_inf_nan=False)
+
+
 class PipelineSettings(_Strict):
     """Everything in ``pipeline.settings.toml``."""
 
     pipeline: PipelineSection = Field(default_factory=PipelineSection)
     budgets: BudgetSettings = Field(default_factory=BudgetSettings)
     providers: ProvidersSection = Field(default_factory=ProvidersSection)
+    continuity: ContinuitySettings = Field(default_factory=ContinuitySettings)
     color_profiles: dict[str, dict[str, float]] = Field(default_factory=dict)
     copilot: CopilotSettings = Field(default_factory=CopilotSettings)
 

@@ -11,7 +11,8 @@ Views (one row each):
 - ``v_projects``: project (slug), name, status, created_at.
 - ``v_runs``: run (mode, status, stage, time/weather, provider, model, costs, jobs, timestamps).
 - ``v_jobs``: job with its winner (selected_candidate_index, final_path), winner_reason, overridden.
-- ``v_candidates``: candidate with its QA verdict, rank metrics, is_winner, paths and sha256.
+- ``v_candidates``: candidate with its QA verdict, rank metrics, is_winner, paths and sha256, and
+  the continuity gate's verdict and reasons (JSON list) when it was scored.
 - ``v_costs``: cost event with its project slug and ``day``.
 - ``v_assets``: asset with its project slug and absolute ``path``.
 - ``run_logs`` (DuckDB only): one row per run log file of every project: project, run_id, path,
@@ -61,7 +62,9 @@ SELECT c.id AS candidate_id, c.job_id, j.run_id, r.project_id, p.slug AS project
        c.cost_usd, c.latency_ms, c.seed, oa.storage_uri AS output_path,
        COALESCE(fa.storage_uri, oa.storage_uri) AS final_path, COALESCE(fa.sha256, oa.sha256) AS sha256,
        j.prompt_text, r.provider_code, r.model_name, c.created_at,
-       c.output_asset_id, c.final_asset_id, c.meta_json
+       c.output_asset_id, c.final_asset_id, c.meta_json,
+       c.meta_json ->> '$.continuity.verdict' AS continuity_verdict,
+       c.meta_json ->> '$.continuity.reasons' AS continuity_reasons
 FROM run_candidates c
 JOIN run_jobs j ON j.id = c.job_id
 JOIN runs r ON r.id = j.run_id

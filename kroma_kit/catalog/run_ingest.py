@@ -302,10 +302,11 @@ class Ingestor:
              int(rank.get("hard_failures") or 0), int(rank.get("soft_warnings") or 0),
              float(rank.get("avg_chroma_exceed") or 0), chroma, entry.rank_position,
              entry.seed, float(entry.cost_usd or 0), latency, to_json(candidate), utcnow()))
-        if not guard.get("summary"):
-            return 0
         candidate_row = self.conn.execute("SELECT id FROM run_candidates WHERE job_id = ? AND candidate_index = ?",
                                           (job_row_id, entry.candidate_index)).fetchone()[0]
+        written = self._continuity_row(run_id, job_row_id, job.id, candidate, candidate_row, final_id or output_id)
+        if not guard.get("summary"):
+            return written
         summary = guard["summary"]
         verdict = "fail" if summary.get("hard_failures") else ("warn" if summary.get("soft_warnings") else "pass")
         self.conn.execute(
@@ -316,6 +317,23 @@ class Ingestor:
             (stable_id("quality_report", run_id, job.id, entry.candidate_index, "output_guard"),
              self.project_id, run_id, job_row_id, candidate_row, final_id or output_id, verdict, chroma,
              to_json({"status": entry.status, "rank": rank, **guard}), utcnow()))
+        return written + 1
+
+    def _continuity_row(self, run_id: str, job_row_id: str, job_key: str, candidate: dict[str, Any],
+                        candidate_row: str, asset_id: str | None) -> int:
+        """The continuity gate's scores as a ``model_score`` quality report (style drift, identity
+        per declared character, verdict and reasons); nothing when the candidate was not scored."""
+        block = candidate.get("continuity") or {}
+        if block.get("verdict") not in ("pass", "warn", "fail"):
+            return 0
+        self.conn.execute(
+            "INSERT INTO quality_reports (id, project_id, run_id, job_id, candidate_id, asset_id, report_type, "
+            "verdict, chroma_delta, summary_json, created_at) VALUES (?, ?, ?, ?, ?, ?, 'model_score', ?, NULL, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET asset_id = excluded.asset_id, verdict = excluded.verdict, "
+            "summary_json = excluded.summary_json",
+            (stable_id("quality_report", run_id, job_key, candidate["candidate_index"], "continuity"),
+             self.project_id, run_id, job_row_id, candidate_row, asset_id, block["verdict"],
+             to_json({"model": "continuity", "status": candidate["status"], **block}), utcnow()))
         return 1
 
     def cost_events(self, log: RunLogModel | dict[str, Any], only_job: str | None = None) -> int:

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "kroma_kit.cli.manifest_cmds",
     "kroma_kit.cli.character_cmds",
     "kroma_kit.cli.copilot_cmds",
+    "kroma_kit.cli.continuity_cmds",
 )
 
 

@@ -39,8 +39,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_json_flag(history)
     history.set_defaults(handler=cmd_history)
     sheet = review_sub.add_parser("sheet", help="a contact-sheet PNG of a run's candidates (QA badges, winner)")
-    sheet.add_argument("run_id", metavar="RUN_ID", nargs="?", help="run id (or a unique prefix of 6+ characters)")
-    sheet.add_argument("--character", metavar="CODE", help="draw this character's turnaround sheet instead of a run")
+    sheet.add_argument("run_id", metavar="RUN_ID", nargs="?",
+                       help="run id (or a unique prefix of 6+ characters); not with --character")
+    sheet.add_argument("--character", metavar="CODE",
+                       help="this character's turnaround sheet (reference + portfolio) instead of a run")
+    sheet.add_argument("--continuity", action="store_true",
+                       help="with --character: a continuity sheet instead, every final image of the project "
+                            "with this character's identity score")
     sheet.add_argument("--project", required=True, help="the run's project (checked)")
     sheet.add_argument("--out", required=True, help="PNG file to write")
     sheet.add_argument("--size", type=int, default=256, help="tile size in pixels (default 256)")
@@ -123,11 +128,23 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_sheet(args: argparse.Namespace) -> int:
-    if args.character or not args.run_id:
+    from kroma_kit.analytics.pictures import run_contact_sheet
+    from kroma_kit.errors import InputError
+
+    if args.character and args.run_id:
+        raise InputError("A character sheet (--character) covers the whole project: give no RUN_ID with it.")
+    if args.continuity and not args.character:
+        raise InputError("--continuity needs --character CODE (whose identity scores to lay out).")
+    if args.character and args.continuity:
+        from kroma_kit.cli.continuity_cmds import cmd_sheet as continuity_sheet_cmd
+
+        return continuity_sheet_cmd(args)
+    if args.character:
         from kroma_kit.cli.character_cmds import cmd_turnaround_sheet
 
         return cmd_turnaround_sheet(args)
-    from kroma_kit.analytics.pictures import run_contact_sheet
+    if not args.run_id:
+        raise InputError("Give the RUN_ID of the run to lay out (or --character CODE for a character sheet).")
 
     sheet = run_contact_sheet(_ws(args), args.run_id, project=args.project, tile=args.size)
     path = sheet.save(args.out).resolve()

@@ -1,7 +1,7 @@
 """QA report: did the output guard let the work through, per run and per stage?
 
 Shows pass / warn / fail counts (for one run, or the whole project), per-stage and per-run
-tables, the distribution of ``chroma_delta`` against the guard's threshold (how close to the
+tables, the continuity gate's view (scores per run and scene, the shots that broke), the distribution of ``chroma_delta`` against the guard's threshold (how close to the
 line the drawing hand is), and the failing files with their thumbnails, so a producer can see
 *what* failed without opening a notebook.
 """
@@ -19,6 +19,7 @@ from kroma_kit.dashboards import cards
 from kroma_kit.dashboards.base import DashboardView, EmptyState, full_width
 from kroma_kit.dashboards.cards import Card, Column
 from kroma_kit.dashboards.context import requested_run
+from kroma_kit.dashboards.continuity_view import continuity_section
 from kroma_kit.dashboards.runs import RunPicker
 from kroma_kit.dashboards.thumbs import thumb_img
 from kroma_kit.widgets.qa_chart import QAChartPanel
@@ -111,8 +112,18 @@ class QAReportView(DashboardView):
                           name="by-stage"),
             cards.section("By run", counts_table(by_run, key="run_id", name="by-run", current=run_id),
                           name="by-run"),
+            self._continuity(run_id),
             '<div class="kk-section-title">Chroma distribution against the threshold</div>',
         ])
+
+    def _continuity(self, run_id: str | None) -> str:
+        """The continuity view: the gate's scores per run and scene, and the shots that broke."""
+        from kroma_kit.continuity.report import continuity_report
+
+        report = continuity_report(self.workspace, self.project)
+        self.figures["continuity-scored"] = report["scored"]
+        self.figures["continuity-broken"] = report["broken"]
+        return continuity_section(report, run_id)
 
     def _show_chart(self, run_id: str | None) -> None:
         """The workbench's QA chart (chroma histogram with the threshold line(s), pass rate by
@@ -122,7 +133,7 @@ class QAReportView(DashboardView):
         self.chart.project = self.project
         self.chart.run_id = run_id
         self.chart.render()
-        self.chart_box.children = (self.chart.image, self.chart.facts)
+        self.chart_box.children = (self.chart.image, self.chart.facts, self.chart.continuity_image)
 
     def _threshold(self, run_log_path: Any) -> float:
         """The guard threshold the run was checked against (its run log's ``output_guard``)."""

@@ -129,6 +129,7 @@ def _draw_candidate(sheet: Image.Image, draw: ImageDraw.ImageDraw, box: tuple[in
             rgba = picture.convert("RGBA")
             sheet.paste(rgba, (picture_box[0] + offset[0], picture_box[1] + offset[1]), rgba)
     _draw_label(draw, (left + PAD, picture_box[3] + 4), picture_box[2], row)
+    _draw_continuity(draw, picture_box, row)
     if row.get("is_winner"):
         draw.rectangle(box, outline=WINNER_OUTLINE, width=OUTLINE)
 
@@ -180,6 +181,23 @@ def _draw_label(draw: ImageDraw.ImageDraw, origin: tuple[int, int], right: int, 
     if x + draw.textlength(text, font=font) > right:  # small tiles: the number alone
         text = value
     draw.text((x, y), text, fill=TEXT, font=font)
+
+
+def _draw_continuity(draw: ImageDraw.ImageDraw, picture_box: tuple[int, int, int, int], row: dict[str, Any]) -> None:
+    """The continuity gate's badge in the tile's top-right corner ("C WARN" in its verdict colour),
+    when the candidate was scored: a continuity break shows on the picture it concerns."""
+    from PIL import ImageColor
+
+    verdict = row.get("continuity_verdict")
+    colour = VERDICT_COLOURS.get(str(verdict)) if verdict else None
+    if not colour:
+        return
+    font = _font(12)
+    text = "C " + str(verdict).upper()
+    width = int(draw.textlength(text, font=font)) + 10
+    right, top = picture_box[2] - 4, picture_box[1] + 4
+    draw.rounded_rectangle((right - width, top, right, top + 18), radius=4, fill=ImageColor.getrgb(colour))
+    draw.text((right - width + 5, top + 1), text, fill=(255, 255, 255), font=font)
 
 
 def _fit(text: str, width: int, font_size: int) -> str:

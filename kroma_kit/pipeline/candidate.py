@@ -216,6 +216,14 @@ def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
         rank = {"hard_failures": 0, "soft_warnings": 0, "avg_chroma_exceed": 0.0}
         guard, status, verdict = {"enabled": False, "checked_input": None}, "done", "skipped"
     timings["guard_ms"] = _ms(clock)
+    continuity = ctx.continuity() if status == "done" else None
+    if continuity is not None:
+        continuity = continuity.check(final, job.mode, (job.source or {}).get("characters"))
+        timings["continuity_ms"] = int(continuity.get("elapsed_ms") or 0)
+        if continuity["verdict"] == "fail":
+            report = _fail_for_continuity(ctx, final, guard, report if ctx.guard_settings.enabled else None)
+            status, verdict = "failed_output_guard", "fail"
+            rank = {**rank, "hard_failures": int(rank.get("hard_failures") or 0) + 1}
     timings["finished_at"] = utcnow()
 
     post_cost = round(sum(float(step.get("cost_usd") or 0) for step in steps.values()), 6)
@@ -230,6 +238,8 @@ def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
                 guard["bad_archive"] = ctx.layout.relative(moved["moved"][0]["to"])
         candidate.update(status=status, rank=rank, output_guard=guard, final_output=final_rel if status == "done"
                          else None, timings=timings, **steps)
+        if continuity is not None:
+            candidate["continuity"] = continuity
         if post_cost:
             candidate["cost_usd"] = round(float(candidate.get("cost_usd") or 0) + post_cost, 6)
         if final != raw and status == "done":
@@ -241,6 +251,22 @@ def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
     ctx.events.emit(ev.CandidateDone(ctx.log.run_id, job_id=job.id, candidate_index=index, status=status,
                                      output=final_rel, cost_usd=float(candidate.get("cost_usd") or 0)))
     return status
+
+
+def _fail_for_continuity(ctx: RunContext, final: Path, guard: dict[str, Any],
+                         report: dict[str, Any] | None) -> dict[str, Any]:
+    """``continuity.fail_on_break``: the break is a hard failure. Its reason joins the guard report
+    (a minimal one when the guard is off), so the file goes to archive/bad like any guard failure."""
+    if report is None:
+        report = {"summary": {"total_files": 1, "hard_failures": 0, "soft_warnings": 0},
+                  "files": [{"file": str(final), "hard_fail_reasons": [], "soft_warnings": []}]}
+    for entry in report["files"]:
+        entry["hard_fail_reasons"].append("continuity_break")
+        entry["verdict"] = "fail"
+    report["summary"]["hard_failures"] = sum(1 for entry in report["files"] if entry["hard_fail_reasons"])
+    guard.update(summary=report["summary"], checked_input=ctx.layout.relative(final),
+                 files=[{**entry, "file": ctx.layout.relative(entry["file"])} for entry in report["files"]])
+    return report
 
 
 def existing_file(ctx: RunContext, rel: str | None) -> Path | None:

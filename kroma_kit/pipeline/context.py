@@ -12,6 +12,7 @@ from typing import Any
 
 from kroma_kit.config import ProjectSettings
 from kroma_kit.pipeline import events as ev
+from kroma_kit.pipeline.continuity_step import ContinuityStep
 from kroma_kit.pipeline.guard import GuardSettings
 from kroma_kit.pipeline.plan import PlannedJob, build_provider
 from kroma_kit.pipeline.recorder import CatalogRecorder
@@ -45,6 +46,8 @@ class RunContext:
     _pending_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _refiner: Any = field(default=None, init=False)
     _refiner_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _continuity: Any = field(default=None, init=False)
+    _continuity_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
         self.recorder = CatalogRecorder(self.ws, self.project, self.log)
@@ -60,6 +63,15 @@ class RunContext:
                 else:
                     self._refiner = build_provider("openai", self.settings)
             return self._refiner
+
+    def continuity(self) -> ContinuityStep | None:
+        """The run's continuity gate, built once (calibrating the project first when needed);
+        None when it is off or the project has no references."""
+        with self._continuity_lock:
+            if self._continuity is None:
+                self._continuity = ContinuityStep.for_project(self.ws, self.layout.root, self.settings,
+                                                              self.project.get("slug")) or False
+            return self._continuity or None
 
     @property
     def postprocess_flags(self) -> Any:

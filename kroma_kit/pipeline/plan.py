@@ -278,6 +278,7 @@ def plan_run(ws: Workspace, request: PlanRequest, *, mode: str = "dry") -> Plan:
                     cast = default
                 if cast is not None:
                     cast_files, placements = cast_inputs(ws, project, cast, f"Scene '{scene_key}'")
+                    origin = {**origin, "characters": [member.code for member in cast]}  # checked by the gate
                 elif not characters:
                     raise ConfigError(f"Scene '{scene_key}' declares no characters: add it to the manifest's "
                                       "\"scene_characters\" (e.g. {\"" + scene_key + "\": [\"hero\"]}).")

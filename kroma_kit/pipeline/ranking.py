@@ -2,7 +2,9 @@
 
 The rule is the seed's (behaviour spec §3.3): among candidates whose status is ``done``, the
 minimum of ``(hard_failures, soft_warnings, avg_chroma_exceed, candidate_index)`` wins; no
-``done`` candidate means no winner. The seed only stored the winner; here the whole order and a
+``done`` candidate means no winner. The continuity gate adds two keys: its break count right after
+the hard failures, and how far past its limits a candidate is, after the chroma exceed; both are 0
+without the gate, which leaves the seed's order. The seed only stored the winner; here the whole order and a
 ``reason`` naming the first metric that separated the winner from the runner-up are kept, so a
 run log answers "why this one?" without re-running anything.
 """
@@ -60,19 +62,27 @@ class CandidateScore:
     candidate_index: int
     status: str
     rank: Rank
+    continuity_breaks: int = 0
+    continuity_severity: float = 0.0
+    continuity_reason: str | None = None
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> CandidateScore:
-        """Read a run log candidate (``{candidate_index, status, rank{...}}``)."""
-        return cls(int(data["candidate_index"]), str(data["status"]), Rank.from_mapping(data.get("rank")))
+        """Read a run log candidate (``{candidate_index, status, rank{...}, continuity{...}}``)."""
+        continuity = data.get("continuity") or {}
+        return cls(int(data["candidate_index"]), str(data["status"]), Rank.from_mapping(data.get("rank")),
+                   int(continuity.get("breaks") or 0), float(continuity.get("severity") or 0.0),
+                   "; ".join(continuity.get("reasons") or []) or None)
 
     @property
     def eligible(self) -> bool:
         return self.status == DONE
 
-    def sort_key(self) -> tuple[int, int, float, int]:
-        return (self.rank.hard_failures, self.rank.soft_warnings, self.rank.avg_chroma_exceed,
-                self.candidate_index)
+    def sort_key(self) -> tuple[int, int, int, float, float, int]:
+        # Continuity breaks come after hard failures and before the chroma warnings; how far past
+        # the limits breaks only ties the seed's metrics.
+        return (self.rank.hard_failures, self.continuity_breaks, self.rank.soft_warnings,
+                self.rank.avg_chroma_exceed, self.continuity_severity, self.candidate_index)
 
 
 @dataclass(frozen=True)
@@ -85,7 +95,9 @@ class RankedCandidate:
     def to_dict(self) -> dict[str, Any]:
         return {"position": self.position, "candidate_index": self.score.candidate_index,
                 "status": self.score.status, "eligible": self.score.eligible,
-                "rank": self.score.rank.to_dict()}
+                "rank": self.score.rank.to_dict(),
+                **({"continuity": {"breaks": self.score.continuity_breaks, "severity": self.score.continuity_severity}}
+                   if self.score.continuity_breaks or self.score.continuity_severity else {})}
 
 
 @dataclass(frozen=True)
@@ -111,10 +123,16 @@ def _why(winner: CandidateScore, runner_up: CandidateScore) -> str:
     best, next_best = winner.rank, runner_up.rank
     if best.hard_failures != next_best.hard_failures:
         why = f"fewest hard failures ({best.hard_failures} vs {next_best.hard_failures})"
+    elif winner.continuity_breaks != runner_up.continuity_breaks:
+        why = (f"fewest continuity breaks ({winner.continuity_breaks} vs {runner_up.continuity_breaks}); "
+               f"#{runner_up.candidate_index}: {runner_up.continuity_reason}")
     elif best.soft_warnings != next_best.soft_warnings:
         why = f"fewest soft warnings ({best.soft_warnings} vs {next_best.soft_warnings})"
     elif best.avg_chroma_exceed != next_best.avg_chroma_exceed:
         why = f"lowest avg chroma exceed {_pair(best.avg_chroma_exceed, next_best.avg_chroma_exceed)}"
+    elif winner.continuity_severity != runner_up.continuity_severity:
+        why = (f"closest to the references (continuity {_pair(winner.continuity_severity, runner_up.continuity_severity)} "
+               f"past the limits); #{runner_up.candidate_index}: {runner_up.continuity_reason}")
     else:
         why = f"tie on all metrics; lowest index ({winner.candidate_index} vs {runner_up.candidate_index})"
     return f"{why}; runner-up candidate {runner_up.candidate_index}"

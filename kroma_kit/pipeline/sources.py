@@ -60,15 +60,20 @@ def jobs_from_file(path: Path, root: Path) -> list[dict[str, Any]]:
         if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count < len(images):
             raise InputError(f"{where}: 'character_ref_count' must be an integer from 0 to "
                              f"{len(images) - 1} ({path})")
-        if "characters" in entry and not isinstance(entry["characters"], list):
+        characters = entry.get("characters")  # the shot's cast: codes or {code, x, height, baseline}
+        if characters is not None and not isinstance(characters, list):
             raise InputError(f"{where} ('{entry['id']}'): 'characters' must be a list of character codes ({path})")
+        # The continuity gate checks the codes the shot declares; the plan places the full cast.
+        codes = [c.strip() if isinstance(c, str) else str((c or {}).get("code", "")).strip()
+                 for c in characters or []] if characters is not None else None
+        source = {"jobs_file_entry": number, **({"characters": codes} if codes is not None else {})}
         entries.append({
             **({"characters": entry["characters"]} if "characters" in entry else {}),
             "id": entry["id"], "prompt": entry["prompt"].strip(),
             "mode": check_choice(f"mode in {where.lower()}", entry.get("mode", "style"), STAGES),
             "time": check_choice(f"time in {where.lower()}", entry.get("time", "day"), TIMES),
             "weather": check_choice(f"weather in {where.lower()}", entry.get("weather", "clear"), WEATHERS),
-            "character_ref_count": count, "source": {"jobs_file_entry": number},
+            "character_ref_count": count, "source": source,
             "paths": [resolve_ref(root, item.strip()) for item in images]})
     return entries
 

@@ -12,6 +12,7 @@ the note box are not built at all.
 from __future__ import annotations
 
 import html
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from kroma_kit.workspace import Workspace
 THUMB_WIDTH = "180px"
 DETAIL_FIELDS = ("job_key", "candidate_index", "status", "verdict", "chroma_delta", "hard_failures",
                  "soft_warnings", "avg_chroma_exceed", "rank_position", "cost_usd", "latency_ms", "seed",
-                 "provider_code", "model_name", "final_path")
+                 "provider_code", "model_name", "final_path", "continuity_verdict", "continuity_reasons")
 
 
 @dataclass
@@ -173,6 +174,13 @@ class CandidateGrid(Panel):
             f"{esc(str(verdict or row.get('status')).upper())}</span> "
             f"<small>chroma {'—' if chroma is None else f'{float(chroma):.2f}'}</small>")
         badge.add_class(f"kk-badge-{verdict or 'none'}")
+        continuity = row.get("continuity_verdict")
+        if continuity:
+            listed = row.get("continuity_reasons")
+            reasons = "; ".join(json.loads(listed) if isinstance(listed, str) else []) or "continuity holds"
+            badge.value += (f" <span class='kk-continuity-{esc(str(continuity))}' title='{html.escape(reasons, quote=True)}' "
+                            f"style='background:{VERDICT_COLOURS.get(str(continuity), '#555')};color:white;"
+                            f"padding:1px 4px;border-radius:3px'>C {esc(str(continuity).upper())}</span>")
         winner_label = widgets.HTML("<b style='color:#b7791f'>★ winner</b>" if row.get("is_winner") else "")
         details = button("Details", "kk-details", tooltip=tooltip)
         details.on_click(self.action(lambda: self.show_detail(job_key, index)))

@@ -42,6 +42,10 @@ class QAChartPanel(Panel):
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="900px"))
         self.image.add_class("kk-qa-chart")
         self.facts = widgets.HTML()
+        # The continuity view: style drift and identity of scored candidates (empty until a run is scored).
+        self.continuity_image = widgets.Image(format="png", layout=widgets.Layout(max_width="900px"))
+        self.continuity_image.add_class("kk-continuity-chart")
+        self.continuity_png: bytes = b""
         self.run_choice = widgets.Dropdown(description="Run", options=[ALL_RUNS], value="")
         self.refresh_button = button("Refresh", "kk-qa-refresh")
         self.refresh_button.on_click(self.action(self.render))
@@ -52,7 +56,8 @@ class QAChartPanel(Panel):
                                       "into the project's exports/ folder")
             self.save_button.on_click(self.action(self.save_png))
             controls.append(self.save_button)
-        self.widget = widgets.VBox([widgets.HBox(controls), self.image, self.facts, self.status])
+        self.widget = widgets.VBox([widgets.HBox(controls), self.image, self.facts, self.continuity_image,
+                                    self.status])
         self.widget.add_class("kk-qa-panel")
         if project or run_id:
             self._fill_runs()
@@ -83,7 +88,20 @@ class QAChartPanel(Panel):
         self.facts.value = (f"<small>{len(data.rows)} candidates with a chroma measurement; threshold "
                             f"{', '.join(f'{t:g}' for t in data.thresholds) or '—'}; {checked} QA-checked in "
                             "the project.</small>")
+        self._render_continuity()
         return self.png
+
+    def _render_continuity(self) -> None:
+        """Draw the continuity chart when the selection has scored candidates; hide it otherwise."""
+        from kroma_kit.continuity.chart import chart_rows, draw_continuity_chart
+
+        rows = chart_rows(self.ws, self.require_project(), self.run_id)
+        self.continuity_png = draw_continuity_chart(rows, title=f"{self._title()} · continuity") if rows else b""
+        self.continuity_image.value = self.continuity_png
+        self.continuity_image.layout.display = None if rows else "none"
+        if rows:
+            broken = sum(1 for row in rows if row["block"].get("reasons"))
+            self.facts.value += f"<small> Continuity: {len(rows)} scored, {broken} broke.</small>"
 
     def save_png(self) -> str:
         """Write the current chart into the project's ``exports/`` folder; returns the path."""

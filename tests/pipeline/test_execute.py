@@ -130,7 +130,8 @@ def test_local_run_of_the_demo_project(workspace, demo):
 
     after = table_counts(workspace)
     assert after["runs"] - before["runs"] == 1 and after["run_jobs"] == 4 and after["run_candidates"] == 12
-    assert after["quality_reports"] == 12 and after["cost_events"] == 12
+    # one output_guard and one continuity (model_score) report per candidate
+    assert after["quality_reports"] == 24 and after["cost_events"] == 12
     conn = workspace.connect()
     try:
         kinds_count = dict(conn.execute("SELECT kind, COUNT(*) FROM assets GROUP BY kind").fetchall())

@@ -24,7 +24,8 @@ def test_ingest_twice_gives_the_same_rows(workspace, demo):
     again = ingest_run_log(workspace, summary.run_log_path)
     assert table_counts(workspace) == first
     assert result["jobs"] == 2 and result["candidates"] == 4 and result["cost_events_written"] == 4
-    assert result["quality_reports_written"] == again["quality_reports_written"] == 4
+    # output_guard + continuity (model_score) per candidate
+    assert result["quality_reports_written"] == again["quality_reports_written"] == 8
     assert result["missing_files"] == 0
     conn = workspace.connect()
     try:

@@ -1,0 +1,188 @@
+"""The gate: score one image against the project's references and say whether it breaks continuity.
+
+A shot is *broken* when its ``style_drift`` is over the limit or a declared character's identity
+is under its minimum. The verdict is ``warn`` (the default: the artist decides) or ``fail`` when
+the project sets ``continuity.fail_on_break``; the reasons read like "identity 0.81 for mara below
+0.90" so a ranking or a review can quote them as they are.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from kroma_kit.continuity import identity as ident
+from kroma_kit.continuity.calibrate import Calibration
+from kroma_kit.continuity.context import ContinuityContext
+from kroma_kit.continuity.features import load_rgba, style_features, style_features_of
+from kroma_kit.continuity.locate import SCENE_COVERAGE, locate_character
+from kroma_kit.continuity.style import STYLE_PARTS, StyleScore, combine, style_parts
+from kroma_kit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+CONTINUITY_WARNING = "continuity_warning"
+CONTINUITY_BREAK = "continuity_break"
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    """``continuity.*`` of the pipeline settings, as the gate uses them. Overrides win over the
+    calibration: ``style_part_max`` per part, ``style_drift_max``, ``identity_min`` for every
+    character, ``identity_min_by_character`` for one."""
+
+    enabled: bool = True
+    fail_on_break: bool = False
+    style_drift_max: float | None = None
+    style_part_max: Mapping[str, float] = field(default_factory=dict)
+    identity_min: float | None = None
+    identity_min_by_character: Mapping[str, float] = field(default_factory=dict)
+    margin: float = 1.3
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.style_part_max) - set(STYLE_PARTS))
+        if unknown:
+            raise ConfigError(f"continuity.style_part_max: unknown part(s) {', '.join(unknown)}; "
+                              f"known: {', '.join(STYLE_PARTS)}.")
+        if self.margin < 1.0:
+            raise ConfigError(f"continuity.margin must be >= 1.0, got {self.margin}.")
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None) -> GateSettings:
+        """From a ``continuity`` settings section (a dict or the pydantic model's dump)."""
+        data = dict(data or {})
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"Unknown continuity setting(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))}.")
+        return cls(**data)
+
+    def thresholds(self, calibration: Calibration) -> Calibration:
+        """The calibration with these overrides applied (what the gate really uses)."""
+        parts = {**calibration.style_parts, **dict(self.style_part_max)}
+        identity = {code: self.identity_min_by_character.get(code, self.identity_min if self.identity_min is not None
+                                                              else value)
+                    for code, value in calibration.identity_min.items()}
+        return Calibration(**{**calibration.to_dict(), "style_parts": parts, "identity_min": identity,
+                              "style_drift_max": self.style_drift_max if self.style_drift_max is not None
+                              else calibration.style_drift_max})
+
+
+@dataclass(frozen=True)
+class ContinuityResult:
+    """One image's continuity: style score, one identity score per declared character, reasons."""
+
+    file: str
+    style: StyleScore | None
+    identities: list[ident.IdentityScore]
+    reasons: list[str]
+    verdict: str  # pass | warn | fail
+    elapsed_ms: float
+
+    @property
+    def broken(self) -> bool:
+        return bool(self.reasons)
+
+    @property
+    def breaks(self) -> int:
+        return len(self.reasons)
+
+    def kinds(self) -> list[str]:
+        """Which checks broke: ``style`` and/or ``identity``."""
+        out = []
+        if self.style is not None and self.style.broken:
+            out.append("style")
+        if any(score.broken for score in self.identities):
+            out.append("identity")
+        return out
+
+    def severity(self) -> float:
+        """How far past the limits, summed (0 when nothing broke): orders two broken candidates."""
+        total = 0.0
+        if self.style is not None and self.style.broken:
+            total += self.style.style_drift / max(self.style.threshold, 1e-6) - 1.0
+        for score in self.identities:
+            if score.broken:
+                total += (score.threshold - score.identity) / max(score.threshold, 1e-6)
+        return round(total, 4)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "verdict": self.verdict, "reasons": list(self.reasons), "kinds": self.kinds(),
+                "style": self.style.to_dict() if self.style else None,
+                "identity": [score.to_dict() for score in self.identities], "severity": self.severity(),
+                "elapsed_ms": self.elapsed_ms}
+
+
+class ContinuityGate:
+    """Scores images against one context and calibration. The references' features are computed
+    once, on the first score, and reused for every candidate of a run."""
+
+    def __init__(self, context: ContinuityContext, calibration: Calibration, settings: GateSettings | None = None):
+        self.context = context
+        self.settings = settings or GateSettings()
+        self.limits = self.settings.thresholds(calibration)
+        self._style_refs: list[Any] | None = None
+        self._characters: dict[str, tuple[list[ident.IdentityFeatures], ident.Signature]] = {}
+
+    def _style_references(self) -> list[Any]:
+        if self._style_refs is None:
+            paths = self.context.style.paths if self.context.style else ()
+            self._style_refs = [style_features(path) for path in paths]
+        return self._style_refs
+
+    def _character(self, code: str) -> tuple[list[ident.IdentityFeatures], ident.Signature]:
+        if code not in self._characters:
+            reference = self.context.character(code)
+            features = [ident.identity_features(path) for path in reference.paths]
+            self._characters[code] = (features, ident.signature_of(reference, features))
+        return self._characters[code]
+
+    def score_style(self, rgba: Any, size: tuple[int, int]) -> StyleScore | None:
+        references = self._style_references()
+        if not references or not self.limits.style_parts:
+            return None
+        parts = style_parts(style_features_of(rgba, size), references)
+        return StyleScore(combine(parts, self.limits.style_parts), parts, self.limits.style_drift_max)
+
+    def score_identity(self, rgba: Any, code: str) -> ident.IdentityScore:
+        references, signature = self._character(code)
+        features = ident.identity_features(rgba)
+        value, parts, best = ident.best_match(features, references, signature)
+        backend = features.backend
+        if features.coverage > SCENE_COVERAGE or features.backend == "grabcut":  # a scene: find the figure
+            aspect = float(np.median([reference.aspect for reference in references]))
+            crop = locate_character(rgba, signature, aspect)
+            if crop is not None:
+                located = ident.identity_features(crop)
+                found = ident.best_match(located, references, signature)
+                if found[0] > value:
+                    value, parts, best = found
+                    backend = f"located+{located.backend}"
+        threshold = self.limits.identity_min.get(code)
+        if threshold is None:
+            threshold = self.settings.identity_min_by_character.get(code, self.settings.identity_min or 0.6)
+        paths = self.context.character(code).paths
+        return ident.IdentityScore(code, value, parts, threshold, paths[best].name if best >= 0 else None, backend)
+
+    def score(self, source: str | os.PathLike[str] | Image.Image, characters: Sequence[str] = ()) -> ContinuityResult:
+        """Score one image (path or PIL image) for style and for each declared character."""
+        clock = time.perf_counter()
+        rgba, size = load_rgba(source)
+        style = self.score_style(rgba, size)
+        identities = [self.score_identity(rgba, code) for code in dict.fromkeys(characters)]
+        reasons = []
+        if style is not None and style.broken:
+            worst = max(STYLE_PARTS, key=lambda part: style.parts[part] / max(self.limits.style_parts[part], 1e-6))
+            reasons.append(f"style_drift {style.style_drift:.2f} above {style.threshold:.2f} (worst: {worst})")
+        reasons += [f"identity {score.identity:.2f} for {score.code} below {score.threshold:.2f}"
+                    for score in identities if score.broken]
+        verdict = ("fail" if self.settings.fail_on_break else "warn") if reasons else "pass"
+        name = str(source) if isinstance(source, str | os.PathLike) else getattr(source, "filename", "") or "image"
+        return ContinuityResult(name, style, identities, reasons, verdict,
+                                round((time.perf_counter() - clock) * 1000, 1))
