@@ -94,10 +94,13 @@ def test_severity_breaks_a_tie_only_after_chroma():
 
 
 def test_a_jobs_file_entry_declares_its_own_characters(workspace, demo, tmp_path):  # noqa: F811
+    from kroma_kit.characters.samples import install_sample_characters
+
+    install_sample_characters(workspace, demo, {"style_refs": ["inputs/styles/noir_ink.png"]})
     jobs = tmp_path / "jobs.json"
     jobs.write_text(json.dumps([
         {"id": "shot_courier", "prompt": "the courier alone", "mode": "characters", "characters": ["courier"],
-         "input_images": ["inputs/scenes/street.png", "characters/courier.png"], "character_ref_count": 1},
+         "input_images": ["inputs/scenes/street.png"]},
         {"id": "shot_none", "prompt": "an empty street", "mode": "style", "characters": [],
          "input_images": ["inputs/scenes/room.png"]}]))
     summary = execute_run(workspace, local_request(candidates=1, jobs_file=jobs))
