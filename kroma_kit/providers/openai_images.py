@@ -25,6 +25,7 @@ from kroma_kit.errors import ConfigError, ImageInputError, InputError, ProviderE
 from kroma_kit.imaging import MIME_BY_EXT
 from kroma_kit.providers.base import Attempt, ImageRequest, ImageResult
 from kroma_kit.providers.http import RetryPolicy, send_with_retries
+from kroma_kit.providers.keys import resolve_api_key
 from kroma_kit.providers.pricing import PricingTable, load_pricing
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -233,7 +234,7 @@ class OpenAIImagesProvider:
         return params
 
     def _key_or_none(self) -> str | None:
-        return self._api_key or self._env.get("OPENAI_API_KEY") or None
+        return resolve_api_key("OPENAI_API_KEY", explicit=self._api_key or None, env=self._env)
 
     def _require_key(self) -> str:
         key = self._key_or_none()
