@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "kroma_kit.cli.post_cmds",
     "kroma_kit.cli.manifest_cmds",
     "kroma_kit.cli.secrets_cmds",
+    "kroma_kit.cli.sync_cmds",
 )
 
 
