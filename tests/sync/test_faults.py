@@ -15,7 +15,6 @@ from kroma_kit.errors import StorageError
 from kroma_kit.security.secrets import set_secret
 from kroma_kit.storage.s3 import TransferSettings
 from kroma_kit.sync.history import sync_history
-from kroma_kit.sync.policy import set_s3
 from kroma_kit.sync.push import push_project
 from tests.conftest import cli_env
 from tests.fakes.s3_server import closed_port_url
