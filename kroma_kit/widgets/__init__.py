@@ -22,6 +22,7 @@ _PANELS = {
     "CandidateGrid": "kroma_kit.widgets.candidate_grid",
     "QAChartPanel": "kroma_kit.widgets.qa_chart",
     "PostProcessPanel": "kroma_kit.widgets.postprocess_panel",
+    "StoragePanel": "kroma_kit.widgets.storage_panel",
 }
 
 __all__ = sorted(_PANELS)
