@@ -8,6 +8,7 @@ audited with names only.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -231,3 +232,33 @@ def use_project_keys(ws: Workspace, project_id: str) -> Iterator[None]:
     providers' last fallback after call-time options and the environment."""
     with project_key_scope(project_key_lookup(ws, project_id)):
         yield
+
+
+@contextmanager
+def project_keys(ws: Workspace, slug: str | None) -> Iterator[None]:
+    """:func:`use_project_keys` by slug; an unknown or missing slug opens no scope (the caller's
+    own lookup reports the unknown project)."""
+    project_id = None
+    if slug:
+        try:
+            project_id = get_project(ws, slug)["id"]
+        except NotFoundError:
+            project_id = None
+    if project_id is None:
+        yield
+        return
+    with use_project_keys(ws, project_id):
+        yield
+
+
+def with_project_keys(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a service entry point called as ``f(ws, project_or_request, ...)`` (a slug, or a
+    request with ``.project``) so the providers it builds can use the project's own keys."""
+
+    @functools.wraps(func)
+    def wrapper(ws: Workspace, target: Any, *args: Any, **kwargs: Any) -> Any:
+        slug = target if isinstance(target, str) else getattr(target, "project", None)
+        with project_keys(ws, slug):
+            return func(ws, target, *args, **kwargs)
+
+    return wrapper
