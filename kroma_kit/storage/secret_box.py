@@ -18,8 +18,7 @@ import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from typing import Any
 
 from kroma_kit.errors import ConfigError, StorageError
 
@@ -34,10 +33,18 @@ def key_ref(key: bytes) -> str:
     return "k-" + hashlib.sha256(b"kroma-master-key-ref:" + key).hexdigest()[:12]
 
 
+def _fernet_module():
+    """``cryptography.fernet``, imported on first use: the pipeline imports this module on every
+    start, most runs never touch a secret, and cryptography costs ~25 ms to import."""
+    from cryptography import fernet
+
+    return fernet
+
+
 def _check_key(raw: str | bytes, where: str) -> bytes:
     key = raw.strip().encode("ascii", "replace") if isinstance(raw, str) else raw.strip()
     try:
-        Fernet(key)
+        _fernet_module().Fernet(key)
     except (ValueError, TypeError):
         # Never echo the value: a mistyped key is still mostly a key.
         raise ConfigError(f"The master key in {where} is not a Fernet key (32 url-safe base64 bytes). "
@@ -63,18 +70,19 @@ class MasterKeys:
     def refs(self) -> list[str]:
         return [key_ref(k) for k in (self.current, *self.previous)]
 
-    def _fernet(self) -> MultiFernet:
-        return MultiFernet([Fernet(k) for k in (self.current, *self.previous)])
+    def _fernet(self) -> Any:
+        fernet = _fernet_module()
+        return fernet.MultiFernet([fernet.Fernet(k) for k in (self.current, *self.previous)])
 
     def encrypt(self, plaintext: str) -> str:
         """A Fernet token (text) for ``plaintext`` under the current key."""
-        return Fernet(self.current).encrypt(plaintext.encode("utf-8")).decode("ascii")
+        return _fernet_module().Fernet(self.current).encrypt(plaintext.encode("utf-8")).decode("ascii")
 
     def decrypt(self, token: str, *, what: str = "secret") -> str:
         """The plaintext of ``token`` under any known key; a clear error when no key opens it."""
         try:
             return self._fernet().decrypt(token.encode("ascii")).decode("utf-8")
-        except (InvalidToken, UnicodeError, ValueError):
+        except (_fernet_module().InvalidToken, UnicodeError, ValueError):
             raise StorageError(
                 f"Cannot decrypt {what}: it was encrypted with a master key that is not configured. "
                 f"Set {MASTER_KEY_ENV} (and {PREVIOUS_KEYS_ENV} for rotated keys) or restore "
@@ -150,7 +158,7 @@ def _write_private(path: Path, keys: list[bytes], *, exclusive: bool) -> bool:
 
 
 def _create_key_file(path: Path) -> None:
-    _write_private(path, [Fernet.generate_key()], exclusive=True)
+    _write_private(path, [_fernet_module().Fernet.generate_key()], exclusive=True)
 
 
 def rotate_key_file(home: Path) -> MasterKeys:
@@ -165,7 +173,7 @@ def rotate_key_file(home: Path) -> MasterKeys:
                           "--new-key to re-encrypt.")
     current = load_master_keys(home, create=True)
     assert current is not None
-    _write_private(key_file_path(home), [Fernet.generate_key(), current.current, *current.previous],
+    _write_private(key_file_path(home), [_fernet_module().Fernet.generate_key(), current.current, *current.previous],
                    exclusive=False)
     rotated = load_master_keys(home, create=False)
     assert rotated is not None
