@@ -134,11 +134,13 @@ def _emit_report(args: argparse.Namespace, report) -> int:
         if report.skipped:
             print(f"skipped: {report.reason} ({report.destination})")
         else:
-            head = "dry run: " if report.dry_run else ""
+            head, verb = ("dry run: ", f"would {verb[:-2] if verb.endswith('ed') else verb}") if report.dry_run \
+                else ("", verb)
             moved = (len(report.planned.get("upload", report.planned.get("download", [])))
                      if report.dry_run else report.transferred)
+            moved_bytes = report.bytes_planned if report.dry_run else report.bytes_transferred
             print(f"{head}{report.project} {report.direction} {report.destination}: {report.files_total} files "
-                  f"({_human(report.bytes_total)}); {verb} {moved} ({_human(report.bytes_transferred)}), "
+                  f"({_human(report.bytes_total)}); {verb} {moved} ({_human(moved_bytes)}), "
                   f"unchanged {report.unchanged + report.verified}, deleted {report.deleted}, "
                   f"archived {report.archived}, failed {len(report.failed)} in {report.seconds:.1f}s")
             for name, items in report.planned.items():

@@ -81,6 +81,7 @@ def pull_project(ws: Workspace, slug: str, *, dry_run: bool = False, progress: S
         if dry_run:
             report.planned = {"download": [rel for rel, *_ in todo],
                               "archive": [rel for rel, _obj, _sha, exists in todo if exists]}
+            report.bytes_planned = sum(obj.size for _rel, obj, _sha, _exists in todo)
             report.seconds = time.monotonic() - started
             return report
         assert conn is not None

@@ -88,6 +88,7 @@ def push_project(ws: Workspace, slug: str, *, dry_run: bool = False, delete: boo
         uploads.sort(key=lambda f: f.rel_path)
         if dry_run:
             report.planned = {"upload": [f.rel_path for f in uploads], "delete": [o.key for o in plan.delete]}
+            report.bytes_planned = sum(f.size for f in uploads)
             report.transferred = 0
             report.seconds = time.monotonic() - started
             return report

@@ -39,6 +39,7 @@ class SyncReport:
     bytes_total: int = 0
     transferred: int = 0
     bytes_transferred: int = 0
+    bytes_planned: int = 0  # dry run: what a real sync would move
     unchanged: int = 0
     verified: int = 0
     deleted: int = 0
