@@ -9,7 +9,15 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from kroma_kit.catalog.db import new_id, utcnow
+from kroma_kit.catalog.db import connect, new_id, utcnow
+
+
+def secure_connection(catalog_path: object) -> sqlite3.Connection:
+    """A catalog connection for secret writes: ``secure_delete`` zeroes the old content of changed
+    and deleted rows, so a replaced legacy plaintext does not linger in free pages."""
+    conn = connect(catalog_path)  # type: ignore[arg-type]
+    conn.execute("PRAGMA secure_delete = ON")
+    return conn
 
 
 @dataclass(frozen=True)

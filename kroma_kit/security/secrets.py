@@ -92,7 +92,7 @@ def set_secret(ws: Workspace, slug: str, provider_code: str, secret_name: str, v
     keys = _keys(ws, create=True)
     assert keys is not None
     token = keys.encrypt(clean)
-    conn = connect(ws.catalog_path)
+    conn = store.secure_connection(ws.catalog_path)
     try:
         with transaction(conn):
             created = store.upsert_secret(conn, project["id"], provider, name, token, keys.current_ref)
@@ -109,7 +109,7 @@ def set_secret(ws: Workspace, slug: str, provider_code: str, secret_name: str, v
 def list_secrets(ws: Workspace, slug: str) -> list[dict[str, Any]]:
     """Every secret of the project: names, ``has_value``, key ref and dates; never a value."""
     project = get_project(ws, slug)
-    conn = connect(ws.catalog_path)
+    conn = store.secure_connection(ws.catalog_path)
     try:
         return [info.to_dict() for info in store.list_secrets(conn, project["id"])]
     finally:
@@ -119,7 +119,7 @@ def list_secrets(ws: Workspace, slug: str) -> list[dict[str, Any]]:
 def delete_secret(ws: Workspace, slug: str, provider_code: str, secret_name: str) -> dict[str, Any]:
     provider, name = _check_names(provider_code, secret_name)
     project = get_project(ws, slug)
-    conn = connect(ws.catalog_path)
+    conn = store.secure_connection(ws.catalog_path)
     try:
         with transaction(conn):
             deleted = store.delete_secret(conn, project["id"], provider, name)
@@ -137,7 +137,7 @@ def secret_status(ws: Workspace, slug: str) -> dict[str, Any]:
     """Counts by state and by key ref (the seed's rotation status), without decrypting anything."""
     project = get_project(ws, slug)
     keys = _keys(ws, create=False)
-    conn = connect(ws.catalog_path)
+    conn = store.secure_connection(ws.catalog_path)
     try:
         ciphers = store.secret_ciphers(conn, project["id"])
         by_ref = store.key_ref_counts(conn, project["id"])
@@ -169,7 +169,7 @@ def rotate_secrets(ws: Workspace, slug: str, *, new_key: bool = False, force: bo
     assert keys is not None
     counts = {"scanned": 0, "rotated": 0, "skipped_empty": 0, "skipped_current_key_ref": 0,
               "plaintext_reencrypted": 0}
-    conn = connect(ws.catalog_path)
+    conn = store.secure_connection(ws.catalog_path)
     try:
         with transaction(conn):
             for cipher in store.secret_ciphers(conn, project["id"]):

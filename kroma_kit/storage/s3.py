@@ -93,6 +93,8 @@ class TransferSettings:
 
 
 _CLIENTS: dict[tuple[Any, ...], Any] = {}
+_CHAIN_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
+              "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_DEFAULT_REGION", "AWS_REGION")
 _CLIENTS_LOCK = threading.Lock()
 
 
@@ -107,9 +109,12 @@ def make_client(location: S3Location, *, credentials: Credentials | None = None,
     dateutil was most of an unchanged push.
     """
     settings = settings or TransferSettings()
+    # Keyed by everything that picks the credentials (hashed: the key is kept in memory), so a
+    # changed environment or profile builds a new client instead of reusing stale credentials.
+    chain = (credentials.access_key_id, credentials.secret_access_key, credentials.session_token) if credentials \
+        else tuple(os.environ.get(name, "") for name in _CHAIN_ENV)
     cache_key = (location.endpoint_url, location.region, location.profile,
-                 hashlib.sha256(repr((credentials.access_key_id, credentials.secret_access_key,
-                                      credentials.session_token)).encode()).hexdigest() if credentials else None,
+                 hashlib.sha256(repr(chain).encode()).hexdigest(),
                  settings.max_attempts, settings.connect_timeout_s, settings.read_timeout_s)
     with _CLIENTS_LOCK:
         cached = _CLIENTS.get(cache_key)

@@ -158,3 +158,50 @@ def test_cli_reads_the_value_from_stdin_and_never_prints_it(kroma_home: Path) ->
     for result in outputs:
         assert VALUE not in result.stdout and VALUE not in result.stderr
     assert VALUE.encode() not in _catalog_bytes(kroma_home)
+
+
+def test_two_processes_creating_the_key_file_agree_on_one_key(tmp_path: Path) -> None:
+    code = ("import sys; from pathlib import Path; from kroma_kit.storage.secret_box import load_master_keys; "
+            "print(load_master_keys(Path(sys.argv[1])).current_ref)")
+    env = {k: v for k, v in os.environ.items() if k != "KROMA_MASTER_KEY"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True, env=env)
+             for _ in range(4)]
+    refs = {proc.communicate(timeout=60)[0].strip() for proc in procs}
+    assert len(refs) == 1 and refs != {""}
+    assert [p.name for p in tmp_path.iterdir()] == ["secrets.key"]  # no temp files left behind
+
+
+def test_plaintext_legacy_rows_are_counted_and_encrypted_by_rotate(workspace, project) -> None:
+    from kroma_kit.catalog import secrets as store
+    from kroma_kit.catalog.db import connect, transaction
+
+    conn = connect(workspace.catalog_path)
+    try:
+        with transaction(conn):
+            store.upsert_secret(conn, project["id"], "photoroom", "api_key", "pr-legacy-plain", "plaintext")
+            store.upsert_secret(conn, project["id"], "legacy", "token", "legacy-plain-to-delete", "plaintext")
+    finally:
+        conn.close()
+    vault.delete_secret(workspace, "ep1", "legacy", "token")
+    assert _gone_after_checkpoint(workspace.home, b"legacy-plain-to-delete")  # zeroed, not just unlinked
+    status = vault.secret_status(workspace, "ep1")
+    assert (status["total"], status["plaintext"], status["encrypted"]) == (1, 1, 0)
+    assert vault.secret_value(workspace, project["id"], "photoroom", ("api_key",)) == "pr-legacy-plain"
+    report = vault.rotate_secrets(workspace, "ep1")
+    assert (report.plaintext_reencrypted, report.rotated) == (1, 0)
+    assert _gone_after_checkpoint(workspace.home, b"pr-legacy-plain")
+    assert vault.secret_status(workspace, "ep1")["plaintext"] == 0
+    assert vault.secret_value(workspace, project["id"], "photoroom", ("api_key",)) == "pr-legacy-plain"
+
+
+def _gone_after_checkpoint(home: Path, needle: bytes) -> bool:
+    """The WAL keeps old pages until a checkpoint; after it, secure_delete left no trace in the file."""
+    import sqlite3
+
+    conn = sqlite3.connect(home / "catalog.db")
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    return needle not in _catalog_bytes(home)
