@@ -71,8 +71,9 @@ def write_project_db(ws: Workspace, project_id: str, target: Path) -> dict[str, 
             slices.insert_row(out, "app_users", user)
         for part in slices.project_slices(source):
             rows = slices.slice_rows(source, part, project_id)
+            columns = set(slices.table_info(out, part.table)[0])
             for row in rows:
-                slices.insert_row(out, part.table, row)
+                slices.insert_row(out, part.table, row, target_columns=columns)
             counts[part.table] = len(rows)
         out.execute("COMMIT")
         problems = out.execute("PRAGMA foreign_key_check").fetchall()

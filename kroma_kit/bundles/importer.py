@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import tarfile
 import tempfile
 from dataclasses import dataclass, field
@@ -133,6 +134,9 @@ def import_bundle(ws: Workspace, bundle: str | Path, *, slug: str | None = None,
                 raise InputError(f"The bundle was made by a newer Kroma Kit (schema {unknown[-1]}); upgrade, "
                                  "then import again.")
             return _import(ws, bundle_db, meta, staged, slug or meta["project"]["slug"], mode, dry_run)
+        except sqlite3.IntegrityError as exc:
+            raise InputError(f"The bundle's rows do not fit this catalog ({exc}); nothing was imported. "
+                             "Was it edited by hand, or made by an incompatible Kroma Kit?") from None
         finally:
             bundle_db.close()
 
@@ -241,6 +245,7 @@ def _copy_rows(conn: Any, bundle_db: Any, bundle_pid: str, target_pid: str, *, m
             result.warnings.append(f"table {part.table} is unknown here; its rows were not imported")
             continue
         counts = {"provided": 0, "inserted": 0, "unchanged": 0, "remapped": 0}
+        columns = set(slices.table_info(conn, part.table)[0])
         mapping = id_map.setdefault(part.table, {})
         for row in slices.slice_rows(bundle_db, part, bundle_pid):
             counts["provided"] += 1
@@ -262,7 +267,7 @@ def _copy_rows(conn: Any, bundle_db: Any, bundle_pid: str, target_pid: str, *, m
                     row["id"] = new_id()
                     counts["remapped"] += 1
                 mapping[old_id] = row["id"]
-            if slices.insert_row(conn, part.table, row):
+            if slices.insert_row(conn, part.table, row, target_columns=columns):
                 counts["inserted"] += 1
             else:
                 counts["unchanged"] += 1

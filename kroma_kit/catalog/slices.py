@@ -116,9 +116,12 @@ def row_exists(conn: sqlite3.Connection, table: str, key: dict[str, Any]) -> boo
     return conn.execute(f"SELECT 1 FROM {_q(table)} WHERE {cond}", tuple(key.values())).fetchone() is not None
 
 
-def insert_row(conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> bool:
-    """Insert ``row`` (only columns the target has); False when a unique key already held it."""
-    cols = [c for c in row if c in set(table_info(conn, table)[0])]
+def insert_row(conn: sqlite3.Connection, table: str, row: dict[str, Any], *,
+               target_columns: set[str] | None = None) -> bool:
+    """Insert ``row`` (only columns the target has; pass ``target_columns`` when inserting many);
+    False when a unique key already held it."""
+    known = target_columns if target_columns is not None else set(table_info(conn, table)[0])
+    cols = [c for c in row if c in known]
     sql = (f"INSERT INTO {_q(table)} ({', '.join(_q(c) for c in cols)}) VALUES "
            f"({', '.join('?' for _ in cols)}) ON CONFLICT DO NOTHING")
     return conn.execute(sql, tuple(row[c] for c in cols)).rowcount > 0
