@@ -173,6 +173,7 @@ def _import(ws: Workspace, bundle_db: Any, meta: dict[str, Any], staged: dict[st
         else:
             target_pid, root = existing["id"], Path(existing["root"])
         result.root = str(root)
+        before = set(slices.foreign_key_problems(conn))  # a catalog's old problems are not the bundle's
         user_map = _map_users(conn, bundle_db, bundle_pid)
         _copy_rows(conn, bundle_db, bundle_pid, target_pid, merge=existing is not None, user_map=user_map,
                    old_root=str(meta.get("project_root") or ""), new_root=str(root), result=result)
@@ -180,6 +181,10 @@ def _import(ws: Workspace, bundle_db: Any, meta: dict[str, Any], staged: dict[st
                                                 "exported_at": meta.get("exported_at"),
                                                 "rows_inserted": sum(r["inserted"] for r in result.rows.values()),
                                                 "files": len(meta.get("files", []))}, project_id=target_pid)
+        dangling = [p for p in slices.foreign_key_problems(conn, sorted(result.rows)) if p not in before]
+        if dangling:
+            raise InputError(f"The bundle's rows point at rows it does not hold (table {dangling[0][0]}, "
+                             f"{len(dangling)} reference(s)); nothing was imported.")
         if dry_run:
             _plan_files(meta, staged, root, result)
             conn.execute("ROLLBACK")

@@ -193,3 +193,13 @@ def migration_versions(conn: sqlite3.Connection) -> list[str]:
     if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations'").fetchone():
         return []
     return [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
+
+
+def foreign_key_problems(conn: sqlite3.Connection, tables: list[str] | None = None) -> list[tuple[Any, ...]]:
+    """Rows whose foreign keys point nowhere (checked before a deferred commit would refuse)."""
+    if tables is None:
+        return [tuple(r) for r in conn.execute("PRAGMA foreign_key_check").fetchall()]
+    found: list[tuple[Any, ...]] = []
+    for table in tables:
+        found += [tuple(r) for r in conn.execute(f"PRAGMA foreign_key_check({_q(table)})").fetchall()]
+    return found
