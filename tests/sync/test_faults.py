@@ -108,3 +108,9 @@ def test_cli_storage_and_sync_json(kroma_home: Path, bucket, proxy, s3_client) -
     assert [e["payload"]["transferred"] for e in audit] == [1, 1]
     assert hashlib.sha256((root / "outputs" / "b.png").read_bytes()).hexdigest() == s3_client.head_object(
         Bucket=bucket, Key="team/ep1/outputs/b.png")["Metadata"]["sha256"]
+
+
+def test_a_missing_bucket_says_so(workspace, bucket, moto_s3) -> None:
+    make_project(workspace, moto_s3.url, "no-such-bucket-here")
+    with pytest.raises(StorageError, match=r"NoSuchBucket.*create the bucket or fix --bucket"):
+        push_project(workspace, "ep1", settings=ONE_TRY)
