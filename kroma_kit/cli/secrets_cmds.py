@@ -19,6 +19,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     set_.add_argument("--project", required=True)
     set_.add_argument("provider", help="provider code: openai, removebg, photoroom, aws, ...")
     set_.add_argument("name", help="secret name, e.g. api_key (aws: access_key_id, secret_access_key)")
+    # Caught so argparse never echoes a value typed on the command line ("unrecognized arguments: sk-...").
+    set_.add_argument("value_on_argv", nargs="*", help=argparse.SUPPRESS)
     add_json_flag(set_)
     set_.set_defaults(handler=cmd_secrets_set)
     for name, handler, text in (("list", cmd_secrets_list, "names, has_value and dates (never values)"),
@@ -69,6 +71,12 @@ def read_secret_value(prompt: str) -> str:
 def cmd_secrets_set(args: argparse.Namespace) -> int:
     from kroma_kit.security.secrets import set_secret
 
+    if args.value_on_argv:
+        from kroma_kit.errors import InputError
+
+        raise InputError("Refusing a secret value on the command line: it lands in the shell history and in `ps`. "
+                         "Pipe it on stdin or type it at the hidden prompt; if it was a real key, rotate it at "
+                         "the provider.")
     ws = _ws(args)
     value = read_secret_value(f"Value for {args.provider}/{args.name} (hidden): ")
     emit(args, set_secret(ws, args.project, args.provider, args.name, value))

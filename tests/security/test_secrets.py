@@ -150,10 +150,12 @@ def test_cli_reads_the_value_from_stdin_and_never_prints_it(kroma_home: Path) ->
                  ["secrets", "rotate", "--project", "ep1", "--new-key", "--json"],
                  ["audit", "list", "--project", "ep1", "--json"],
                  ["--debug", "secrets", "delete", "--project", "ep1", "openai", "nope"],
-                 ["--debug", "secrets", "set", "--project", "ep1", "openai", "api_key"]):
+                 ["--debug", "secrets", "set", "--project", "ep1", "openai", "api_key"],
+                 ["secrets", "set", "--project", "ep1", "openai", "api_key", VALUE, "--json"]):
         outputs.append(_kroma(kroma_home, *args))
-    assert outputs[-2].returncode != 0 and "Traceback" in outputs[-2].stderr
-    assert outputs[-1].returncode != 0 and "is empty" in outputs[-1].stderr
+    assert outputs[-3].returncode != 0 and "Traceback" in outputs[-3].stderr
+    assert outputs[-2].returncode != 0 and "is empty" in outputs[-2].stderr
+    assert outputs[-1].returncode != 0 and "Refusing a secret value on the command line" in outputs[-1].stderr
     assert '"has_value": true' in outputs[0].stdout and "openai" in outputs[1].stdout
     for result in outputs:
         assert VALUE not in result.stdout and VALUE not in result.stderr
