@@ -168,3 +168,18 @@ def _record(ws: Workspace, project: dict[str, Any], target: Path, fmt: str, dige
     finally:
         conn.close()
     return ExportResult(project["slug"], str(target), fmt, digest, nfiles, nbytes, counts, export_id, asset_id)
+
+
+def list_project_exports(ws: Workspace, slug: str, *, limit: int = 50) -> list[dict[str, Any]]:
+    """The project's exports, newest first, with whether each bundle is still where it was written."""
+    project = get_project(ws, slug)
+    conn = connect(ws.catalog_path, read_only=True)
+    try:
+        rows = slices.list_exports(conn, project["id"], max(1, min(limit, 1000)))
+    finally:
+        conn.close()
+    for row in rows:
+        row["include_files"] = bool(row["include_files"])
+        row["summary"] = json.loads(row.pop("metadata_json") or "{}")
+        row["present"] = bool(row["output_path"]) and Path(row["output_path"]).exists()
+    return rows

@@ -203,3 +203,10 @@ def foreign_key_problems(conn: sqlite3.Connection, tables: list[str] | None = No
     for table in tables:
         found += [tuple(r) for r in conn.execute(f"PRAGMA foreign_key_check({_q(table)})").fetchall()]
     return found
+
+
+def list_exports(conn: sqlite3.Connection, project_id: str, limit: int = 50) -> list[dict[str, Any]]:
+    rows = conn.execute("SELECT * FROM project_exports WHERE project_id = ? ORDER BY created_at DESC LIMIT ?",
+                        (project_id, limit))
+    names = [d[0] for d in rows.description]
+    return [dict(zip(names, r, strict=True)) for r in rows.fetchall()]

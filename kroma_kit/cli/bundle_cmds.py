@@ -15,6 +15,11 @@ def register_project_bundle_commands(project_sub: argparse._SubParsersAction) ->
     export.add_argument("--no-files", action="store_true", help="only project.db and metadata.json")
     add_json_flag(export)
     export.set_defaults(handler=cmd_project_export)
+    exports = project_sub.add_parser("exports", help="the project's exports, newest first")
+    exports.add_argument("slug")
+    exports.add_argument("--limit", type=int, default=50)
+    add_json_flag(exports)
+    exports.set_defaults(handler=cmd_project_exports)
     imp = project_sub.add_parser("import", help="import a bundle (verified before anything is written)")
     imp.add_argument("bundle", help="a .tar.gz bundle or an unpacked bundle folder")
     imp.add_argument("--slug", help="import under this slug (default: the bundle's)")
@@ -36,6 +41,14 @@ def cmd_project_export(args: argparse.Namespace) -> int:
 
     result = export_project(_ws(args), args.slug, output=args.output, include_files=not args.no_files)
     emit(args, result.to_dict())
+    return 0
+
+
+def cmd_project_exports(args: argparse.Namespace) -> int:
+    from kroma_kit.bundles.export import list_project_exports
+
+    rows = list_project_exports(_ws(args), args.slug, limit=args.limit)
+    emit(args, rows, rows, ["created_at", "format", "include_files", "present", "sha256", "output_path"])
     return 0
 
 

@@ -203,3 +203,8 @@ def test_folder_export_without_files_and_cli(exported, tmp_path: Path) -> None:
     assert imp.returncode == 0, imp.stderr
     assert json.loads(imp.stdout)["rows"]["runs"]["inserted"] == 1
     assert SECRET not in out.stdout + imp.stdout
+    listed = subprocess.run([sys.executable, "-m", "kroma_kit", "project", "exports", "demo", "--json"],
+                            capture_output=True, text=True, env=cli_env(ws.home), timeout=60)
+    rows = json.loads(listed.stdout)
+    assert [(r["format"], r["include_files"], r["present"]) for r in rows] == [("folder", False, True),
+                                                                                ("tar.gz", True, True)]
