@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from typing import Any
 
 from kroma_kit.cli.output import add_json_flag, emit
@@ -97,6 +98,7 @@ class TqdmProgress:
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self.bar: Any = None
+        self._lock = threading.Lock()  # uploads report from several threads
 
     def start(self, files: int, total_bytes: int, label: str) -> None:
         if self.enabled and files:
@@ -106,8 +108,9 @@ class TqdmProgress:
                             desc=f"{label} ({files} files)", dynamic_ncols=True)
 
     def advance(self, nbytes: int) -> None:
-        if self.bar is not None:
-            self.bar.update(nbytes)
+        with self._lock:
+            if self.bar is not None:
+                self.bar.update(nbytes)
 
     def close(self) -> None:
         if self.bar is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import mimetypes
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from kroma_kit.catalog.db import connect
 from kroma_kit.catalog.projects import get_project
 from kroma_kit.errors import StorageError
 from kroma_kit.storage import s3
-from kroma_kit.storage.sync_plan import StateEntry, known_sha, plan_push, scan_local
+from kroma_kit.storage.sync_plan import LocalFile, StateEntry, known_sha, plan_push, scan_local
 from kroma_kit.sync.policy import s3_credentials, s3_location
 from kroma_kit.sync.report import NoProgress, SyncProgress, SyncReport
 from kroma_kit.workspace import Workspace
@@ -94,24 +95,38 @@ def push_project(ws: Workspace, slug: str, *, dry_run: bool = False, delete: boo
             return report
         assert conn is not None
         progress.start(len(uploads), sum(f.size for f in uploads), f"push {slug}")
-        for item in uploads:
-            key = location.key(item.rel_path)
-            try:
-                etag = s3.upload_file(client, location, item.path, key, shas[item.rel_path], settings=settings,
-                                      content_type=mimetypes.guess_type(item.rel_path)[0],
-                                      on_bytes=progress.advance)
-            except FileNotFoundError:
-                report.failed[item.rel_path] = f"{item.rel_path} vanished during the push; it is pushed next time."
-                continue
-            except s3.s3_errors() as exc:
-                report.failed[item.rel_path] = s3.describe_error(exc, "upload", location, key)
-                continue
-            sync_state.save_state(conn, project["id"], location.destination, item.rel_path, size_bytes=item.size,
-                                  mtime_ns=item.mtime_ns, sha256=shas[item.rel_path], etag=etag)
-            report.transferred += 1
-            report.bytes_transferred += item.size
-            if after_file is not None:
-                after_file(item.rel_path)
+
+        def upload(item: LocalFile) -> str:
+            return s3.upload_file(client, location, item.path, location.key(item.rel_path), shas[item.rel_path],
+                                  settings=settings, content_type=mimetypes.guess_type(item.rel_path)[0],
+                                  on_bytes=progress.advance)
+
+        # Several files in flight (boto3 clients are thread-safe); the catalog is written here, on
+        # this thread, as each upload lands. On an interrupt the queued uploads are dropped; ones
+        # that landed unrecorded are recognised by their sha256 metadata next time, not re-sent.
+        pool = ThreadPoolExecutor(max_workers=max(1, settings.max_concurrency), thread_name_prefix="kroma-push")
+        try:
+            futures = {pool.submit(upload, item): item for item in uploads}
+            for future in as_completed(futures):
+                item = futures[future]
+                try:
+                    etag = future.result()
+                except FileNotFoundError:
+                    report.failed[item.rel_path] = f"{item.rel_path} vanished during the push; it is pushed next time."
+                    continue
+                except s3.s3_errors() as exc:
+                    report.failed[item.rel_path] = s3.describe_error(exc, "upload", location,
+                                                                     location.key(item.rel_path))
+                    continue
+                sync_state.save_state(conn, project["id"], location.destination, item.rel_path,
+                                      size_bytes=item.size, mtime_ns=item.mtime_ns, sha256=shas[item.rel_path],
+                                      etag=etag)
+                report.transferred += 1
+                report.bytes_transferred += item.size
+                if after_file is not None:
+                    after_file(item.rel_path)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
         if plan.delete:
             keys = [obj.key for obj in plan.delete]
             not_deleted = set(s3.delete_keys(client, location, keys))

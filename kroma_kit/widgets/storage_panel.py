@@ -23,6 +23,7 @@ class _WidgetProgress:
 
     def __init__(self, bar: widgets.IntProgress, ui: UiDispatcher) -> None:
         self.bar, self.ui, self.done = bar, ui, 0
+        self._lock = threading.Lock()  # uploads report from several threads
 
     def start(self, files: int, total_bytes: int, label: str) -> None:
         def show() -> None:
@@ -31,8 +32,9 @@ class _WidgetProgress:
         self.ui.post(show)
 
     def advance(self, nbytes: int) -> None:
-        self.done += nbytes
-        value = self.done
+        with self._lock:
+            self.done += nbytes
+            value = self.done
         self.ui.post(lambda: setattr(self.bar, "value", min(value, self.bar.max)))
 
     def close(self) -> None:
