@@ -69,8 +69,14 @@ def push_project(ws: Workspace, slug: str, *, dry_run: bool = False, delete: boo
         client = client or s3.make_client(location, credentials=s3_credentials(ws, project["id"], location),
                                           settings=settings)
         state = load_state_map(ws, project["id"], location.destination)
-        local = scan_local(root)
-        shas = {f.rel_path: known_sha(f, state) or s3.sha256_file(f.path) for f in local}
+        shas: dict[str, str] = {}
+        local = []
+        for item in scan_local(root):
+            try:
+                shas[item.rel_path] = known_sha(item, state) or s3.sha256_file(item.path)
+            except FileNotFoundError:
+                continue  # removed since the scan (e.g. archived by a running job): not ours to push
+            local.append(item)
         remote = s3.list_objects(client, location)
         plan = plan_push(local, shas, state, remote, delete=delete)
         report.files_total, report.bytes_total = len(local), sum(f.size for f in local)
