@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kroma_kit.errors import InputError, KromaError, SpendError
+from kroma_kit.security.secrets import with_project_keys
 from kroma_kit.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ def _inputs(input_path: str | os.PathLike[str], output_dir: Path) -> list[tuple[
     return pairs
 
 
+@with_project_keys
 def process_files(ws: Workspace, project: str, step: str, input_path: str | os.PathLike[str], *,
                   output_dir: str | os.PathLike[str] | None = None, confirm_spend: bool = False,
                   bg_backends: list[str] | None = None, upscale_backend: str | None = None,
@@ -119,6 +121,7 @@ def process_files(ws: Workspace, project: str, step: str, input_path: str | os.P
     return result
 
 
+@with_project_keys
 def process_chain(ws: Workspace, project: str, files: list[str | os.PathLike[str]], config: ChainConfig, *,
                   archive_replaced: bool | None = None, confirm_spend: bool = False,
                   on_step: Callable[[str, StepRecord], None] | None = None,
@@ -239,7 +242,8 @@ def _register(ws: Workspace, project_id: str, root: Path, step: str, source: Pat
                     "?, ?, ?)",
                     (new_id(), project_id, provider, step, record.cost_usd, f"post:{new_id()}",
                      to_json({"input": str(source), "output": str(output), "usage": record.usage}), utcnow()))
-            record_event(conn, f"postprocess.{step}", {"input": str(source), "output": str(output)},
+            record_event(conn, f"postprocess.{step}", {"input": str(source), "output": str(output),
+                                                       "archived": list(getattr(record, "archived", None) or [])},
                          project_id=project_id)
     finally:
         conn.close()
