@@ -31,7 +31,7 @@ def register_project_bundle_commands(project_sub: argparse._SubParsersAction) ->
 
 
 def _ws(args: argparse.Namespace):
-    from kroma_kit.workspace import open_workspace
+    from kroma_kit.catalog import open_workspace
 
     return open_workspace(args.home)
 

@@ -29,10 +29,10 @@ RESYNC_RUNS = 5
 def bench() -> list[BenchLine]:
     import boto3
 
+    from kroma_kit.catalog import open_workspace
     from kroma_kit.catalog.projects import create_project
     from kroma_kit.sync.policy import set_s3
     from kroma_kit.sync.push import push_project
-    from kroma_kit.workspace import open_workspace
     from tests.fakes.s3_server import MotoS3
 
     saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_CONFIG_FILE",

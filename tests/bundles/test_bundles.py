@@ -18,11 +18,11 @@ import pytest
 from kroma_kit import analytics
 from kroma_kit.bundles.export import export_project
 from kroma_kit.bundles.importer import import_bundle
+from kroma_kit.catalog import open_workspace
 from kroma_kit.catalog.projects import create_project, get_project, list_projects
 from kroma_kit.errors import InputError
 from kroma_kit.pipeline.execute import execute_run
 from kroma_kit.security.secrets import set_secret
-from kroma_kit.workspace import open_workspace
 from tests.conftest import cli_env
 from tests.pipeline.runsupport import demo, local_request, sample_files  # noqa: F401 - fixtures
 

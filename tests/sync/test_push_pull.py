@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from kroma_kit.catalog import open_workspace
 from kroma_kit.catalog.projects import create_project
 from kroma_kit.errors import StorageError
 from kroma_kit.storage.s3 import MIB, TransferSettings
@@ -17,7 +18,6 @@ from kroma_kit.sync.history import sync_history
 from kroma_kit.sync.policy import set_s3, show_policy
 from kroma_kit.sync.pull import pull_project
 from kroma_kit.sync.push import push_project
-from kroma_kit.workspace import open_workspace
 
 
 def sha(path: Path) -> str:
