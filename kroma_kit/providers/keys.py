@@ -38,24 +38,31 @@ def project_key_scope(lookup: KeyLookup) -> Iterator[None]:
 
 
 def current_key_lookup() -> KeyLookup | None:
-    """The lookup of this context, else the innermost one opened in this process."""
+    """The lookup of this context; else, on a worker thread, the one scope open in this process.
+
+    When scopes for different projects are open at once (two runs in one kernel), a worker thread
+    cannot tell which is its own: it gets None (the provider then says its key is missing) rather
+    than another project's key. Lookups compare equal when they read the same project.
+    """
     scoped = _SCOPED.get()
     if scoped is not None:
         return scoped
     with _stack_lock:
-        return _process_stack[-1] if _process_stack else None
+        distinct = set(_process_stack)
+        return _process_stack[-1] if len(distinct) == 1 else None
 
 
-def resolve_api_key(env_name: str, *, explicit: str | None = None,
-                    env: Mapping[str, str] | None = None) -> str | None:
+def resolve_api_key(env_name: str, *, explicit: str | None = None, env: Mapping[str, str] | None = None,
+                    lookup: KeyLookup | None = None) -> str | None:
     """The key for ``env_name``: ``explicit`` if given, else the environment, else the project's
-    secret (through the current scope); ``None`` when none of them has one."""
+    secret through ``lookup`` (one a provider captured when it was built) or the current scope;
+    ``None`` when none of them has one."""
     if explicit and explicit.strip():
         return explicit.strip()
     value = (os.environ if env is None else env).get(env_name, "")
     if value and value.strip():
         return value.strip()
-    lookup = current_key_lookup()
+    lookup = lookup or current_key_lookup()
     if lookup is None:
         return None
     found = lookup(env_name)

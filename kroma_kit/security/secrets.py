@@ -213,17 +213,24 @@ def secret_value(ws: Workspace, project_id: str, provider_code: str, secret_name
     return None
 
 
-def project_key_lookup(ws: Workspace, project_id: str) -> Callable[[str], str | None]:
-    """A lookup for :func:`kroma_kit.providers.keys.project_key_scope`: env-var name -> the project's
-    secret for it (decrypted on demand, never cached), or None."""
+@dataclass(frozen=True)
+class ProjectKeyLookup:
+    """env-var name -> the project's secret for it (decrypted on demand, never cached), or None.
+    Equal lookups read the same project, which lets worker threads tell scopes apart."""
 
-    def lookup(env_name: str) -> str | None:
+    ws: Workspace
+    project_id: str
+
+    def __call__(self, env_name: str) -> str | None:
         provider, name = ENV_SECRETS.get(env_name, ("", ""))
         if provider:
-            return secret_value(ws, project_id, provider, (name, env_name))
+            return secret_value(self.ws, self.project_id, provider, (name, env_name))
         return None
 
-    return lookup
+
+def project_key_lookup(ws: Workspace, project_id: str) -> Callable[[str], str | None]:
+    """A lookup for :func:`kroma_kit.providers.keys.project_key_scope`."""
+    return ProjectKeyLookup(ws, project_id)
 
 
 @contextmanager

@@ -207,3 +207,29 @@ def _gone_after_checkpoint(home: Path, needle: bytes) -> bool:
     finally:
         conn.close()
     return needle not in _catalog_bytes(home)
+
+
+def test_worker_threads_never_get_another_projects_key(workspace, project) -> None:
+    import threading
+
+    from kroma_kit.providers.keys import resolve_api_key
+
+    other = create_project(workspace, "ep2")
+    vault.set_secret(workspace, "ep1", "photoroom", "api_key", "key-of-ep1")
+    vault.set_secret(workspace, "ep2", "photoroom", "api_key", "key-of-ep2")
+
+    def on_worker() -> str | None:
+        seen: list[str | None] = []
+        thread = threading.Thread(target=lambda: seen.append(resolve_api_key("PHOTOROOM_API_KEY", env={})))
+        thread.start()
+        thread.join()
+        return seen[0]
+
+    with vault.use_project_keys(workspace, project["id"]):
+        assert on_worker() == "key-of-ep1"  # one scope open: a pool thread of this run finds it
+        with vault.use_project_keys(workspace, project["id"]):
+            assert on_worker() == "key-of-ep1"  # the same project twice is still unambiguous
+        with vault.use_project_keys(workspace, other["id"]):
+            assert resolve_api_key("PHOTOROOM_API_KEY", env={}) == "key-of-ep2"  # this thread knows
+            assert on_worker() is None  # two projects at once: a worker refuses to guess
+    assert on_worker() is None
