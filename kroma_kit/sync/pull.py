@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,7 @@ def pull_project(ws: Workspace, slug: str, *, dry_run: bool = False, progress: S
         state = load_state_map(ws, project["id"], location.destination)
         remote = s3.list_objects(client, location)
         report.files_total, report.bytes_total = len(remote), sum(o.size for o in remote.values())
-        todo: list[tuple[str, s3.RemoteObject, str | None, bool]] = []
+        candidates: list[tuple[str, s3.RemoteObject, Path, bool]] = []
         for rel, obj in sorted(remote.items()):
             if not is_synced_path(rel):
                 continue
@@ -67,17 +68,23 @@ def pull_project(ws: Workspace, slug: str, *, dry_run: bool = False, progress: S
                 if info.st_size == entry.size_bytes and info.st_mtime_ns == entry.mtime_ns:
                     report.unchanged += 1
                     continue
-            remote_sha, head = s3.head_sha256(client, location, obj.key)
-            if head is None:
-                continue  # deleted since the LIST
-            if exists and remote_sha and target.stat().st_size == head.size and s3.sha256_file(target) == remote_sha:
-                report.verified += 1
-                if conn is not None:
-                    info = target.stat()
-                    sync_state.save_state(conn, project["id"], location.destination, rel, size_bytes=info.st_size,
-                                          mtime_ns=info.st_mtime_ns, sha256=remote_sha, etag=head.etag)
-                continue
-            todo.append((rel, head, remote_sha, exists))
+            candidates.append((rel, obj, target, exists))
+        workers = max(1, settings.max_concurrency)
+        todo: list[tuple[str, s3.RemoteObject, str | None, bool]] = []
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kroma-pull-check") as pool:
+            checks = pool.map(lambda c: _check(client, location, *c), candidates)
+            for (rel, _obj, target, exists), (remote_sha, head, same) in zip(candidates, checks, strict=True):
+                if head is None:
+                    continue  # deleted since the LIST
+                if same:
+                    report.verified += 1
+                    if conn is not None:
+                        info = target.stat()
+                        sync_state.save_state(conn, project["id"], location.destination, rel,
+                                              size_bytes=info.st_size, mtime_ns=info.st_mtime_ns,
+                                              sha256=str(remote_sha), etag=head.etag)
+                    continue
+                todo.append((rel, head, remote_sha, exists))
         if dry_run:
             report.planned = {"download": [rel for rel, *_ in todo],
                               "archive": [rel for rel, _obj, _sha, exists in todo if exists]}
@@ -86,8 +93,19 @@ def pull_project(ws: Workspace, slug: str, *, dry_run: bool = False, progress: S
             return report
         assert conn is not None
         progress.start(len(todo), sum(obj.size for _rel, obj, _sha, _exists in todo), f"pull {slug}")
-        for rel, obj, remote_sha, _exists in todo:
-            _pull_one(conn, client, location, layout, project["id"], rel, obj, remote_sha, settings, progress, report)
+        # Downloads (and their hashing) run several at once into temp files; the checks, the
+        # archive moves, the renames and the catalog writes happen here, one file at a time.
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kroma-pull")
+        try:
+            futures = {pool.submit(_fetch, client, location, layout, rel, obj, settings, progress): (rel, obj, sha)
+                       for rel, obj, sha, _exists in todo}
+            for future in as_completed(futures):
+                rel, obj, remote_sha = futures[future]
+                _settle(conn, location, layout, project["id"], rel, obj, remote_sha, future.result(), report)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            for rel, *_rest in todo:  # temp files of downloads that were never settled
+                s3.temp_beside(layout.root / rel).unlink(missing_ok=True)
     except BaseException as exc:
         report.seconds = time.monotonic() - started
         if conn is not None:
@@ -113,23 +131,41 @@ def _safe_target(layout: ProjectLayout, rel: str) -> Path:
     return layout.inside(rel)
 
 
-def _pull_one(conn: Any, client: Any, location: s3.S3Location, layout: ProjectLayout, project_id: str, rel: str,
-              obj: s3.RemoteObject, remote_sha: str | None, settings: s3.TransferSettings,
-              progress: SyncProgress, report: SyncReport) -> None:
-    """Download one object to a temp file, verify it, archive a differing local file, move it in."""
-    target = _safe_target(layout, rel)
-    temp = s3.temp_beside(target)
+def _check(client: Any, location: s3.S3Location, rel: str, obj: s3.RemoteObject, target: Path,
+           exists: bool) -> tuple[str | None, s3.RemoteObject | None, bool]:
+    """(remote sha256, the object now, whether the local file already has that content)."""
+    remote_sha, head = s3.head_sha256(client, location, obj.key)
+    same = bool(exists and head is not None and remote_sha and target.stat().st_size == head.size
+                and s3.sha256_file(target) == remote_sha)
+    return remote_sha, head, same
+
+
+def _fetch(client: Any, location: s3.S3Location, layout: ProjectLayout, rel: str, obj: s3.RemoteObject,
+           settings: s3.TransferSettings, progress: SyncProgress) -> tuple[Path | None, str | None, str | None]:
+    """Download one object into a temp file beside its target: (temp, its sha256, error)."""
+    temp = s3.temp_beside(_safe_target(layout, rel))
     try:
-        try:
-            s3.download_to(client, location, obj.key, temp, settings=settings, on_bytes=progress.advance)
-        except s3.s3_errors() as exc:
-            report.failed[rel] = s3.describe_error(exc, "download", location, obj.key)
-            return
-        got_sha = s3.sha256_file(temp)
+        s3.download_to(client, location, obj.key, temp, settings=settings, on_bytes=progress.advance)
+    except s3.s3_errors() as exc:
+        temp.unlink(missing_ok=True)
+        return None, None, s3.describe_error(exc, "download", location, obj.key)
+    return temp, s3.sha256_file(temp), None
+
+
+def _settle(conn: Any, location: s3.S3Location, layout: ProjectLayout, project_id: str, rel: str,
+            obj: s3.RemoteObject, remote_sha: str | None, fetched: tuple[Path | None, str | None, str | None],
+            report: SyncReport) -> None:
+    """Verify one download, archive a differing local file, move the download into place."""
+    temp, got_sha, error = fetched
+    if temp is None or error is not None:
+        report.failed[rel] = error or f"Download of {rel} failed."
+        return
+    try:
         if temp.stat().st_size != obj.size or (remote_sha is not None and got_sha != remote_sha):
             report.failed[rel] = (f"Downloaded s3://{location.bucket}/{obj.key} does not match its recorded "
                                   "size/sha256; the local file was left as it was. Push it again from a good copy.")
             return
+        target = _safe_target(layout, rel)
         if target.exists():
             archived = move_to_archive(target, layout.archive_replaced, "pulled")
             report.archived += 1
@@ -137,11 +173,10 @@ def _pull_one(conn: Any, client: Any, location: s3.S3Location, layout: ProjectLa
         os.replace(temp, target)
         info = target.stat()
         sync_state.save_state(conn, project_id, location.destination, rel, size_bytes=info.st_size,
-                              mtime_ns=info.st_mtime_ns, sha256=got_sha, etag=obj.etag)
+                              mtime_ns=info.st_mtime_ns, sha256=str(got_sha), etag=obj.etag)
         report.transferred += 1
         report.bytes_transferred += info.st_size
         if remote_sha is None:
             report.planned.setdefault("unverified", []).append(rel)
     finally:
-        if temp.exists():
-            temp.unlink()
+        temp.unlink(missing_ok=True)
