@@ -62,25 +62,12 @@ def write_project_db(ws: Workspace, project_id: str, target: Path) -> dict[str, 
     """A fresh SQLite catalog at ``target`` with the full schema and this project's rows only."""
     out = connect(target)
     source = connect(ws.catalog_path, read_only=True)
-    counts: dict[str, int] = {}
     try:
         migrate(out)
-        out.execute("PRAGMA foreign_keys = OFF")
-        out.execute("BEGIN")
-        for user in slices.users_for(source, project_id):
-            slices.insert_row(out, "app_users", user)
-        for part in slices.project_slices(source):
-            rows = slices.slice_rows(source, part, project_id)
-            columns = set(slices.table_info(out, part.table)[0])
-            for row in rows:
-                slices.insert_row(out, part.table, row, target_columns=columns)
-            counts[part.table] = len(rows)
-        out.execute("COMMIT")
-        problems = out.execute("PRAGMA foreign_key_check").fetchall()
-        if problems:
-            raise InputError(f"The exported slice of the project has {len(problems)} dangling reference(s) "
-                             f"(first: table {problems[0][0]}); the catalog needs `kroma db migrate` or repair.")
-        out.execute("PRAGMA journal_mode = DELETE")
+        counts = slices.copy_project_slice(source, out, project_id)
+    except ValueError as exc:
+        raise InputError(f"The exported slice of the project is inconsistent ({exc}); run `kroma db migrate` "
+                         "or repair the catalog, then export again.") from None
     finally:
         source.close()
         out.close()

@@ -154,8 +154,7 @@ def _import(ws: Workspace, bundle_db: Any, meta: dict[str, Any], staged: dict[st
     conn = connect(ws.catalog_path)
     moved_folder: tuple[Path, Path] | None = None
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("PRAGMA defer_foreign_keys = ON")
+        slices.begin_deferred(conn)
         if existing is not None and mode == "replace":
             retired = f"{slug}-replaced-{file_stamp().lower()}"[:64].rstrip("-")
             old_root = Path(existing["root"])
@@ -186,21 +185,20 @@ def _import(ws: Workspace, bundle_db: Any, meta: dict[str, Any], staged: dict[st
             raise InputError(f"The bundle's rows point at rows it does not hold (table {dangling[0][0]}, "
                              f"{len(dangling)} reference(s)); nothing was imported.")
         if dry_run:
-            _plan_files(meta, staged, root, result)
-            conn.execute("ROLLBACK")
+            _plan_files(meta, root, result)
+            slices.rollback(conn)
             return result
         if moved_folder is not None:
             os.rename(*moved_folder)
         try:
             _place_files(meta, staged, root, result)
-            conn.execute("COMMIT")
+            slices.commit(conn)
         except BaseException:
             if moved_folder is not None and moved_folder[1].exists() and not moved_folder[0].exists():
                 os.rename(moved_folder[1], moved_folder[0])
             raise
     except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+        slices.rollback(conn)
         raise
     finally:
         conn.close()
@@ -217,9 +215,7 @@ def _create_project_rows(conn: Any, ws: Workspace, bundle_db: Any, bundle_pid: s
     slices.insert_row(conn, "projects", row)
     storage = {"id": new_id(), "project_id": pid, "local_base_dir": "projects", "local_project_root": None,
                "s3_enabled": 0, "created_at": now, "updated_at": now}
-    for source in bundle_db.execute("SELECT * FROM project_storage WHERE project_id = ?", (bundle_pid,)).fetchall():
-        keys = source.keys()
-        storage.update({k: source[k] for k in keys if k.startswith("s3_")})
+    storage.update(slices.storage_s3_fields(bundle_db, bundle_pid))
     slices.insert_row(conn, "project_storage", storage)
     return pid, ws.projects_dir / slug
 
@@ -283,7 +279,7 @@ def _copy_rows(conn: Any, bundle_db: Any, bundle_pid: str, target_pid: str, *, m
         result.rows[part.table] = counts
 
 
-def _plan_files(meta: dict[str, Any], staged: dict[str, StagedFile], root: Path, result: ImportResult) -> None:
+def _plan_files(meta: dict[str, Any], root: Path, result: ImportResult) -> None:
     layout = ProjectLayout(root)
     for item in meta.get("files", []):
         target = layout.inside(_safe_rel(item["path"]))

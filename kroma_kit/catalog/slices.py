@@ -210,3 +210,54 @@ def list_exports(conn: sqlite3.Connection, project_id: str, limit: int = 50) -> 
                         (project_id, limit))
     names = [d[0] for d in rows.description]
     return [dict(zip(names, r, strict=True)) for r in rows.fetchall()]
+
+
+def copy_project_slice(source: sqlite3.Connection, out: sqlite3.Connection, project_id: str) -> dict[str, int]:
+    """Copy project ``project_id``'s rows (and the users they name) from ``source`` into ``out``, a
+    freshly migrated catalog; answer the row count per table. Raises ValueError naming the first
+    dangling reference, so a broken slice is never shipped."""
+    counts: dict[str, int] = {}
+    out.execute("PRAGMA foreign_keys = OFF")
+    out.execute("BEGIN")
+    try:
+        for user in users_for(source, project_id):
+            insert_row(out, "app_users", user)
+        for part in project_slices(source):
+            rows = slice_rows(source, part, project_id)
+            columns = set(table_info(out, part.table)[0])
+            for row in rows:
+                insert_row(out, part.table, row, target_columns=columns)
+            counts[part.table] = len(rows)
+    except BaseException:
+        out.execute("ROLLBACK")
+        raise
+    out.execute("COMMIT")
+    problems = foreign_key_problems(out)
+    if problems:
+        raise ValueError(f"{len(problems)} dangling reference(s), first in table {problems[0][0]}")
+    out.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal beside it
+    return counts
+
+
+def begin_deferred(conn: sqlite3.Connection) -> None:
+    """Start a write transaction whose foreign keys are checked at commit (rows may arrive in any order)."""
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("PRAGMA defer_foreign_keys = ON")
+
+
+def commit(conn: sqlite3.Connection) -> None:
+    conn.execute("COMMIT")
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def storage_s3_fields(conn: sqlite3.Connection, project_id: str) -> dict[str, Any]:
+    """The ``s3_*`` columns of a project's storage policy (empty when it has none)."""
+    row = conn.execute("SELECT * FROM project_storage WHERE project_id = ?", (project_id,)).fetchone()
+    if row is None:
+        return {}
+    names = row.keys() if hasattr(row, "keys") else []
+    return {k: row[k] for k in names if k.startswith("s3_")}
