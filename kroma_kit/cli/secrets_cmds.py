@@ -35,10 +35,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     delete.add_argument("name")
     add_json_flag(delete)
     delete.set_defaults(handler=cmd_secrets_delete)
-    rotate = sub.add_parser("rotate", help="re-encrypt the project's secrets under the current master key")
+    rotate = sub.add_parser("rotate", help="re-encrypt the project's secrets under a new master key (old keys "
+                            "stay readable)")
     rotate.add_argument("--project", required=True)
-    rotate.add_argument("--new-key", action="store_true",
-                        help="first make a new master key in secrets.key (old keys stay readable)")
+    rotate.add_argument("--reencrypt-only", action="store_true",
+                        help="make no new key: re-encrypt rows not under the current key (after changing "
+                             "KROMA_MASTER_KEY, or to finish a rotation)")
     rotate.add_argument("--force", action="store_true", help="re-encrypt rows already under the current key")
     add_json_flag(rotate)
     rotate.set_defaults(handler=cmd_secrets_rotate)
@@ -108,7 +110,8 @@ def cmd_secrets_delete(args: argparse.Namespace) -> int:
 def cmd_secrets_rotate(args: argparse.Namespace) -> int:
     from kroma_kit.security.secrets import rotate_secrets
 
-    emit(args, rotate_secrets(_ws(args), args.project, new_key=args.new_key, force=args.force).to_dict())
+    new_key = False if args.reencrypt_only else None
+    emit(args, rotate_secrets(_ws(args), args.project, new_key=new_key, force=args.force).to_dict())
     return 0
 
 

@@ -9,6 +9,7 @@ audited with names only.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from kroma_kit.catalog.projects import get_project
 from kroma_kit.errors import InputError, NotFoundError
 from kroma_kit.providers.keys import project_key_scope
 from kroma_kit.storage.secret_box import (
+    MASTER_KEY_ENV,
     PLAINTEXT_REF,
     MasterKeys,
     load_master_keys,
@@ -157,14 +159,19 @@ def secret_status(ws: Workspace, slug: str) -> dict[str, Any]:
     }
 
 
-def rotate_secrets(ws: Workspace, slug: str, *, new_key: bool = False, force: bool = False) -> RotationReport:
-    """Re-encrypt the project's secrets under the current master key.
+def rotate_secrets(ws: Workspace, slug: str, *, new_key: bool | None = None, force: bool = False) -> RotationReport:
+    """Re-encrypt the project's secrets under a new master key.
 
-    ``new_key`` first makes a new master key (key-file workspaces; the old key stays readable);
-    ``force`` re-encrypts rows already under the current key too. All rows change in one
-    transaction, so a failure leaves every secret as it was.
+    With the key file (the default) rotation makes a new current key first; the old ones stay in
+    the file, readable, so other projects keep working until they are rotated too. When the key
+    comes from ``$KROMA_MASTER_KEY`` its owner sets the new key there (old one in
+    ``$KROMA_MASTER_KEY_PREVIOUS``) and rotation re-encrypts under it. ``new_key=False`` only
+    re-encrypts rows not under the current key; ``force`` re-encrypts rows already under it too.
+    All rows change in one transaction, so a failure leaves every secret as it was.
     """
     project = get_project(ws, slug)
+    if new_key is None:
+        new_key = not os.environ.get(MASTER_KEY_ENV, "").strip()
     keys = rotate_key_file(ws.home) if new_key else _keys(ws, create=True)
     assert keys is not None
     counts = {"scanned": 0, "rotated": 0, "skipped_empty": 0, "skipped_current_key_ref": 0,

@@ -169,8 +169,8 @@ def rotate_key_file(home: Path) -> MasterKeys:
     """
     if os.environ.get(MASTER_KEY_ENV, "").strip():
         raise ConfigError(f"The master key comes from {MASTER_KEY_ENV}: set a new key there and put the "
-                          f"old one in {PREVIOUS_KEYS_ENV}, then run `kroma secrets rotate` without "
-                          "--new-key to re-encrypt.")
+                          f"old one in {PREVIOUS_KEYS_ENV}, then run `kroma secrets rotate` to re-encrypt "
+                          "under it.")
     current = load_master_keys(home, create=True)
     assert current is not None
     _write_private(key_file_path(home), [_fernet_module().Fernet.generate_key(), current.current, *current.previous],

@@ -73,8 +73,10 @@ def test_rotation_reencrypts_and_old_keys_stay_readable(workspace, project) -> N
     assert vault.secret_value(workspace, project["id"], "removebg", ("api_key",)) == "rb-value-77"
     status = vault.secret_status(workspace, "ep1")
     assert [r["key_ref"] for r in status["key_refs"]] == [report.key_ref]
-    second = vault.rotate_secrets(workspace, "ep1")
+    second = vault.rotate_secrets(workspace, "ep1", new_key=False)
     assert (second.rotated, second.skipped_current_key_ref) == (0, 2)
+    third = vault.rotate_secrets(workspace, "ep1")  # the key file's default: a new key again
+    assert third.new_key and third.rotated == 2 and third.key_ref not in (first_ref, report.key_ref)
 
 
 def test_master_key_from_environment_and_wrong_key_errors(workspace, project, monkeypatch) -> None:
@@ -88,6 +90,10 @@ def test_master_key_from_environment_and_wrong_key_errors(workspace, project, mo
         vault.secret_value(workspace, project["id"], "openai", ("api_key",))
     assert env_key not in str(caught.value)
     monkeypatch.setenv("KROMA_MASTER_KEY_PREVIOUS", env_key)
+    assert vault.secret_value(workspace, project["id"], "openai", ("api_key",)) == VALUE
+    moved = vault.rotate_secrets(workspace, "ep1")  # env key: re-encrypt under the new one, make none
+    assert (moved.new_key, moved.rotated) == (False, 1)
+    monkeypatch.delenv("KROMA_MASTER_KEY_PREVIOUS")
     assert vault.secret_value(workspace, project["id"], "openai", ("api_key",)) == VALUE
     monkeypatch.setenv("KROMA_MASTER_KEY", "not-a-key-but-secretish")
     with pytest.raises(ConfigError) as bad:
@@ -147,7 +153,7 @@ def test_cli_reads_the_value_from_stdin_and_never_prints_it(kroma_home: Path) ->
     assert done.returncode == 0, done.stderr
     outputs.append(done)
     for args in (["secrets", "list", "--project", "ep1"], ["secrets", "status", "--project", "ep1", "--json"],
-                 ["secrets", "rotate", "--project", "ep1", "--new-key", "--json"],
+                 ["secrets", "rotate", "--project", "ep1", "--json"],
                  ["audit", "list", "--project", "ep1", "--json"],
                  ["--debug", "secrets", "delete", "--project", "ep1", "openai", "nope"],
                  ["--debug", "secrets", "set", "--project", "ep1", "openai", "api_key"],
@@ -190,7 +196,7 @@ def test_plaintext_legacy_rows_are_counted_and_encrypted_by_rotate(workspace, pr
     status = vault.secret_status(workspace, "ep1")
     assert (status["total"], status["plaintext"], status["encrypted"]) == (1, 1, 0)
     assert vault.secret_value(workspace, project["id"], "photoroom", ("api_key",)) == "pr-legacy-plain"
-    report = vault.rotate_secrets(workspace, "ep1")
+    report = vault.rotate_secrets(workspace, "ep1", new_key=False)
     assert (report.plaintext_reencrypted, report.rotated) == (1, 0)
     assert _gone_after_checkpoint(workspace.home, b"pr-legacy-plain")
     assert vault.secret_status(workspace, "ep1")["plaintext"] == 0
