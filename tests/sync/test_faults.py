@@ -97,17 +97,19 @@ def test_cli_storage_and_sync_json(kroma_home: Path, bucket, proxy, s3_client) -
                              "team", "--endpoint-url", proxy.url, "--enabled", "true", "--json").stdout)
     assert shown["destination"] == f"s3://{bucket}/team/ep1/" and shown["s3_enabled"] is True
     dry = json.loads(kroma(kroma_home, "sync", "push", "--project", "ep1", "--dry-run", "--json").stdout)
-    assert sorted(dry["planned"]["upload"]) == ["outputs/a.png", "outputs/b.png"] and keys(s3_client, bucket) == {}
+    local_files = sorted(tree(root))  # what `project create` wrote (e.g. a starter manifest) plus ours
+    assert sorted(dry["planned"]["upload"]) == local_files and keys(s3_client, bucket) == {}
+    assert {"outputs/a.png", "outputs/b.png"} <= set(local_files)
     proxy.fail_keys.add("outputs/b.png")
     failing = kroma(kroma_home, "sync", "push", "--project", "ep1", "--json")
     assert failing.returncode != 0
     assert json.loads(failing.stdout)["failed"].keys() == {"outputs/b.png"}
-    assert failing.stderr.strip().splitlines()[-1].startswith("error: 1 of 2 file(s) failed to push")
+    assert failing.stderr.strip().splitlines()[-1].startswith(f"error: 1 of {len(local_files)} file(s) failed to push")
     proxy.fail_keys.clear()
     text = kroma(kroma_home, "sync", "push", "--project", "ep1")
     assert text.returncode == 0 and "uploaded 1 (200 B)" in text.stdout
     audit = json.loads(kroma(kroma_home, "audit", "list", "--project", "ep1", "--code", "sync.", "--json").stdout)
-    assert [e["payload"]["transferred"] for e in audit] == [1, 1]
+    assert [e["payload"]["transferred"] for e in audit] == [1, len(local_files) - 1]  # the retry, the first push
     assert hashlib.sha256((root / "outputs" / "b.png").read_bytes()).hexdigest() == s3_client.head_object(
         Bucket=bucket, Key="team/ep1/outputs/b.png")["Metadata"]["sha256"]
 
