@@ -167,6 +167,7 @@ class PipelineSection(_Strict):
     provider: str = "local"
     concurrency: int = Field(4, ge=1, le=64)
     archive_replaced: bool = True
+    storage_sync_s3: bool = False  # push the project to its S3 mirror after each real run
     postprocess: PostprocessSettings = Field(default_factory=PostprocessSettings)
 
 

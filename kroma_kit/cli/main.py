@@ -20,6 +20,8 @@ COMMAND_MODULES = (
     "kroma_kit.cli.character_cmds",
     "kroma_kit.cli.copilot_cmds",
     "kroma_kit.cli.continuity_cmds",
+    "kroma_kit.cli.secrets_cmds",
+    "kroma_kit.cli.sync_cmds",
 )
 
 

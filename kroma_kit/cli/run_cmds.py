@@ -283,7 +283,7 @@ def cmd_qa(args: argparse.Namespace) -> int:
 def cmd_archivebad(args: argparse.Namespace) -> int:
     from kroma_kit.pipeline.guard import GuardSettings, archive_bad, archive_failing, audit
 
-    _ws_unused, project, path = _project_input(args)
+    ws, project, path = _project_input(args)
     archive_dir = Path(project["root"]) / "archive" / "bad" if project else Path.cwd() / "archive" / "bad"
     if args.failing_only:
         settings = GuardSettings()
@@ -295,6 +295,10 @@ def cmd_archivebad(args: argparse.Namespace) -> int:
         result = archive_failing(audit(path, settings), archive_dir)
     else:
         result = archive_bad(path, archive_dir)
+    if project is not None:
+        from kroma_kit.security.audit_hooks import audit_archive_moves
+
+        audit_archive_moves(ws, project["id"], result["moved"], reason="archive_bad")
     emit(args, result, result["moved"], ["from", "to"])
     if not args.json:
         print(f"\nmoved {result['moved_count']} file(s) to {result['archive_dir']}")

@@ -48,6 +48,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     archive.add_argument("slug")
     add_json_flag(archive)
     archive.set_defaults(handler=cmd_project_archive)
+    from kroma_kit.cli.bundle_cmds import register_project_bundle_commands
+
+    register_project_bundle_commands(project_sub)
 
     config = commands.add_parser("config", help="validate and show the layered settings")
     config_sub = config.add_subparsers(dest="config_command", required=True)

@@ -15,6 +15,9 @@ from kroma_kit.dashboards.cards import Card, Column
 from kroma_kit.workspace import Workspace
 
 RECENT_RUNS = 15
+RECENT_AUDIT = 10
+AUDIT_COLUMNS = (Column("when", "When"), Column("event", "Event"), Column("actor", "Actor"),
+                 Column("details", "Details"))
 
 RUN_COLUMNS = (
     Column("run-id", "Run"), Column("stage", "Stage"), Column("jobs", "Jobs", numeric=True),
@@ -58,7 +61,21 @@ class ProjectOverviewView(DashboardView):
             parts.append(cards.section(f"Recent runs (newest {len(runs)})", recent_runs_table(runs),
                                        name="recent-runs"))
         parts.append(cards.section("All projects", projects_table(projects, current=self.project), name="projects"))
+        parts.append(audit_section(self.workspace, self.project, self.figures))
         return "".join(parts)
+
+
+def audit_section(ws: Workspace, project: str, figures: dict[str, Any]) -> str:
+    """The newest audit events (secrets, sync, exports, overrides, archive moves): who did what."""
+    from kroma_kit.security.audit_view import audit_rows
+
+    events = audit_rows(ws, project, limit=RECENT_AUDIT)
+    figures["audit-events"] = [event["id"] for event in events]
+    rows = [[cards.esc(cards.when(e["created_at"])), f"<code>{cards.esc(e['event_code'])}</code>",
+             cards.esc(e["actor"]), cards.esc(e["summary"])] for e in events]
+    return cards.section(f"Audit trail (newest {len(events)})",
+                         cards.table(AUDIT_COLUMNS, rows, name="audit", row_keys=figures["audit-events"]),
+                         name="audit")
 
 
 def summary_cards(figures: dict[str, Any]) -> str:

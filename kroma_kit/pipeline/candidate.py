@@ -23,6 +23,7 @@ from kroma_kit.imaging import sha256_file
 from kroma_kit.pipeline import events as ev
 from kroma_kit.pipeline.metadata import embed_record, embed_record_in_file, read_record, to_png_bytes
 from kroma_kit.pipeline.postchain import run_post_chain
+from kroma_kit.security.audit_hooks import audit_archive_moves
 from kroma_kit.storage.atomic import atomic_write_bytes, move_to_archive
 from kroma_kit.storage.runlog import (  # noqa: F401 (add_cost_event, attempt_records re-exported)
     GENERATION_OPERATION,
@@ -108,6 +109,8 @@ def _generate(ctx: RunContext, job: PlannedJob, index: int) -> str:
     try:
         if target.exists() and ctx.archive_replaced:
             replaced = ctx.layout.relative(move_to_archive(target, ctx.layout.archive_replaced, "replaced"))
+            audit_archive_moves(ctx.ws, ctx.project["id"], [{"from": candidate["output"], "to": replaced}],
+                                reason="replaced", run_id=ctx.log.run_id)
         record = generation_record(ctx, job, candidate, model=result.model, cost_usd=cost, usage=result.usage)
         atomic_write_bytes(target, embed_record(to_png_bytes(result.image_bytes), record))
     except Exception as exc:  # noqa: BLE001 - paid but not written: record the money and the reason
@@ -245,6 +248,9 @@ def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
         if final != raw and status == "done":
             candidate["final_sha256"] = sha256_file(final)
     ctx.log.update(settled)
+    if guard.get("bad_archive"):
+        audit_archive_moves(ctx.ws, ctx.project["id"], [{"from": final_rel, "to": guard["bad_archive"]}],
+                            reason="failed_output_guard", run_id=ctx.log.run_id)
     ctx.record(job.id)
     ctx.events.emit(ev.GuardResult(ctx.log.run_id, job_id=job.id, candidate_index=index, verdict=verdict,
                                    rank=rank, checked_input=final_rel))

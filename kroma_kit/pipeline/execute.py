@@ -33,7 +33,9 @@ from kroma_kit.pipeline.ranking import CandidateScore, rank_candidates
 from kroma_kit.pipeline.runlog import RunLog, log_from_plan, run_log_path
 from kroma_kit.pipeline.summary import RunSummary
 from kroma_kit.providers.spend import Budgets, SpendGuard, require_confirmation
+from kroma_kit.security.secrets import with_project_keys
 from kroma_kit.storage.atomic import atomic_write_json
+from kroma_kit.sync.after_run import push_after_run
 from kroma_kit.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ PostChain = Callable[[PlannedJob, dict[str, Any], Path], tuple[Path, dict[str, A
 
 # --------------------------------------------------------------------------- public faces
 
+@with_project_keys
 def dry_run(ws: Workspace, request: PlanRequest) -> RunSummary:
     """Plan, write a run log whose jobs are all ``planned`` (with seeds, targets and costs) and
     ingest it. No provider is called and no image is written."""
@@ -59,6 +62,7 @@ def dry_run(ws: Workspace, request: PlanRequest) -> RunSummary:
     return RunSummary.from_log(data, path)
 
 
+@with_project_keys
 def execute_run(ws: Workspace, request: PlanRequest, *, confirm_spend: bool = False, concurrency: int | None = None,
                 on_event: ev.EventCallback | None = None, cancel: threading.Event | None = None,
                 archive_replaced: bool | None = None) -> RunSummary:
@@ -98,7 +102,10 @@ def execute_run(ws: Workspace, request: PlanRequest, *, confirm_spend: bool = Fa
                      cancel=cancel or threading.Event(), grayscale=manifest.output_guard.enforce_grayscale,
                      confirm_spend=confirm_spend)
     ctx.recorder.record_now()
-    return run_context(ctx)
+    summary = run_context(ctx)
+    if plan.settings.settings.pipeline.storage_sync_s3:
+        push_after_run(ws, project["slug"], run_id)  # records its own failure; never fails the run
+    return summary
 
 
 def _refuse_colliding_run(ws: Workspace, project_id: str, job_ids: set[str]) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from kroma_kit.errors import InputError, KromaError, SpendError
 from kroma_kit.providers.spend import Budgets, SpendGuard
+from kroma_kit.security.secrets import with_project_keys
 from kroma_kit.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ def _inputs(input_path: str | os.PathLike[str], output_dir: Path) -> list[tuple[
     return pairs
 
 
+@with_project_keys
 def process_files(ws: Workspace, project: str, step: str, input_path: str | os.PathLike[str], *,
                   output_dir: str | os.PathLike[str] | None = None, confirm_spend: bool = False,
                   bg_backends: list[str] | None = None, upscale_backend: str | None = None,
@@ -127,6 +129,7 @@ def process_files(ws: Workspace, project: str, step: str, input_path: str | os.P
     return result
 
 
+@with_project_keys
 def process_chain(ws: Workspace, project: str, files: list[str | os.PathLike[str]], config: ChainConfig, *,
                   archive_replaced: bool | None = None, confirm_spend: bool = False,
                   on_step: Callable[[str, StepRecord], None] | None = None,
@@ -232,7 +235,8 @@ def _register(ws: Workspace, project_id: str, root: Path, step: str, source: Pat
                     "provider_code": record.fields.get("backend") or "unknown", "operation_code": step, "units": 1,
                     "cost_usd": record.cost_usd, "currency": "USD", "event_key": f"post:{new_id()}",
                     "input": str(source), "output": str(output), "usage": record.usage})
-            record_event(conn, f"postprocess.{step}", {"input": str(source), "output": str(output)},
+            record_event(conn, f"postprocess.{step}", {"input": str(source), "output": str(output),
+                                                       "archived": list(getattr(record, "archived", None) or [])},
                          project_id=project_id)
     finally:
         conn.close()

@@ -12,7 +12,6 @@ real fake servers on 127.0.0.1.
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +20,7 @@ import httpx
 from kroma_kit.errors import ProviderError, ProviderNotConfigured
 from kroma_kit.providers.bg_remove import BgResult
 from kroma_kit.providers.http import RetryPolicy, send_with_retries
+from kroma_kit.providers.keys import current_key_lookup, resolve_api_key
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -47,6 +47,7 @@ class _HttpCutoutRemover:
         self.endpoint = endpoint or self.default_endpoint
         self.api_key_env = api_key_env or self.default_key_env
         self._api_key = api_key
+        self._key_lookup = current_key_lookup()
         self.size = size
         self.format = "jpg" if format == "jpeg" else format
         self.crop = crop
@@ -56,7 +57,7 @@ class _HttpCutoutRemover:
         self._timeout = httpx.Timeout(timeout_s, connect=connect_timeout_s)
 
     def api_key(self) -> str:
-        key = self._api_key or os.environ.get(self.api_key_env, "").strip()
+        key = resolve_api_key(self.api_key_env, explicit=self._api_key, lookup=self._key_lookup)
         if not key:
             raise ProviderNotConfigured(
                 f"Missing {self.api_key_env} for {self.display_name} background removal: set it in the "

@@ -25,6 +25,7 @@ from kroma_kit.errors import ConfigError, ImageInputError, InputError, ProviderE
 from kroma_kit.imaging import MIME_BY_EXT
 from kroma_kit.providers.base import Attempt, ImageRequest, ImageResult
 from kroma_kit.providers.http import RetryPolicy, send_with_retries
+from kroma_kit.providers.keys import current_key_lookup, resolve_api_key
 from kroma_kit.providers.pricing import PricingTable, load_pricing
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -96,6 +97,7 @@ class OpenAIImagesProvider:
                  env: Mapping[str, str] | None = None) -> None:
         self._env = os.environ if env is None else env
         self._api_key = api_key or _UNSET
+        self._key_lookup = current_key_lookup()  # the project scope it was built in (calls run on workers)
         self.base_url = _first(base_url, self._env.get("OPENAI_BASE_URL"), DEFAULT_BASE_URL)
         self.model = _first(model, self._env.get("OPENAI_IMAGE_MODEL"), DEFAULT_MODEL)
         self.size = _first(size, self._env.get("OPENAI_IMAGE_SIZE"), DEFAULT_SIZE)
@@ -258,7 +260,8 @@ class OpenAIImagesProvider:
         return params
 
     def _key_or_none(self) -> str | None:
-        return self._api_key or self._env.get("OPENAI_API_KEY") or None
+        return resolve_api_key("OPENAI_API_KEY", explicit=self._api_key or None, env=self._env,
+                               lookup=self._key_lookup)
 
     def _require_key(self) -> str:
         key = self._key_or_none()

@@ -24,6 +24,7 @@ _PANELS = {
     "PostProcessPanel": "kroma_kit.widgets.postprocess_panel",
     "CharacterWorkspace": "kroma_kit.widgets.character_workspace",
     "ChatPanel": "kroma_kit.widgets.chat_panel",
+    "StoragePanel": "kroma_kit.widgets.storage_panel",
 }
 
 __all__ = sorted(_PANELS)

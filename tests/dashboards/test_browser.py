@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 from kroma_kit import analytics
 from kroma_kit.dashboards import cards
 from kroma_kit.dashboards.runs import run_label
+from kroma_kit.security.audit_view import audit_rows
 from tests.dashboards.conftest import save_screenshot
 from tests.dashboards.seed import DEMO, EMPTY_PROJECT
 
@@ -88,6 +89,8 @@ def test_project_overview_cards_and_runs_match_analytics(page, probe, voila, see
         "els => els.map(e => [Number(e.dataset.jobsDone), Number(e.dataset.jobsTotal)])")
     assert jobs == [[int(d), int(t)] for d, t in zip(runs["jobs_done"], runs["jobs_total"], strict=True)]
     assert row_keys(page, "projects") == list(analytics.project_overview(seeded_ws)["slug"]) == [DEMO, EMPTY_PROJECT]
+    audit = audit_rows(seeded_ws, DEMO, limit=10)
+    assert row_keys(page, "audit") == [event["id"] for event in audit] and audit  # newest audit events, in order
     assert_clean(page, probe)
     save_screenshot(page, "project_overview")
     assert elapsed < RENDER_LIMIT_S

@@ -1,0 +1,170 @@
+"""``kroma sync push``: mirror a project root to ``s3://<bucket>/<prefix>/<slug>/``.
+
+Incremental: a file whose sha256 and size match what the bucket holds is skipped. The local sync
+state (size, mtime, sha256 and ETag per key) makes an unchanged project cost one LIST and no
+hashing; keys the state does not know are checked against the object's sha256 metadata (HEAD).
+Each upload is recorded as it lands, so an interrupted or partly failed push resumes where it
+stopped. A push never changes a local file. Every real push leaves a ``sync_runs`` row and an
+audit event with its counts.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+from kroma_kit.catalog import sync_state
+from kroma_kit.catalog.audit import record_event
+from kroma_kit.catalog.db import connect
+from kroma_kit.catalog.projects import get_project
+from kroma_kit.errors import StorageError
+from kroma_kit.storage import s3
+from kroma_kit.storage.sync_plan import LocalFile, StateEntry, known_sha, plan_push, scan_local
+from kroma_kit.sync.policy import s3_credentials, s3_location
+from kroma_kit.sync.report import NoProgress, SyncProgress, SyncReport
+from kroma_kit.workspace import Workspace
+
+
+def load_state_map(ws: Workspace, project_id: str, destination: str) -> dict[str, StateEntry]:
+    conn = connect(ws.catalog_path, read_only=True)
+    try:
+        rows = sync_state.load_state(conn, project_id, destination)
+    finally:
+        conn.close()
+    return {row["rel_path"]: StateEntry(**row) for row in rows}
+
+
+def push_project(ws: Workspace, slug: str, *, dry_run: bool = False, delete: bool = False,
+                 allow_missing_local: bool = False, progress: SyncProgress | None = None,
+                 settings: s3.TransferSettings | None = None, client: Any = None, triggered_by: str = "cli",
+                 run_id: str | None = None, after_file: Callable[[str], None] | None = None) -> SyncReport:
+    """Push the project root; answer with counts and bytes. ``dry_run`` reads the bucket but
+    writes nothing anywhere. Per-file failures do not stop the others: they are listed in
+    ``report.failed`` (the CLI exits non-zero) and the next push retries them."""
+    project = get_project(ws, slug)
+    location = s3_location(ws, project)
+    report = SyncReport(slug, "push", location.uri, dry_run)
+    root = Path(project["root"])
+    if not root.is_dir():
+        if allow_missing_local:
+            report.skipped, report.reason = True, "missing_local_project_root"
+            return report
+        raise StorageError(f"Project root {root} does not exist, nothing to push. Restore it (`kroma sync pull`) "
+                           "or pass --allow-missing-local to skip quietly.")
+    settings = settings or s3.TransferSettings()
+    progress = progress or NoProgress()
+    started = time.monotonic()
+    conn = None if dry_run else connect(ws.catalog_path)
+    sync_id = None
+    recorded = False
+    if conn is not None:
+        sync_id = sync_state.start_sync_run(conn, project["id"], "push", location.destination, dry_run=False,
+                                            triggered_by=triggered_by, run_id=run_id)
+        report.sync_id = sync_id
+    try:
+        client = client or s3.make_client(location, credentials=s3_credentials(ws, project["id"], location),
+                                          settings=settings)
+        state = load_state_map(ws, project["id"], location.destination)
+        shas: dict[str, str] = {}
+        local = []
+        for item in scan_local(root):
+            try:
+                shas[item.rel_path] = known_sha(item, state) or s3.sha256_file(item.path)
+            except FileNotFoundError:
+                continue  # removed since the scan (e.g. archived by a running job): not ours to push
+            local.append(item)
+        remote = s3.list_objects(client, location)
+        plan = plan_push(local, shas, state, remote, delete=delete)
+        report.files_total, report.bytes_total = len(local), sum(f.size for f in local)
+        report.unchanged, report.remote_only = len(plan.unchanged), len(plan.remote_only)
+        uploads = list(plan.upload)
+        for item in plan.verify:
+            remote_sha, obj = s3.head_sha256(client, location, location.key(item.rel_path))
+            if obj is not None and remote_sha == shas[item.rel_path]:
+                report.verified += 1
+                if conn is not None:
+                    sync_state.save_state(conn, project["id"], location.destination, item.rel_path,
+                                          size_bytes=item.size, mtime_ns=item.mtime_ns, sha256=remote_sha,
+                                          etag=obj.etag)
+            else:
+                uploads.append(item)
+        uploads.sort(key=lambda f: f.rel_path)
+        if dry_run:
+            report.planned = {"upload": [f.rel_path for f in uploads], "delete": [o.key for o in plan.delete]}
+            report.bytes_planned = sum(f.size for f in uploads)
+            report.transferred = 0
+            report.seconds = time.monotonic() - started
+            return report
+        assert conn is not None
+        progress.start(len(uploads), sum(f.size for f in uploads), f"push {slug}")
+
+        def upload(item: LocalFile) -> str:
+            return s3.upload_file(client, location, item.path, location.key(item.rel_path), shas[item.rel_path],
+                                  settings=settings, content_type=mimetypes.guess_type(item.rel_path)[0],
+                                  on_bytes=progress.advance)
+
+        # Several files in flight (boto3 clients are thread-safe); the catalog is written here, on
+        # this thread, as each upload lands. On an interrupt the queued uploads are dropped; ones
+        # that landed unrecorded are recognised by their sha256 metadata next time, not re-sent.
+        pool = ThreadPoolExecutor(max_workers=max(1, settings.max_concurrency), thread_name_prefix="kroma-push")
+        try:
+            futures = {pool.submit(upload, item): item for item in uploads}
+            for future in as_completed(futures):
+                item = futures[future]
+                try:
+                    etag = future.result()
+                except FileNotFoundError:
+                    report.failed[item.rel_path] = f"{item.rel_path} vanished during the push; it is pushed next time."
+                    continue
+                except s3.s3_errors() as exc:
+                    report.failed[item.rel_path] = s3.describe_error(exc, "upload", location,
+                                                                     location.key(item.rel_path))
+                    continue
+                sync_state.save_state(conn, project["id"], location.destination, item.rel_path,
+                                      size_bytes=item.size, mtime_ns=item.mtime_ns, sha256=shas[item.rel_path],
+                                      etag=etag)
+                report.transferred += 1
+                report.bytes_transferred += item.size
+                if after_file is not None:
+                    after_file(item.rel_path)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if plan.delete:
+            keys = [obj.key for obj in plan.delete]
+            not_deleted = set(s3.delete_keys(client, location, keys))
+            for key in keys:
+                if key in not_deleted:
+                    report.failed[key] = f"S3 delete failed for s3://{location.bucket}/{key}."
+            report.deleted = len(keys) - len(not_deleted)
+            gone = [location.rel(k) or "" for k in keys if k not in not_deleted]
+            sync_state.forget_state(conn, project["id"], location.destination, gone)
+    except BaseException as exc:
+        report.seconds = time.monotonic() - started
+        if conn is not None and sync_id is not None:
+            message = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+            record_sync(conn, project["id"], sync_id, report, "failed", message)
+            recorded = True
+        raise
+    finally:
+        progress.close()
+        if conn is not None and not recorded:
+            report.seconds = time.monotonic() - started
+            record_sync(conn, project["id"], sync_id, report, report.status,
+                    f"{len(report.failed)} file(s) failed" if report.failed else None)
+        if conn is not None:
+            conn.close()
+    return report
+
+
+def record_sync(conn: Any, project_id: str, sync_id: str | None, report: SyncReport, status: str,
+            error: str | None) -> None:
+    counts = report.counts()
+    if sync_id is not None:
+        sync_state.finish_sync_run(conn, sync_id, status, {**counts, "failed_paths": sorted(report.failed)[:50]},
+                                   error)
+    record_event(conn, f"sync.{report.direction}", {**counts, "status": status, "destination": report.destination,
+                                                    "error": error}, project_id=project_id)
