@@ -1,5 +1,6 @@
-"""One-line audit calls for the places that move or delete project files (the pipeline's archive
-moves, ``kroma qa archive-bad``, image deletes in the character workspace)."""
+"""One-line audit calls for the places that move project files to the archive (the pipeline's
+archive moves, ``kroma qa archive-bad``). Character image deletes write their own event in
+``characters.images`` inside the delete's transaction."""
 
 from __future__ import annotations
 
@@ -22,9 +23,3 @@ def audit_archive_moves(ws: Workspace, project_id: str | None, moves: Sequence[d
     return write_event(ws.catalog_path, "files.archived", {"reason": reason, "count": len(moves), "run_id": run_id,
                                                            "moves": listed}, project_id=project_id)
 
-
-def audit_image_deleted(ws: Workspace, project_id: str, path: str, *, archived_to: str | None = None,
-                        **details: Any) -> str:
-    """Record an image delete (the file should have gone to the archive: say where)."""
-    return write_event(ws.catalog_path, "image.deleted", {"path": path, "archived_to": archived_to, **details},
-                       project_id=project_id)
