@@ -55,3 +55,11 @@ class ProviderNotConfigured(ProviderError):
 
 class StorageError(KromaError):
     """A file or catalog operation failed (permissions, path escapes, archive problems)."""
+
+
+class AuthError(KromaError):
+    """A request carries no credential, or one that is unknown, expired or revoked."""
+
+
+class PermissionDenied(KromaError):
+    """A valid credential that may not do this (a token scoped to another project)."""

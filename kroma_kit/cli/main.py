@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "kroma_kit.cli.review_cmds",
     "kroma_kit.cli.post_cmds",
     "kroma_kit.cli.manifest_cmds",
+    "kroma_kit.cli.server_cmds",
 )
 
 

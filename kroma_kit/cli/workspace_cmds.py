@@ -162,18 +162,14 @@ def _project_settings(args: argparse.Namespace):
 
 
 def cmd_config_validate(args: argparse.Namespace) -> int:
-    from kroma_kit.project_setup import check_manifest_files
+    from kroma_kit.config_validation import validate_project_config
 
-    project, resolved = _project_settings(args)
-    problems = check_manifest_files(resolved)
-    data = {"project": project["slug"], "valid": not problems, "problems": problems,
-            "manifest_file": str(resolved.manifest_file) if resolved.manifest_file else None,
-            "scenes": len(resolved.manifest.scene_refs), "style_refs": len(resolved.manifest.style_refs)}
+    data = validate_project_config(_ws(args), args.project, raise_on_problems=False)
     emit(args, data)
-    if problems:
+    if data["problems"]:
         from kroma_kit.errors import ConfigError
 
-        raise ConfigError(f"Project '{project['slug']}' settings are not usable: " + "; ".join(problems))
+        raise ConfigError(f"Project '{data['project']}' settings are not usable: " + "; ".join(data["problems"]))
     return 0
 
 

@@ -1,0 +1,24 @@
+"""A run read inside one project: the REST API's ``/projects/{slug}/runs/{run_id}`` routes. Only a
+full run id of that project is found; another project's run is "not found" (no prefix search, so
+a caller scoped to one project learns nothing about another's runs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kroma_kit.catalog.access import reading
+from kroma_kit.catalog.projects import get_project
+from kroma_kit.catalog.runs import get_run
+from kroma_kit.errors import NotFoundError
+from kroma_kit.workspace import Workspace
+
+
+def get_project_run(ws: Workspace, slug: str, run_id: str) -> dict[str, Any]:
+    """The run with its jobs (each with candidates) and cost events, if it belongs to ``slug``."""
+    project_id = get_project(ws, slug)["id"]
+    with reading(ws) as conn:
+        owner = conn.execute("SELECT project_id FROM runs WHERE id = ?", (run_id,)).fetchone()
+    if owner is None or owner[0] != project_id:
+        raise NotFoundError(f"Unknown run '{run_id}' in project '{slug}'. List runs with "
+                            f"`kroma runs list --project {slug}`.")
+    return get_run(ws, run_id)
