@@ -13,8 +13,15 @@ from typing import Any
 from kroma_kit.catalog.access import reading, writing
 from kroma_kit.catalog.audit import record_event
 from kroma_kit.catalog.db import utcnow
-from kroma_kit.catalog.projects import create_project, get_project, get_storage, update_project, validate_slug
-from kroma_kit.errors import InputError, NotFoundError
+from kroma_kit.catalog.projects import (
+    create_project,
+    get_project,
+    get_storage,
+    set_local_root,
+    update_project,
+    validate_slug,
+)
+from kroma_kit.errors import InputError, NotFoundError, StorageError
 from kroma_kit.workspace import ProjectLayout, Workspace
 
 S3_FIELDS = ("enabled", "bucket", "prefix", "region", "profile", "endpoint_url")
@@ -70,13 +77,32 @@ def set_local_base_dir(ws: Workspace, slug: str, base_dir: str) -> dict[str, Any
     if not Path(text).expanduser().is_absolute() and ".." in PurePosixPath(text.replace("\\", "/")).parts:
         raise InputError(f"base_dir {text!r} climbs out of the workspace ('..'); use a folder inside it or "
                          "an absolute path.")
+    base = Path(text).expanduser()
+    if not project.get("local_project_root"):
+        try:
+            ProjectLayout((base if base.is_absolute() else ws.home / base) / slug).ensure()
+        except OSError as exc:
+            raise StorageError(f"Cannot use {text!r} as the base folder: {exc.strerror or exc}.") from None
     with writing(ws) as conn:
         conn.execute("UPDATE project_storage SET local_base_dir = ?, updated_at = ? WHERE project_id = ?",
                      (text, utcnow(), project["id"]))
         record_event(conn, "storage.local.updated", {"base_dir": text}, project_id=project["id"])
-    storage = storage_policy(ws, slug)
-    ProjectLayout(Path(storage["resolved_root"])).ensure()
-    return storage
+    return storage_policy(ws, slug)
+
+
+def set_project_root(ws: Workspace, slug: str, root: str) -> dict[str, Any]:
+    """Point the project at an explicit absolute folder (a relative one would depend on the
+    caller's working directory). The folders are created first, so a root that cannot be created
+    changes nothing."""
+    path = Path(str(root or "").strip()).expanduser()
+    if not str(root or "").strip() or not path.is_absolute():
+        raise InputError(f"project_root {root!r} must be an absolute folder path.")
+    try:
+        ProjectLayout(path).ensure()
+    except OSError as exc:
+        raise StorageError(f"Cannot use {path} as the project root: {exc.strerror or exc}.") from None
+    set_local_root(ws, slug, path)
+    return storage_policy(ws, slug)
 
 
 def set_s3_policy(ws: Workspace, slug: str, **fields: Any) -> dict[str, Any]:

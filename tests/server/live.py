@@ -30,13 +30,19 @@ def _socket() -> socket.socket:
 def live_server(ws, *, bind_host: str = "127.0.0.1", dev_bypass: bool = False,
                 bootstrap_first_token: bool = True) -> Iterator[str]:
     """Serve the app for ``ws`` on a thread; yields the base URL; stops the server (and its runs)."""
-    import uvicorn
-
     from kroma_kit.server.app import create_app
     from kroma_kit.server.config import ServerConfig
 
-    app = create_app(ServerConfig(ws=ws, bind_host=bind_host, dev_bypass=dev_bypass,
-                                  bootstrap_first_token=bootstrap_first_token))
+    with serve_app(create_app(ServerConfig(ws=ws, bind_host=bind_host, dev_bypass=dev_bypass,
+                                           bootstrap_first_token=bootstrap_first_token))) as base:
+        yield base
+
+
+@contextmanager
+def serve_app(app) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on 127.0.0.1 (ephemeral port) on a thread."""
+    import uvicorn
+
     sock = _socket()
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))

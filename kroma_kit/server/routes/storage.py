@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from kroma_kit.catalog import project_views, projects
+from kroma_kit.catalog import project_views
 from kroma_kit.server.auth import WS, Slug
 from kroma_kit.server.errors import ApiError
 from kroma_kit.server.models import Envelope, Storage
@@ -45,7 +45,7 @@ def set_local(slug: Slug, body: LocalStorageUpdate, ws: WS) -> dict:
     if body.base_dir:
         project_views.set_local_base_dir(ws, slug, body.base_dir)
     if body.project_root:
-        projects.set_local_root(ws, slug, body.project_root)
+        project_views.set_project_root(ws, slug, body.project_root)
     return {"ok": True, "storage": project_views.storage_policy(ws, slug)}
 
 
