@@ -1,0 +1,79 @@
+"""A local run started through the API goes on in the background while 8 clients read and write:
+the trigger answers at once, no request fails (no lock errors), no row is lost, and the run's
+progress shows on the run routes until it is done."""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+
+CLIENTS = 8
+CANDIDATES = 3
+
+
+def test_eight_clients_while_a_local_run_writes(api):
+    with api.client() as http:
+        started = time.perf_counter()
+        trigger = http.post("/api/projects/demo/runs/trigger",
+                            json={"mode": "run", "provider": "local", "candidates": CANDIDATES, "concurrency": 2})
+        trigger_s = time.perf_counter() - started
+    assert trigger.status_code == 200, trigger.text
+    run_id = trigger.json()["pipeline_trigger"]["run_id"]
+    assert trigger.json()["pipeline_trigger"]["status"] == "running"
+
+    failures: list[str] = []
+    written: list[str] = []
+    health_s: list[float] = []
+    statuses: set[str] = set()
+    done = threading.Event()
+    lock = threading.Lock()
+
+    def client(index: int) -> None:
+        with api.client() as http:
+            iteration = 0
+            while not done.is_set() or iteration < 3:
+                iteration += 1
+                t0 = time.perf_counter()
+                health = http.get("/health")
+                with lock:
+                    health_s.append(time.perf_counter() - t0)
+                run = http.get(f"/api/projects/demo/runs/{run_id}")
+                responses = [health, run, http.get("/api/projects/demo/runs", params={"limit": 20}),
+                             http.get("/api/projects/demo/assets", params={"limit": 50}),
+                             http.get("/api/projects/demo/quality-reports", params={"run_id": run_id}),
+                             http.get("/api/projects/demo")]
+                code = f"p{index}-{iteration}"
+                posted = http.post("/api/projects/demo/provider-accounts", json={"provider_code": code})
+                responses.append(posted)
+                with lock:
+                    failures.extend(f"{r.request.method} {r.request.url.path}: {r.status_code} {r.text[:200]}"
+                                    for r in responses if r.status_code != 200)
+                    if posted.status_code == 200:
+                        written.append(code)
+                    if run.status_code == 200:
+                        statuses.add(run.json()["run"]["status"])
+                        if run.json()["run"]["status"] != "running":
+                            done.set()
+                if iteration > 400:
+                    done.set()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(240)
+    assert not failures, failures[:5]
+    assert trigger_s < 30
+
+    with api.client() as http:
+        detail = http.get(f"/api/projects/demo/runs/{run_id}").json()
+        accounts = http.get("/api/projects/demo/provider-accounts").json()["provider_accounts"]
+        reports = http.get("/api/projects/demo/quality-reports", params={"run_id": run_id, "limit": 1000}).json()
+    assert "running" in statuses, "the run was never seen in progress: the trigger did not answer at once"
+    assert detail["run"]["status"] == "done", detail["run"]
+    assert len(detail["jobs"]) == 4
+    assert all(len(job["candidates"]) == CANDIDATES and job["selected_candidate_index"] for job in detail["jobs"])
+    assert reports["count"] >= 4 * CANDIDATES
+    assert {a["provider_code"] for a in accounts} >= set(written) and len(written) >= CLIENTS * 3
+    assert statistics.median(health_s) < 2.0 and max(health_s) < 15.0, (statistics.median(health_s), max(health_s))
