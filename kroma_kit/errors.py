@@ -33,6 +33,10 @@ class SpendError(KromaError):
     """A paid call was refused by the spend guard (no confirm_spend, limits, budgets)."""
 
 
+class LimitExceeded(SpendError):
+    """A plan is over a safety limit (batch size, candidates per job) that a flag can lift."""
+
+
 class BudgetExceeded(SpendError):
     """The next paid call would cross a per-run or per-project budget."""
 

@@ -31,7 +31,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         yield
         launcher.shutdown()
 
-    app = FastAPI(title="Kroma Kit API", version=API_VERSION, lifespan=lifespan,
+    # No /docs or /redoc: their pages load scripts from a CDN, and nothing may download at run time.
+    app = FastAPI(title="Kroma Kit API", version=API_VERSION, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="The workbench over HTTP: the same functions as the `kroma` CLI and the panels. "
                               "Every answer is `{ok: true, <payload>}` or `{ok: false, error, error_kind, "
                               "error_code}`.")

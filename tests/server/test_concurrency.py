@@ -7,6 +7,9 @@ from __future__ import annotations
 import statistics
 import threading
 import time
+from pathlib import Path
+
+import httpx
 
 CLIENTS = 8
 CANDIDATES = 3
@@ -77,3 +80,22 @@ def test_eight_clients_while_a_local_run_writes(api):
     assert reports["count"] >= 4 * CANDIDATES
     assert {a["provider_code"] for a in accounts} >= set(written) and len(written) >= CLIENTS * 3
     assert statistics.median(health_s) < 2.0 and max(health_s) < 15.0, (statistics.median(health_s), max(health_s))
+
+
+def test_stopping_the_server_cancels_its_run_cleanly(workspace):
+    """A run still going when the server stops is cancelled: calls in flight finish, the run ends
+    ``partial`` (resumable), not ``running`` or ``interrupted``."""
+    from kroma_kit.catalog.projects import create_project
+    from kroma_kit.catalog.runs import get_run
+    from kroma_kit.project_setup import install_sample_project
+    from tests.server.live import live_server
+
+    install_sample_project(Path(create_project(workspace, "demo", "Demo")["root"]), candidates=1)
+    with live_server(workspace, dev_bypass=True) as base:
+        trigger = httpx.post(f"{base}/api/projects/demo/runs/trigger",
+                             json={"mode": "run", "candidates": 12, "allow_many_candidates": True, "concurrency": 1}, timeout=60)
+        assert trigger.status_code == 200, trigger.text
+        run_id = trigger.json()["pipeline_trigger"]["run_id"]
+    run = get_run(workspace, run_id)
+    assert run["status"] == "partial", (run["status"], run["status_reason"])
+    assert run["jobs_done"] < run["jobs_total"]

@@ -87,6 +87,7 @@ def test_dry_trigger_then_runs_detail_and_jobs(client, dry_run_id):
     ({"stage": "sketch"}, 400, "validation_error", "validation"),
     ({"mode": "run", "provider": "openai"}, 400, "spend_confirmation_required", "policy"),
     ({"mode": "run", "provider": "nosuch"}, 404, "not_found", "validation"),
+    ({"mode": "run", "candidates": 7}, 400, "planning_preflight_failed", "validation"),
 ])
 def test_trigger_refusals_write_nothing(client, body, status, code, kind):
     before = client.get("/api/projects/demo").json()["counts"]["runs"]
