@@ -21,7 +21,7 @@ from kroma_kit.server.config import ServerConfig
 from kroma_kit.server.errors import ApiError
 from kroma_kit.workspace import Workspace
 
-_bearer = HTTPBearer(auto_error=False, bearerFormat="kroma_<hex>",
+_bearer = HTTPBearer(auto_error=False, scheme_name="bearerAuth", bearerFormat="kroma_<hex>",
                      description="An API token from `POST /auth/token` or `kroma token create`.")
 
 

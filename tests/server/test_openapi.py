@@ -34,8 +34,9 @@ def test_every_route_has_request_and_response_models(api):
             assert op["responses"]["401"]["content"]["application/json"]["schema"]["$ref"].endswith("ErrorEnvelope")
         if method in ("post", "put") and not path.endswith("validate-config"):
             assert "requestBody" in op and op["requestBody"]["required"], (method, path)
-    assert "bearerAuth" in str(schema["components"]["securitySchemes"]) or \
-        "HTTPBearer" in schema["components"]["securitySchemes"]
+    assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    secured = {(path, method) for path, method, op in operations if {"bearerAuth": []} in op.get("security", [])}
+    assert secured == {(path, method) for path, method, _ in operations if path != "/health"}
 
 
 def _document() -> dict:
