@@ -13,12 +13,17 @@ from kroma_kit.errors import NotFoundError
 from kroma_kit.workspace import Workspace
 
 
-def get_project_run(ws: Workspace, slug: str, run_id: str) -> dict[str, Any]:
-    """The run with its jobs (each with candidates) and cost events, if it belongs to ``slug``."""
+def check_run_in_project(ws: Workspace, slug: str, run_id: str) -> str:
+    """``run_id`` if it is a run of project ``slug``; otherwise "not found"."""
     project_id = get_project(ws, slug)["id"]
     with reading(ws) as conn:
         owner = conn.execute("SELECT project_id FROM runs WHERE id = ?", (run_id,)).fetchone()
     if owner is None or owner[0] != project_id:
         raise NotFoundError(f"Unknown run '{run_id}' in project '{slug}'. List runs with "
                             f"`kroma runs list --project {slug}`.")
-    return get_run(ws, run_id)
+    return run_id
+
+
+def get_project_run(ws: Workspace, slug: str, run_id: str) -> dict[str, Any]:
+    """The run with its jobs (each with candidates) and cost events, if it belongs to ``slug``."""
+    return get_run(ws, check_run_in_project(ws, slug, run_id))

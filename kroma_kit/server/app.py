@@ -19,7 +19,8 @@ from kroma_kit.server.config import ServerConfig
 from kroma_kit.server.errors import install_error_handlers
 from kroma_kit.server.launch import RunLauncher
 
-ROUTE_MODULES = ("health", "tokens", "projects", "storage", "runs", "assets", "reports", "prompts", "providers")
+ROUTE_MODULES = ("health", "tokens", "projects", "storage", "runs", "review", "assets", "reports", "prompts",
+                 "providers")
 API_VERSION = "0.2.0"
 
 

@@ -3,8 +3,8 @@ answers at once with its run id; progress is read from the run routes (the catal
 run log are written as candidates finish). The seed ran the pipeline inside the request and held it
 open for the whole run (kroma-behavior.md §10 #26).
 
-Everything goes through :meth:`RunLauncher.launch`, the one place a later worker process takes
-over. Validation and the spend rules run before the id is returned: bad input, an unconfirmed paid
+Everything goes through :meth:`RunLauncher.start` (:meth:`~RunLauncher.launch` a new run,
+:meth:`~RunLauncher.resume` a stopped one), the one place a later worker process takes over. Validation and the spend rules run before the id is returned: bad input, an unconfirmed paid
 run or a colliding run are refused as errors of the request, and nothing is written for them.
 """
 
@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from kroma_kit.catalog.projects import project_layout
 from kroma_kit.errors import KromaError
 from kroma_kit.pipeline.events import Planned, RunEvent
 from kroma_kit.pipeline.execute import execute_run
 from kroma_kit.pipeline.plan import PlanRequest
+from kroma_kit.pipeline.resume import resume_run
 from kroma_kit.workspace import Workspace
 
 log = logging.getLogger("kroma_kit.server.runs")
@@ -55,8 +58,22 @@ class RunLauncher:
 
     def launch(self, ws: Workspace, request: PlanRequest, *, confirm_spend: bool = False,
                concurrency: int | None = None) -> Planned:
-        """Start the run; return its ``Planned`` event (run id, jobs, estimated cost) once it is
-        planned and its run log and catalog row exist."""
+        """Start a new run of ``request`` (see :meth:`start`)."""
+        return self.start(lambda on_event, cancel: execute_run(
+            ws, request, confirm_spend=confirm_spend, concurrency=concurrency, on_event=on_event, cancel=cancel),
+            label=request.project)
+
+    def resume(self, ws: Workspace, run_id: str, *, confirm_spend: bool = False,
+               concurrency: int | None = None) -> Planned:
+        """Finish a partial, interrupted or failed run under its own id (see :meth:`start`)."""
+        return self.start(lambda on_event, cancel: resume_run(
+            ws, run_id, confirm_spend=confirm_spend, concurrency=concurrency, on_event=on_event, cancel=cancel),
+            label=run_id)
+
+    def start(self, run: Callable[[Callable[[RunEvent], None], threading.Event], Any], *, label: str) -> Planned:
+        """Call ``run(on_event, cancel)`` on a new thread; return its ``Planned`` event (run id,
+        jobs, estimated cost) once the run is planned and its run log and catalog row exist. An
+        error raised before that (bad input, spend refused) is raised here instead."""
         started = _Started()
         cancel = threading.Event()
 
@@ -67,8 +84,7 @@ class RunLauncher:
 
         def work() -> None:
             try:
-                execute_run(ws, request, confirm_spend=confirm_spend, concurrency=concurrency,
-                            on_event=on_event, cancel=cancel)
+                run(on_event, cancel)
             except BaseException as exc:  # noqa: BLE001 - reported to the request, or logged
                 if not started.ready.is_set():
                     started.error = exc
@@ -79,12 +95,11 @@ class RunLauncher:
                 with self._lock:
                     self._runs.pop(started.run_id or "", None)
 
-        thread = threading.Thread(target=work, name=f"kroma-run-{request.project}", daemon=True)
+        thread = threading.Thread(target=work, name=f"kroma-run-{label}", daemon=True)
         thread.start()
         if not started.ready.wait(START_TIMEOUT_S):
             cancel.set()
-            raise KromaError(f"The run of project '{request.project}' did not start within "
-                             f"{START_TIMEOUT_S:.0f} s; it was cancelled.")
+            raise KromaError(f"The run ({label}) did not start within {START_TIMEOUT_S:.0f} s; it was cancelled.")
         if started.error is not None:
             raise started.error
         assert started.planned is not None

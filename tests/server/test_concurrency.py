@@ -79,6 +79,20 @@ def test_eight_clients_while_a_local_run_writes(api):
     assert all(len(job["candidates"]) == CANDIDATES and job["selected_candidate_index"] for job in detail["jobs"])
     assert reports["count"] >= 4 * CANDIDATES
     assert {a["provider_code"] for a in accounts} >= set(written) and len(written) >= CLIENTS * 3
+    job = detail["jobs"][0]
+    other = next(c["candidate_index"] for c in job["candidates"]
+                 if c["candidate_index"] != job["selected_candidate_index"])
+    with api.client() as http:
+        review = http.put(f"/api/projects/demo/runs/{run_id}/jobs/{job['job_key']}/winner",
+                          json={"candidate_index": other, "note": "better hands", "force": True})
+        assert review.status_code == 200, review.text
+        assert review.json()["review"]["changed"] is True
+        history = http.get(f"/api/projects/demo/runs/{run_id}/jobs/{job['job_key']}/winner-history").json()
+        assert [h["source"] for h in history["history"]] == ["ranking", "human_review"]
+        again = http.get(f"/api/projects/demo/runs/{run_id}").json()["jobs"][0]
+        assert again["selected_candidate_index"] == other
+        missing = http.put(f"/api/projects/demo/runs/{run_id}/jobs/no-such-job/winner", json={"candidate_index": 1})
+        assert missing.status_code == 404 and missing.json()["error_code"] == "not_found"
     assert statistics.median(health_s) < 2.0 and max(health_s) < 15.0, (statistics.median(health_s), max(health_s))
 
 
@@ -93,9 +107,22 @@ def test_stopping_the_server_cancels_its_run_cleanly(workspace):
     install_sample_project(Path(create_project(workspace, "demo", "Demo")["root"]), candidates=1)
     with live_server(workspace, dev_bypass=True) as base:
         trigger = httpx.post(f"{base}/api/projects/demo/runs/trigger",
-                             json={"mode": "run", "candidates": 12, "allow_many_candidates": True, "concurrency": 1}, timeout=60)
+                             json={"mode": "run", "candidates": 7, "allow_many_candidates": True, "concurrency": 1}, timeout=60)
         assert trigger.status_code == 200, trigger.text
         run_id = trigger.json()["pipeline_trigger"]["run_id"]
     run = get_run(workspace, run_id)
     assert run["status"] == "partial", (run["status"], run["status_reason"])
     assert run["jobs_done"] < run["jobs_total"]
+
+    with live_server(workspace, dev_bypass=True) as base, httpx.Client(base_url=base, timeout=60) as http:
+        resumed = http.post(f"/api/projects/demo/runs/{run_id}/resume", json={"concurrency": 2})
+        assert resumed.status_code == 200, resumed.text
+        assert resumed.json()["pipeline_trigger"]["run_id"] == run_id
+        deadline = time.monotonic() + 180
+        while http.get(f"/api/projects/demo/runs/{run_id}").json()["run"]["status"] == "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+        detail = http.get(f"/api/projects/demo/runs/{run_id}").json()
+        assert detail["run"]["status"] == "done", detail["run"]["status_reason"]
+        assert all(len(job["candidates"]) == 7 for job in detail["jobs"])
+        assert http.post(f"/api/projects/other/runs/{run_id}/resume", json={}).status_code == 404

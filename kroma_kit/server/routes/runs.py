@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kroma_kit.catalog.run_views import get_project_run
+from kroma_kit.catalog.run_views import check_run_in_project, get_project_run
 from kroma_kit.catalog.runs import list_runs
 from kroma_kit.config_validation import validate_project_config
 from kroma_kit.pipeline.execute import dry_run
@@ -92,6 +92,11 @@ class TriggerResponse(Envelope):
     pipeline_trigger: Trigger
 
 
+class ResumeRequest(BaseModel):
+    confirm_spend: bool = Field(default=False, description="required when the rest of the run is paid")
+    concurrency: int | None = Field(default=None, ge=1, le=64)
+
+
 class ValidateConfigRequest(BaseModel):
     app_settings_path: str | None = None
     project_settings_path: str | None = None
@@ -156,6 +161,18 @@ def trigger(slug: Slug, body: TriggerRequest, ws: WS, runs: Annotated[RunLaunche
                                                             "jobs_total": planned.jobs_total}
     return {"ok": True, "pipeline_trigger": {"mode": body.mode, "run_id": run_id, "status": status,
                                              "run_url": f"/api/projects/{slug}/runs/{run_id}", **extra}}
+
+
+@router.post("/{run_id}/resume", response_model=TriggerResponse)
+def resume(slug: Slug, run_id: str, body: ResumeRequest, ws: WS,
+           runs: Annotated[RunLauncher, Depends(launcher)]) -> dict:
+    """Finish a partial, interrupted or failed run in the background (``kroma run --resume``);
+    nothing already on disk is paid for again."""
+    planned = runs.resume(ws, check_run_in_project(ws, slug, run_id), confirm_spend=body.confirm_spend,
+                          concurrency=body.concurrency)
+    return {"ok": True, "pipeline_trigger": {
+        "mode": "run", "run_id": planned.run_id, "status": "running", "run_url": f"/api/projects/{slug}/runs/{run_id}",
+        "estimated_cost_usd": planned.estimated_cost_usd, "jobs_total": planned.jobs_total}}
 
 
 @router.post("/validate-config", response_model=ValidationResponse)
