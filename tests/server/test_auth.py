@@ -38,6 +38,7 @@ def test_first_token_is_created_once_without_auth_and_stored_only_as_a_hash(bare
         assert token.startswith("kroma_") and len(token) == 6 + 64
         assert record["token_prefix"] == token[:12] and record["label"] == "desktop"
         assert_error(httpx.post(f"{base}/auth/token", json={}), 401, "unauthorized")
+        assert_error(httpx.post(f"{base}/auth/token", json={"project_slug": "nosuch"}), 401, "unauthorized")
 
         listed = httpx.get(f"{base}/auth/tokens", headers={"Authorization": f"Bearer {token}"}).json()
         assert listed["count"] == 1 and "token" not in listed["tokens"][0]
@@ -140,3 +141,12 @@ def test_kroma_token_cli_twins_and_kroma_serve(bare_ws, capsys):
         assert json.loads(capsys.readouterr().out)["revoked_at"]
         assert_error(httpx.get(f"{base}/api/projects/demo", headers=auth), 401, "unauthorized")
     assert main(["token", "revoke", "nope"]) == 2
+
+
+def test_racing_bootstrap_requests_get_exactly_one_first_token(bare_ws):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with live_server(bare_ws) as base, ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(lambda i: httpx.post(f"{base}/auth/token", json={"label": f"r{i}"}).status_code,
+                              range(8)))
+    assert sorted(codes) == [200] + [401] * 7

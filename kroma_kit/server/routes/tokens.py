@@ -43,7 +43,7 @@ class TokenRevoked(Envelope):
 def create_token(body: TokenCreate, ws: WS, config: Annotated[ServerConfig, Depends(server_config)],
                  who: Annotated[Caller | None, Depends(optional_caller)]) -> dict:
     if who is None:
-        if not config.may_bootstrap:
+        if not config.may_bootstrap or tokens.has_active_token(ws):  # checked again inside the insert
             raise AuthError("Missing Authorization: Bearer token")
         record = tokens.create_token(ws, label=body.label, project_slug=body.project_slug,
                                      expires_at=body.expires_at, only_if_none_active=True)
