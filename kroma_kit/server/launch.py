@@ -4,8 +4,9 @@ run log are written as candidates finish). The seed ran the pipeline inside the 
 open for the whole run (kroma-behavior.md §10 #26).
 
 Everything goes through :meth:`RunLauncher.start` (:meth:`~RunLauncher.launch` a new run,
-:meth:`~RunLauncher.resume` a stopped one), the one place a later worker process takes over. Validation and the spend rules run before the id is returned: bad input, an unconfirmed paid
-run or a colliding run are refused as errors of the request, and nothing is written for them.
+:meth:`~RunLauncher.resume` a stopped one), the one place a later worker process takes over.
+Validation and the spend rules run before the id is returned: bad input, an unconfirmed paid run
+or a colliding run are refused as errors of the request, and nothing is written for them.
 """
 
 from __future__ import annotations
