@@ -15,11 +15,11 @@ def _say(text: str = "") -> None:
 
 
 def run_demo(*, serve: bool | None = None) -> int:
+    from kroma_kit.catalog import open_workspace
     from kroma_kit.catalog.projects import create_project, get_project
     from kroma_kit.config import resolve_project_settings
     from kroma_kit.errors import NotFoundError
     from kroma_kit.project_setup import check_manifest_files, install_sample_project
-    from kroma_kit.workspace import open_workspace
 
     ws = open_workspace()
     _say(f"Workspace: {ws.home}  (catalog {ws.catalog_path}; set KROMA_HOME to use another)")

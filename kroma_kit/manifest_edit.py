@@ -19,6 +19,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from kroma_kit.catalog.projects import get_project
+from kroma_kit.catalog.prompts import check_prompt, record_published
 from kroma_kit.config import Manifest, ProjectSettings, read_settings_file, resolve_project_settings
 from kroma_kit.errors import ConfigError, ImageInputError, InputError, StorageError
 from kroma_kit.imaging import IMAGE_EXTENSIONS, open_image, open_image_bytes, sanitize_stem
@@ -52,8 +54,6 @@ def manifest_file_path(resolved: ProjectSettings, project_root: Path) -> Path:
 
 
 def _project_root(ws: Workspace, slug: str) -> Path:
-    from kroma_kit.catalog.projects import get_project
-
     return Path(get_project(ws, slug)["root"])
 
 
@@ -175,8 +175,6 @@ def update_manifest(ws: Workspace, slug: str, *, scene_refs: list[str] | None = 
     Prompts whose text really changed also get a new catalog version (as publishing from the
     panel does), so ``prompt_history`` and the manifest never disagree.
     """
-    from kroma_kit.catalog.prompts import check_prompt, record_published
-
     for name, text in (prompts or {}).items():
         check_prompt(name, text)
     root = _project_root(ws, slug)
@@ -187,6 +185,22 @@ def update_manifest(ws: Workspace, slug: str, *, scene_refs: list[str] | None = 
         if before.prompts.get(name) != text:
             record_published(ws, slug, name, text, baseline=before.prompts.get(name))
     return resolved.manifest
+
+
+def publish_prompt(ws: Workspace, slug: str, name: str, text: str, *, stage: str | None = None) -> int:
+    """Make ``text`` the prompt ``name`` for the project's next runs; return its catalog version.
+
+    The project's manifest file gets ``prompts[name] = text`` through
+    :func:`write_manifest` (only that key changes; the file is validated
+    before it is rewritten atomically, and nothing is recorded when that fails). Then the
+    version is recorded by :func:`~kroma_kit.catalog.prompts.record_published`.
+    """
+    resolved_stage = check_prompt(name, text, stage)
+    root = _project_root(ws, slug)
+    before = resolve_project_settings(root)  # a broken manifest stops here, with file + key
+    write_manifest(root, prompts={name: text})
+    return record_published(ws, slug, name, text, baseline=before.manifest.prompts.get(name),
+                            stage=resolved_stage)
 
 
 def import_ref_file(ws: Workspace, slug: str, kind: str, source_path: str | os.PathLike[str]) -> str:

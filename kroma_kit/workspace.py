@@ -23,6 +23,33 @@ def workspace_home(home: str | os.PathLike[str] | None = None) -> Path:
     return Path(raw).expanduser().resolve()
 
 
+BUSY_TIMEOUT_MS = 15000  # how long a writer waits for the catalog's write lock
+
+
+
+def connect(path: str | Path, *, read_only: bool = False) -> sqlite3.Connection:
+    """Open the catalog with the pragmas every connection needs.
+
+    ``isolation_level=None`` means autocommit: writers group statements with :func:`transaction`.
+    """
+    db_path = Path(path)
+    if read_only:
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                               isolation_level=None, check_same_thread=True)
+    else:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if not read_only:
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        if str(mode).lower() != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
 @dataclass(frozen=True)
 class Workspace:
     """A workspace folder: ``catalog.db`` plus ``projects/<slug>/`` by default."""
@@ -38,32 +65,9 @@ class Workspace:
         return self.home / "projects"
 
     def connect(self) -> sqlite3.Connection:
-        """Open the catalog (WAL, foreign keys, busy timeout). The schema must already exist."""
-        from kroma_kit.catalog.db import connect
-
+        """Open the catalog (WAL, foreign keys, busy timeout). The schema must already exist
+        (:func:`kroma_kit.catalog.open_workspace` applies migrations)."""
         return connect(self.catalog_path)
-
-
-def open_workspace(home: str | os.PathLike[str] | None = None, *, create: bool = True) -> Workspace:
-    """Return the workspace, creating its folders and applying catalog migrations when needed.
-
-    Migrations are additive and idempotent, so calling this from every process is safe.
-    """
-    from kroma_kit.catalog.db import connect
-    from kroma_kit.catalog.migrations import migrate
-
-    ws = Workspace(workspace_home(home))
-    if not create and not ws.catalog_path.exists():
-        raise StorageError(
-            f"No Kroma workspace at {ws.home} (no {CATALOG_FILE}). Run `kroma init` or set KROMA_HOME."
-        )
-    ws.projects_dir.mkdir(parents=True, exist_ok=True)
-    conn = connect(ws.catalog_path)
-    try:
-        migrate(conn)
-    finally:
-        conn.close()
-    return ws
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ def kroma_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def workspace(kroma_home: Path):
-    from kroma_kit.workspace import open_workspace
+    from kroma_kit.catalog import open_workspace
 
     return open_workspace(kroma_home)
 

@@ -111,6 +111,14 @@ class Engine:
     caches: OrderedDict[str, Any] = field(default_factory=OrderedDict)
     caches_lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def close_caches(self) -> None:
+        """Close every catalog cache (snapshots are dropped once no query holds them)."""
+        with self.caches_lock:
+            caches = list(self.caches.values())
+            self.caches.clear()
+        for cache in caches:
+            cache.close()
+
 
 _engine: Engine | None = None
 _engine_lock = threading.Lock()
@@ -165,9 +173,7 @@ def reset_engine() -> None:
     with _engine_lock:
         old, _engine, _warned = _engine, None, False
     if old is not None:
-        from kroma_kit.analytics.snapshot import close_caches
-
-        close_caches(old)
+        old.close_caches()
 
 
 def uses_sqlite_scanner(ws: Workspace) -> bool:

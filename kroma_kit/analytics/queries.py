@@ -305,12 +305,17 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
+def records(frame: pd.DataFrame | None, *, json_ready: bool = False) -> list[dict[str, Any]]:
     """A frame's rows as dicts with NaN/NaT turned into None: what panels, dashboards and
-    pictures iterate over (analytics returns pandas)."""
+    pictures iterate over (analytics returns pandas). ``json_ready`` also turns numpy scalars
+    into Python numbers and times into ISO text (what the CLI prints as JSON)."""
     import pandas as pd
 
     if frame is None or len(frame) == 0:
         return []
+    if json_ready:
+        import json
+
+        return json.loads(frame.to_json(orient="records", date_format="iso", default_handler=str))
     clean = frame.astype(object).where(pd.notna(frame), None)
     return clean.to_dict(orient="records")

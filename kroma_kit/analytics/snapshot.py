@@ -58,7 +58,6 @@ ones are closed).
 
 from __future__ import annotations
 
-import atexit
 import os
 import re
 import sqlite3
@@ -69,12 +68,29 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote as url_quote
 
 from kroma_kit.analytics.engine import Engine, quote
+from kroma_kit.analytics.snapshot_parts import (  # noqa: F401 (duck_type, BUSY_TIMEOUT_S re-exported)
+    BUSY_TIMEOUT_S,
+    Generation,
+    Part,
+    Shape,
+    SnapshotInfo,
+    _connect_read_only,
+    _ddl,
+    _ident,
+    _size,
+    _unlink,
+    duck_type,
+)
+from kroma_kit.analytics.snapshot_temp import (  # noqa: F401 (FOLDER_PREFIX re-exported)
+    FOLDER_PREFIX,
+    forget_folder,
+    keep_folder,
+    sweep_stale_folders,
+)
 from kroma_kit.analytics.views import VIEW_SQL
 from kroma_kit.errors import KromaError
 
@@ -84,7 +100,6 @@ if TYPE_CHECKING:
 SNAPSHOT_PREFIX = "catalog_snapshot_"
 SHAPE_PREFIX = "catalog_shape_"
 MAX_CATALOGS = 4
-BUSY_TIMEOUT_S = 15.0
 COPY_TIMEOUT_S = 1800
 FALLBACK_CHUNK_ROWS = 50_000
 
@@ -118,69 +133,6 @@ def _next_number() -> int:
     with _counter_lock:
         _counter += 1
         return _counter
-
-
-# --------------------------------------------------------------------------- what is attached
-
-@dataclass(eq=False)
-class Part:
-    """One attached DuckDB database of a generation: a file written by the copy child, or
-    (``path`` None) in-memory tables copied by the sqlite3 fallback."""
-
-    name: str
-    path: Path | None
-    tables: dict[str, int]  # table -> rows
-
-
-@dataclass(eq=False)
-class Generation:
-    """One snapshot: every table copied so far, all as of ``signature``."""
-
-    number: int
-    signature: tuple[Any, ...]
-    columns: dict[str, list[tuple[str, str]]]
-    parts: list[Part] = field(default_factory=list)
-    build_s: float = 0.0
-    leases: int = 0
-    retired: bool = False
-
-    @property
-    def rows(self) -> dict[str, int]:
-        return {table: rows for part in self.parts for table, rows in part.tables.items()}
-
-    @property
-    def search_path(self) -> str:
-        """Unqualified table names resolve in the parts (``memory.main`` when there is none)."""
-        return ",".join(f"{part.name}.main" for part in self.parts) or "memory.main"
-
-
-@dataclass(eq=False)
-class Shape:
-    """Empty tables with the catalog's columns as DuckDB types them; ``key`` = (probe, schema_version)."""
-
-    name: str
-    key: tuple[Any, ...]
-    columns: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
-    leases: int = 0
-    retired: bool = False
-
-    @property
-    def tables(self) -> frozenset[str]:
-        return frozenset(self.columns)
-
-
-@dataclass(frozen=True)
-class SnapshotInfo:
-    """What :func:`snapshot_info` reports about one catalog's snapshot in this process."""
-
-    databases: tuple[str, ...]    # the attached DuckDB databases holding the current generation
-    fresh: bool                   # its signature is the catalog's signature now
-    rows: dict[str, int]          # table -> rows copied into it
-    size_bytes: int               # size of its files (0 for in-memory fallback copies)
-    build_s: float                # seconds spent copying into it so far
-    builds: int                   # generations made in this process for this catalog
-    last_build_s: float           # duration of the latest copy (any generation)
-    scanner: bool                 # copied through sqlite_scanner (False: the sqlite3 fallback)
 
 
 # --------------------------------------------------------------------------- one catalog
@@ -378,7 +330,7 @@ class CatalogCache:
         request = {"extension_directory": self.engine.extension_directory, "catalog": str(self.path),
                    "target": str(path), "columns": columns, "workers": max(1, min(len(columns), os.cpu_count() or 1, 4))}
         try:
-            done = subprocess.run([sys.executable, "-c", _CHILD], input=json.dumps(request), capture_output=True,
+            done = subprocess.run([sys.executable, "-m", CHILD_MODULE], input=json.dumps(request), capture_output=True,
                                   text=True, timeout=COPY_TIMEOUT_S, env=_child_env())
         except subprocess.TimeoutExpired as exc:
             _unlink(path)
@@ -442,7 +394,7 @@ class CatalogCache:
         if self._folder is None:
             sweep_stale_folders(Path(tempfile.gettempdir()))
             self._folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
-            _folders.add(self._folder)
+            keep_folder(self._folder)
         return self._folder
 
     # ------------------------------------------------------------------ DuckDB housekeeping
@@ -464,7 +416,7 @@ class CatalogCache:
             import shutil
 
             shutil.rmtree(self._folder, ignore_errors=True)
-            _folders.discard(self._folder)
+            forget_folder(self._folder)
 
     def _drop_part(self, part: Part) -> None:
         self._run(f"DETACH DATABASE IF EXISTS {part.name}")
@@ -474,90 +426,18 @@ class CatalogCache:
 
 # --------------------------------------------------------------------------- the copy child
 
-# Run as ``python -c`` with a JSON request on stdin; prints {table: rows}. DuckDB only: it does not
-# import kroma_kit, and it is the only process of ours whose SQLite is the extension's.
-_CHILD = r"""
-import json, sys
-from concurrent.futures import ThreadPoolExecutor
-import duckdb
-
-request = json.load(sys.stdin)
-config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False,
-          "extension_directory": request["extension_directory"]}
-con = duckdb.connect(":memory:", config=config)
-con.execute("LOAD sqlite_scanner")
-literal = lambda text: "'" + text.replace("'", "''") + "'"
-ident = lambda text: '"' + text.replace('"', '""') + '"'
-con.execute(f"ATTACH {literal(request['catalog'])} AS src (TYPE sqlite, READ_ONLY)")
-con.execute(f"ATTACH {literal(request['target'])} AS dst")
-columns = request["columns"]
-for table, cols in columns.items():
-    con.execute(f"CREATE TABLE dst.main.{ident(table)} ({', '.join(f'{ident(c)} {kind}' for c, kind in cols)})")
-
-def copy(table):
-    names = ", ".join(ident(c) for c, _kind in columns[table])
-    cur = con.cursor()
-    try:
-        cur.execute(f"INSERT INTO dst.main.{ident(table)} ({names}) SELECT {names} FROM src.{ident(table)}")
-        return table, cur.fetchone()[0]
-    finally:
-        cur.close()
-
-with ThreadPoolExecutor(max_workers=request["workers"]) as pool:
-    counts = dict(pool.map(copy, list(columns)))
-con.execute("DETACH src")
-con.execute("DETACH dst")
-print(json.dumps(counts))
-"""
+# The child: ``python -m kroma_kit.analytics.snapshot_copy`` with a JSON request on stdin; prints
+# {table: rows}. It opens no sqlite3 connection: its only SQLite is the extension's.
+CHILD_MODULE = "kroma_kit.analytics.snapshot_copy"
 
 
 def _child_env() -> dict[str, str]:
+    """The parent's environment, with this kroma_kit first on the path (the child imports it)."""
     env = dict(os.environ)
     env.pop("PYTHONSTARTUP", None)
+    package_parent = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
     return env
-
-
-_folders: set[Path] = set()
-FOLDER_PREFIX = "kroma-snapshot-"
-_swept = False
-
-
-def sweep_stale_folders(tempdir: Path) -> list[Path]:
-    """Remove snapshot folders left by processes that died without running their exit hook
-    (a Voilà kernel killed by the server, a SIGKILL): each can hold a whole copy of a catalog.
-    A folder is stale when the pid in its name is no longer running; once per process."""
-    import shutil
-
-    global _swept
-    if _swept:
-        return []
-    _swept = True
-    removed = []
-    for folder in tempdir.glob(f"{FOLDER_PREFIX}*-*"):
-        pid_text = folder.name[len(FOLDER_PREFIX):].split("-", 1)[0]
-        if not pid_text.isdigit() or int(pid_text) == os.getpid() or _pid_running(int(pid_text)):
-            continue
-        shutil.rmtree(folder, ignore_errors=True)
-        removed.append(folder)
-    return removed
-
-
-def _pid_running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True  # someone else's live process (or we cannot tell): keep its folder
-    return True
-
-
-@atexit.register
-def _remove_folders() -> None:
-    import shutil
-
-    for folder in list(_folders):
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- the registry
@@ -629,60 +509,10 @@ def snapshot_info(ws: Workspace) -> SnapshotInfo:
 
 def close_caches(engine: Engine) -> None:
     """Close every cache of ``engine`` (snapshots are dropped once no query holds them)."""
-    with engine.caches_lock:
-        caches = list(engine.caches.values())
-        engine.caches.clear()
-    for cache in caches:
-        cache.close()
+    engine.close_caches()
 
 
 # --------------------------------------------------------------------------- helpers
 
-def duck_type(declared: str | None) -> str:
-    """The DuckDB type ``sqlite_scanner`` (DuckDB 1.5) reads a column of this declared type as:
-    SQLite's affinity rules plus its extra rules for dates, times and decimals."""
-    text = (declared or "").strip().lower()
-    if "int" in text or "bool" in text:
-        return "BIGINT"
-    if any(word in text for word in ("char", "clob", "text")):
-        return "VARCHAR"
-    if "blob" in text or not text:
-        return "BLOB"
-    if any(word in text for word in ("real", "floa", "doub")):
-        return "DOUBLE"
-    if text == "date":
-        return "DATE"
-    if "time" in text:
-        return "TIMESTAMP"
-    if "dec" in text or "num" in text:
-        return "DOUBLE"
-    return "VARCHAR"
-
-
-def _connect_read_only(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{url_quote(str(path))}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S,
-                           isolation_level=None, check_same_thread=check_same_thread)
-
-
 def _stat(path: Path) -> os.stat_result:
     return os.stat(path)
-
-
-def _size(path: Path | None) -> int:
-    try:
-        return path.stat().st_size if path is not None else 0
-    except OSError:
-        return 0
-
-
-def _unlink(path: Path) -> None:
-    for leftover in (path, Path(f"{path}.wal")):
-        leftover.unlink(missing_ok=True)
-
-
-def _ident(name: str) -> str:
-    return name.replace('"', '""')
-
-
-def _ddl(columns: list[tuple[str, str]]) -> str:
-    return ", ".join(f'"{_ident(name)}" {kind}' for name, kind in columns)

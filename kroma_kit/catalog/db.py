@@ -11,35 +11,12 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-BUSY_TIMEOUT_MS = 15000
+from kroma_kit.clock import utcnow
+from kroma_kit.workspace import BUSY_TIMEOUT_MS, connect
 
-
-def connect(path: str | Path, *, read_only: bool = False) -> sqlite3.Connection:
-    """Open the catalog with the pragmas every connection needs.
-
-    ``isolation_level=None`` means autocommit: writers group statements with :func:`transaction`.
-    """
-    db_path = Path(path)
-    if read_only:
-        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
-                               isolation_level=None, check_same_thread=True)
-    else:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA foreign_keys = ON")
-    if not read_only:
-        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-        if str(mode).lower() != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-    return conn
-
+__all__ = ["BUSY_TIMEOUT_MS", "connect", "from_json", "new_id", "row_dict", "to_json", "transaction", "utcnow"]
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
@@ -57,12 +34,6 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 def new_id() -> str:
     """A new UUID4 as text (the seed's id format)."""
     return str(uuid.uuid4())
-
-
-def utcnow() -> str:
-    """ISO-8601 UTC with milliseconds and a ``Z``; sorts as text."""
-    moment = datetime.now(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def to_json(value: Any) -> str:

@@ -6,22 +6,21 @@ the only ``is_active`` one, and older texts stay readable in :func:`prompt_histo
 
 Names are the manifest's prompt keys (``style_base``, ``time_night``, ``weather_rain``,
 ``characters_base``, ...) and the stage is the part before the first ``_``. The pipeline reads
-prompts from the project's ``manifest.json``; :func:`publish_prompt` (and
+prompts from the project's ``manifest.json``; :func:`~kroma_kit.manifest_edit.publish_prompt` (and
 :func:`~kroma_kit.manifest_edit.update_manifest` for several keys) both write that file and
-record the version (:func:`record_published`), so the catalog and the next run always agree.
+record the version here (:func:`record_published`), so the catalog and the next run always agree.
+This module only touches the catalog.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from kroma_kit.catalog.audit import record_event
 from kroma_kit.catalog.db import new_id, transaction, utcnow
 from kroma_kit.catalog.projects import get_project
-from kroma_kit.config import STAGES, resolve_project_settings
+from kroma_kit.config import STAGES
 from kroma_kit.errors import InputError
-from kroma_kit.manifest_edit import write_manifest
 from kroma_kit.workspace import Workspace
 
 
@@ -52,7 +51,7 @@ def save_prompt(ws: Workspace, slug: str, name: str, stage: str | None, text: st
     """Record ``text`` as the next version of prompt ``name`` and make it the active one.
 
     Returns the new version number (1 for the first). Older versions are kept, inactive.
-    This only touches the catalog; :func:`publish_prompt` also updates the manifest.
+    This only touches the catalog; :func:`~kroma_kit.manifest_edit.publish_prompt` also updates the manifest.
     """
     resolved_stage = check_prompt(name, text, stage)
     project = get_project(ws, slug)
@@ -86,22 +85,6 @@ def prompt_history(ws: Workspace, slug: str, name: str) -> list[dict[str, Any]]:
     finally:
         conn.close()
     return [{**dict(row), "is_active": bool(row["is_active"])} for row in rows]
-
-
-def publish_prompt(ws: Workspace, slug: str, name: str, text: str, *, stage: str | None = None) -> int:
-    """Make ``text`` the prompt ``name`` for the project's next runs; return its catalog version.
-
-    The project's manifest file gets ``prompts[name] = text`` through
-    :func:`~kroma_kit.manifest_edit.write_manifest` (only that key changes; the file is validated
-    before it is rewritten atomically, and nothing is recorded when that fails). Then the
-    version is recorded by :func:`record_published`.
-    """
-    resolved_stage = check_prompt(name, text, stage)
-    root = Path(get_project(ws, slug)["root"])
-    before = resolve_project_settings(root)  # a broken manifest stops here, with file + key
-    write_manifest(root, prompts={name: text})
-    return record_published(ws, slug, name, text, baseline=before.manifest.prompts.get(name),
-                            stage=resolved_stage)
 
 
 def record_published(ws: Workspace, slug: str, name: str, text: str, *, baseline: str | None = None,

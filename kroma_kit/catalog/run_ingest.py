@@ -27,7 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from kroma_kit.catalog.assets import find_asset, link_assets, register_asset, storage_uri
+from kroma_kit.catalog.costs import upsert_cost_event
 from kroma_kit.catalog.db import from_json, to_json, utcnow
+from kroma_kit.storage.runlog import as_run_log, job_entry
+from kroma_kit.storage.runlog_model import CandidateEntry, JobEntry, RunLogModel
 
 _NS = uuid.UUID("6f1c2a52-4d0b-4c39-9a3e-6b1f0d9e7a11")
 POST_KINDS = {"bg_remove": "bg_removed", "upscale": "upscaled", "color": "color_corrected"}
@@ -176,10 +179,11 @@ class Ingestor:
 
     # ---------------------------------------------------------------- rows
 
-    def run_row(self, log: dict[str, Any], log_rel: str) -> None:
-        jobs = log["jobs"]
-        done = sum(1 for job in jobs if job["status"] == "done")
-        snapshot = {"settings": log.get("settings_snapshot", {}), "manifest_hash": log.get("manifest_hash"),
+    def run_row(self, log: RunLogModel | dict[str, Any], log_rel: str) -> None:
+        log = as_run_log(log)
+        jobs = log.jobs
+        done = sum(1 for job in jobs if job.status == "done")
+        snapshot = {"settings": log.get("settings_snapshot", {}), "manifest_hash": log.manifest_hash,
                     "generation": log.get("generation"), "postprocess": log.get("postprocess"),
                     "output_guard": log.get("output_guard"), "budgets": log.get("budgets")}
         self.conn.execute(
@@ -194,69 +198,71 @@ class Ingestor:
             "jobs_done = excluded.jobs_done, status_reason = excluded.status_reason, "
             "settings_snapshot_json = excluded.settings_snapshot_json, started_at = excluded.started_at, "
             "finished_at = excluded.finished_at",
-            (log["run_id"], self.project_id, log["mode"], log["status"], log.get("stage"), log.get("time"),
-             log.get("weather"), log.get("model"), log.get("provider"), log_rel, log.get("pid"),
-             log.get("host"), float(log.get("estimated_cost_usd") or 0), float(log.get("actual_cost_usd") or 0),
-             len(jobs), done, log.get("status_reason"), to_json(snapshot), log.get("started_at"),
-             log.get("finished_at"), log.get("timestamp") or utcnow()))
+            (log.run_id, self.project_id, log.mode, log.status, log.stage, log.time, log.weather, log.model,
+             log.provider, log_rel, log.pid, log.host, float(log.estimated_cost_usd or 0),
+             float(log.actual_cost_usd or 0), len(jobs), done, log.status_reason, to_json(snapshot),
+             log.started_at, log.finished_at, log.timestamp or utcnow()))
 
-    def job(self, log: dict[str, Any], job: dict[str, Any], *, register_files: bool = True) -> dict[str, int]:
+    def job(self, log: RunLogModel | dict[str, Any], job: JobEntry | dict[str, Any], *,
+            register_files: bool = True) -> dict[str, int]:
         """Upsert one job, its candidates, their assets, links and quality reports."""
-        run_id = log["run_id"]
-        job_row_id = stable_id("run_job", run_id, job["id"])
+        run_id = log.run_id if isinstance(log, RunLogModel) else log["run_id"]
+        job = job_entry(job)
+        job_row_id = stable_id("run_job", run_id, job.id)
         inputs = [self.asset(path, "input" if position == 0 else "reference", None, {"role": "job_input"},
                          keep_existing=True) if register_files else None
-                  for position, path in enumerate(job.get("input_images", []))]
-        meta = {key: value for key, value in job.items() if key != "candidates"}
+                  for position, path in enumerate(job.input_images)]
+        meta = {key: value for key, value in job.to_json_data().items() if key != "candidates"}
         self.conn.execute(
             "INSERT INTO run_jobs (id, run_id, job_key, status, prompt_text, selected_candidate_index, "
             "estimated_cost_usd, meta_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(run_id, job_key) DO UPDATE SET status = excluded.status, "
             "prompt_text = excluded.prompt_text, selected_candidate_index = excluded.selected_candidate_index, "
             "estimated_cost_usd = excluded.estimated_cost_usd, meta_json = excluded.meta_json",
-            (job_row_id, run_id, job["id"], job["status"], job.get("prompt") or "", job.get("selected_candidate"),
-             float(job.get("estimated_cost_usd") or 0), to_json(meta), utcnow()))
+            (job_row_id, run_id, job.id, job.status, job.prompt or "", job.selected_candidate,
+             float(job.estimated_cost_usd or 0), to_json(meta), utcnow()))
         job_row_id = self.conn.execute("SELECT id FROM run_jobs WHERE run_id = ? AND job_key = ?",
-                                       (run_id, job["id"])).fetchone()[0]
+                                       (run_id, job.id)).fetchone()[0]
         reports = 0
-        selected = job.get("selected_candidate")
+        selected = job.selected_candidate
         winner_file = None
-        for candidate in job.get("candidates", []):
+        for candidate in job.candidates:
             output_id, candidate_final, last_id = self._candidate_assets(run_id, job, candidate, inputs,
                                                                          register_files)
-            if candidate["candidate_index"] == selected:
+            if candidate.candidate_index == selected:
                 winner_file = candidate_final or last_id
-            reports += self._candidate_row(log, job_row_id, job, candidate, output_id, candidate_final)
+            reports += self._candidate_row(run_id, job_row_id, job, candidate, output_id, candidate_final)
         final_asset = self._job_final(job, winner_file) if selected is not None and register_files else None
-        if final_asset and job["status"] == "done":
+        if final_asset and job.status == "done":
             self.conn.execute("UPDATE assets SET kind = 'final' WHERE id = ?", (final_asset,))
         self.conn.execute("UPDATE run_jobs SET final_asset_id = ? WHERE id = ?", (final_asset, job_row_id))
-        return {"candidates": len(job.get("candidates", [])), "quality_reports": reports}
+        return {"candidates": len(job.candidates), "quality_reports": reports}
 
-    def _job_final(self, job: dict[str, Any], winner_file: str | None) -> str | None:
+    def _job_final(self, job: JobEntry, winner_file: str | None) -> str | None:
         """The winner's file as the job records it (``final_output``: for a forced choice of a
         guard failure that is its file in ``archive/bad``), else the winner candidate's own last
         file: its final output, or the file the guard left where it archived it."""
-        final_path = abs_path(self.root, job.get("final_output"))
+        final_path = abs_path(self.root, job.final_output)
         if final_path is not None and final_path.is_file():
             known = self.assets.get(final_path.resolve().as_posix())
             if known:
                 return known
-            found = self.asset(job["final_output"], "generated", None, {"role": "job_final"}, keep_existing=True,
+            found = self.asset(job.final_output, "generated", None, {"role": "job_final"}, keep_existing=True,
                                note_missing=False)
             if found:
                 return found
         return winner_file
 
-    def _candidate_assets(self, run_id: str, job: dict[str, Any], candidate: dict[str, Any],
+    def _candidate_assets(self, run_id: str, job: JobEntry, entry: CandidateEntry,
                           inputs: list[str | None], register_files: bool
                           ) -> tuple[str | None, str | None, str | None]:
         """Register a candidate's files with their lineage; (raw output, final if ``done``, last file)."""
-        if not register_files or candidate["status"] == "planned":
+        if not register_files or entry.status == "planned":
             return None, None, None
-        index = candidate["candidate_index"]
-        meta = {"run_id": run_id, "job_id": job["id"], "candidate_index": index, "seed": candidate.get("seed")}
-        output_id = self.candidate_asset(run_id, job["id"], candidate, "candidate_output", "generated", meta)
+        index = entry.candidate_index
+        meta = {"run_id": run_id, "job_id": job.id, "candidate_index": index, "seed": entry.seed}
+        candidate = entry.to_json_data()  # where its files are: followed as plain data (see candidate_file)
+        output_id = self.candidate_asset(run_id, job.id, candidate, "candidate_output", "generated", meta)
         if output_id and inputs:
             self.link(inputs[0], output_id, "derived_from")
             for parent in inputs[1:]:
@@ -265,21 +271,22 @@ class Ingestor:
         for step in ("bg_remove", "upscale", "color"):
             if not (candidate.get(step) or {}).get("output"):
                 continue
-            step_id = self.candidate_asset(run_id, job["id"], candidate, step, POST_KINDS[step], meta)
+            step_id = self.candidate_asset(run_id, job.id, candidate, step, POST_KINDS[step], meta)
             if step_id:
                 self.link(current, step_id, "derived_from")
                 current = step_id
-        final_id = current if candidate["status"] == "done" else None
+        final_id = current if entry.status == "done" else None
         return output_id, final_id, current
 
-    def _candidate_row(self, log: dict[str, Any], job_row_id: str, job: dict[str, Any], candidate: dict[str, Any],
+    def _candidate_row(self, run_id: str, job_row_id: str, job: JobEntry, entry: CandidateEntry,
                        output_id: str | None, final_id: str | None) -> int:
+        candidate = entry.to_json_data()
         rank = candidate.get("rank") or {}
-        guard = candidate.get("output_guard") or {}
+        guard = entry.output_guard or {}
         files = guard.get("files") or []
         chroma = files[0].get("chroma_delta") if files else None
-        latency = sum(int(a.get("latency_ms") or 0) for a in candidate.get("attempts", [])) or None
-        row_id = stable_id("run_candidate", log["run_id"], job["id"], candidate["candidate_index"])
+        latency = sum(int(a.get("latency_ms") or 0) for a in entry.attempts) or None
+        row_id = stable_id("run_candidate", run_id, job.id, entry.candidate_index)
         self.conn.execute(
             "INSERT INTO run_candidates (id, job_id, candidate_index, status, output_asset_id, final_asset_id, "
             "rank_hard_failures, rank_soft_warnings, rank_avg_chroma_exceed, chroma_delta, rank_position, seed, "
@@ -291,14 +298,14 @@ class Ingestor:
             "rank_avg_chroma_exceed = excluded.rank_avg_chroma_exceed, chroma_delta = excluded.chroma_delta, "
             "rank_position = excluded.rank_position, seed = excluded.seed, cost_usd = excluded.cost_usd, "
             "latency_ms = excluded.latency_ms, meta_json = excluded.meta_json",
-            (row_id, job_row_id, candidate["candidate_index"], candidate["status"], output_id, final_id,
+            (row_id, job_row_id, entry.candidate_index, entry.status, output_id, final_id,
              int(rank.get("hard_failures") or 0), int(rank.get("soft_warnings") or 0),
-             float(rank.get("avg_chroma_exceed") or 0), chroma, candidate.get("rank_position"),
-             candidate.get("seed"), float(candidate.get("cost_usd") or 0), latency, to_json(candidate), utcnow()))
+             float(rank.get("avg_chroma_exceed") or 0), chroma, entry.rank_position,
+             entry.seed, float(entry.cost_usd or 0), latency, to_json(candidate), utcnow()))
         if not guard.get("summary"):
             return 0
         candidate_row = self.conn.execute("SELECT id FROM run_candidates WHERE job_id = ? AND candidate_index = ?",
-                                          (job_row_id, candidate["candidate_index"])).fetchone()[0]
+                                          (job_row_id, entry.candidate_index)).fetchone()[0]
         summary = guard["summary"]
         verdict = "fail" if summary.get("hard_failures") else ("warn" if summary.get("soft_warnings") else "pass")
         self.conn.execute(
@@ -306,28 +313,19 @@ class Ingestor:
             "verdict, chroma_delta, summary_json, created_at) VALUES (?, ?, ?, ?, ?, ?, 'output_guard', ?, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET asset_id = excluded.asset_id, verdict = excluded.verdict, "
             "chroma_delta = excluded.chroma_delta, summary_json = excluded.summary_json",
-            (stable_id("quality_report", log["run_id"], job["id"], candidate["candidate_index"], "output_guard"),
-             self.project_id, log["run_id"], job_row_id, candidate_row, final_id or output_id, verdict, chroma,
-             to_json({"status": candidate["status"], "rank": rank, **guard}), utcnow()))
+            (stable_id("quality_report", run_id, job.id, entry.candidate_index, "output_guard"),
+             self.project_id, run_id, job_row_id, candidate_row, final_id or output_id, verdict, chroma,
+             to_json({"status": entry.status, "rank": rank, **guard}), utcnow()))
         return 1
 
-    def cost_events(self, log: dict[str, Any], only_job: str | None = None) -> int:
+    def cost_events(self, log: RunLogModel | dict[str, Any], only_job: str | None = None) -> int:
+        log = as_run_log(log)
         written = 0
-        for event in log.get("cost_events", []):
-            if only_job is not None and event.get("job_id") != only_job:
+        for entry in log.cost_events:
+            if only_job is not None and entry.job_id != only_job:
                 continue
-            meta = {key: value for key, value in event.items()
-                    if key not in ("provider_code", "operation_code", "model", "units", "cost_usd", "currency",
-                                   "event_key", "job_id", "candidate_index")}
-            self.conn.execute(
-                "INSERT INTO cost_events (id, project_id, run_id, job_key, candidate_index, provider_code, "
-                "operation_code, model_name, units, cost_usd, currency, event_key, meta_json, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(project_id, event_key) DO UPDATE SET cost_usd = excluded.cost_usd, "
-                "units = excluded.units, model_name = excluded.model_name, meta_json = excluded.meta_json",
-                (stable_id("cost_event", self.project_id, event["event_key"]), self.project_id, log["run_id"],
-                 event.get("job_id"), event.get("candidate_index"), event["provider_code"], event["operation_code"],
-                 event.get("model"), float(event.get("units") or 0), float(event["cost_usd"] or 0),
-                 event.get("currency") or "USD", event["event_key"], to_json(meta), event.get("at") or utcnow()))
+            event = entry.to_json_data()
+            upsert_cost_event(self.conn, stable_id("cost_event", self.project_id, entry.event_key),
+                              self.project_id, log.run_id, event)
             written += 1
         return written

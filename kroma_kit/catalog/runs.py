@@ -18,9 +18,12 @@ from typing import Any
 
 from kroma_kit.catalog.assets import find_asset
 from kroma_kit.catalog.audit import record_event
+from kroma_kit.catalog.costs import project_spent_usd as spent_usd
 from kroma_kit.catalog.db import from_json, to_json, transaction, utcnow
 from kroma_kit.catalog.run_ingest import CurrentJob, Ingestor, abs_path
 from kroma_kit.errors import InputError, NotFoundError
+from kroma_kit.processes import process_alive, this_host
+from kroma_kit.storage.runlog import mark_log_interrupted, read_run_log
 from kroma_kit.workspace import Workspace
 
 
@@ -96,8 +99,6 @@ def _log_file_jobs(path: Path) -> CurrentJob:
 def ingest_run_log(ws: Workspace, path: str | Path) -> dict[str, Any]:
     """Read, validate and ingest a run log into runs / run_jobs / run_candidates / assets /
     asset_links / quality_reports / cost_events. Idempotent; returns counts."""
-    from kroma_kit.pipeline.runlog import read_run_log
-
     file = Path(path).resolve()
     return ingest_log_data(ws, read_run_log(file), file)
 
@@ -123,11 +124,11 @@ def _run_dict(row: sqlite3.Row) -> dict[str, Any]:
 
 
 def list_runs(ws: Workspace, project_slug: str, *, limit: int = 200) -> list[dict[str, Any]]:
-    """The project's runs, newest first (stale ``running`` runs are marked ``interrupted`` first)."""
+    """The project's runs, newest first. A pure read: a run whose process died still shows
+    ``running`` until :func:`mark_interrupted_runs` is called (the CLI and resume call it first)."""
     from kroma_kit.catalog.projects import get_project
 
     project = get_project(ws, project_slug)
-    mark_interrupted_runs(ws, project_slug)
     conn = ws.connect()
     try:
         rows = conn.execute(f"{_RUN_SELECT} WHERE r.project_id = ? ORDER BY r.created_at DESC, r.id LIMIT ?",
@@ -158,18 +159,11 @@ def resolve_run_id(conn: sqlite3.Connection, run_id: str) -> str:
 
 
 def get_run(ws: Workspace, run_id: str) -> dict[str, Any]:
-    """One run with its jobs (each with its candidates) and cost events."""
+    """One run with its jobs (each with its candidates) and cost events. A pure read (see
+    :func:`list_runs` about runs whose process died)."""
     conn = ws.connect()
     try:
         full_id = resolve_run_id(conn, run_id)
-        row = conn.execute(f"{_RUN_SELECT} WHERE r.id = ?", (full_id,)).fetchone()
-        project_slug = row["project_slug"]
-    finally:
-        conn.close()
-    if row["status"] == "running":
-        mark_interrupted_runs(ws, project_slug)
-    conn = ws.connect()
-    try:
         run = _run_dict(conn.execute(f"{_RUN_SELECT} WHERE r.id = ?", (full_id,)).fetchone())
         jobs = []
         for job_row in conn.execute("SELECT * FROM run_jobs WHERE run_id = ? ORDER BY created_at, job_key",
@@ -195,12 +189,9 @@ def project_spent_usd(ws: Workspace, project_id: str, *, exclude_run: str | None
     """What the project has paid so far (sum of its cost events), optionally leaving one run out."""
     conn = ws.connect()
     try:
-        row = conn.execute("SELECT COALESCE(SUM(cost_usd), 0) FROM cost_events WHERE project_id = ? "
-                           "AND (? IS NULL OR run_id IS NULL OR run_id != ?)",
-                           (project_id, exclude_run, exclude_run)).fetchone()
+        return spent_usd(conn, project_id, exclude_run=exclude_run)
     finally:
         conn.close()
-    return float(row[0])
 
 
 # --------------------------------------------------------------------------- crash detection
@@ -208,13 +199,12 @@ def project_spent_usd(ws: Workspace, project_id: str, *, exclude_run: str | None
 def mark_interrupted_runs(ws: Workspace, project_slug: str | None = None) -> list[str]:
     """Mark ``running`` runs whose process is gone as ``interrupted`` (catalog row and run log).
 
-    Only runs started on this host can be checked (``os.kill(pid, 0)`` plus the process start
+    The one explicit recovery call: listing or showing runs never writes; the CLI, resume, review
+    and a new run call this first.
+
+    Only runs started on this host can be checked (the pid through psutil plus the process start
     time, so a recycled pid does not look alive); runs from another host are left alone.
     """
-    from kroma_kit.pipeline.loglock import run_log_lock
-    from kroma_kit.pipeline.runlog import process_alive, read_run_log, this_host
-    from kroma_kit.storage.atomic import atomic_write_json
-
     host = this_host()
     conn = ws.connect()
     try:
@@ -246,16 +236,8 @@ def mark_interrupted_runs(ws: Workspace, project_slug: str | None = None) -> lis
         if process_alive(row["pid"], token):
             continue
         reason = f"process {row['pid']} on {host} ended while the run was running (crash or kill)"
-        now = utcnow()
         if log is not None and log.get("status") == "running":
-            with run_log_lock(log_path):  # read again under the lock: an override may have just written it
-                try:
-                    log = read_run_log(log_path)
-                except InputError:
-                    log = None
-                if log is not None and log.get("status") == "running":
-                    log.update(status="interrupted", status_reason=reason, updated_at=now)
-                    atomic_write_json(log_path, log)
+            mark_log_interrupted(log_path, reason)
         conn = ws.connect()
         try:
             with transaction(conn):

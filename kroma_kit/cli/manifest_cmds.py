@@ -59,7 +59,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _ws(args: argparse.Namespace):
-    from kroma_kit.workspace import open_workspace
+    from kroma_kit.catalog import open_workspace
 
     return open_workspace(args.home)
 
@@ -132,7 +132,7 @@ def _prompt_text(args: argparse.Namespace) -> str:
 
 
 def cmd_prompt_save(args: argparse.Namespace) -> int:
-    from kroma_kit.catalog.prompts import publish_prompt
+    from kroma_kit.manifest_edit import publish_prompt
 
     text = _prompt_text(args).strip()
     version = publish_prompt(_ws(args), args.project, args.name, text)

@@ -40,8 +40,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace, step: str, **options: object) -> int:
     from tqdm import tqdm
 
+    from kroma_kit.catalog import open_workspace
     from kroma_kit.postprocess.batch import process_files
-    from kroma_kit.workspace import open_workspace
 
     ws = open_workspace(args.home)
     bar = tqdm(desc=step, unit="img", file=sys.stderr, disable=args.json or not sys.stderr.isatty())

@@ -1,20 +1,19 @@
 """``kroma review set-winner|history|sheet`` and ``kroma analytics summary|overview|sql|chart``.
 
 CLI twins of the review panel (:mod:`kroma_kit.pipeline.review`), the candidate grid (as a
-contact-sheet PNG, :mod:`kroma_kit.pipeline.contact_sheet`) and the dashboard numbers and charts
+contact-sheet PNG, :mod:`kroma_kit.figures.contact_sheet`) and the dashboard numbers and charts
 (:mod:`kroma_kit.analytics`): the same functions, printed as a table or, with ``--json``, as JSON.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kroma_kit.cli.output import add_json_flag, emit, print_table
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 HISTORY_COLUMNS = ["source", "candidate_index", "previous_candidate", "reviewer", "forced", "reviewed_at", "note"]
 CHART_KINDS = ("qa", "costs")
@@ -73,14 +72,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _ws(args: argparse.Namespace):
-    from kroma_kit.workspace import open_workspace
+    from kroma_kit.catalog import open_workspace
 
     return open_workspace(args.home)
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """DataFrame rows as JSON-ready dicts (NaN -> None, numpy scalars -> Python)."""
-    return json.loads(frame.to_json(orient="records", date_format="iso", default_handler=str))
 
 
 def cmd_set_winner(args: argparse.Namespace) -> int:
@@ -110,7 +104,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 def cmd_overview(args: argparse.Namespace) -> int:
     from kroma_kit import analytics
 
-    rows = records(analytics.project_overview(_ws(args)))
+    rows = analytics.records(analytics.project_overview(_ws(args)), json_ready=True)
     emit(args, rows, rows, OVERVIEW_COLUMNS)
     return 0
 
@@ -119,7 +113,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     from kroma_kit import analytics
 
     frame = analytics.sql(_ws(args), args.query)
-    rows = records(frame)
+    rows = analytics.records(frame, json_ready=True)
     if args.json:
         emit(args, rows)
     else:
@@ -128,7 +122,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_sheet(args: argparse.Namespace) -> int:
-    from kroma_kit.pipeline.contact_sheet import run_contact_sheet
+    from kroma_kit.analytics.pictures import run_contact_sheet
 
     sheet = run_contact_sheet(_ws(args), args.run_id, project=args.project, tile=args.size)
     path = sheet.save(args.out).resolve()
@@ -152,11 +146,11 @@ def cmd_chart(args: argparse.Namespace) -> int:
     if args.run and args.kind != "qa":
         raise InputError("--run narrows the qa chart only; the costs chart is per project.")
     if args.kind == "qa":
-        from kroma_kit.dashboards.figures import qa_chart_png
+        from kroma_kit.analytics.pictures import qa_chart_png
 
         png = qa_chart_png(_ws(args), args.project, args.run)
     else:
-        from kroma_kit.dashboards.figures import cost_chart_png
+        from kroma_kit.analytics.pictures import cost_chart_png
 
         png = cost_chart_png(_ws(args), args.project)
     try:

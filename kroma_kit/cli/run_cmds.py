@@ -102,7 +102,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _ws(args: argparse.Namespace):
-    from kroma_kit.workspace import open_workspace
+    from kroma_kit.catalog import open_workspace
 
     return open_workspace(args.home)
 
@@ -186,17 +186,22 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_runs_list(args: argparse.Namespace) -> int:
-    from kroma_kit.catalog.runs import list_runs
+    from kroma_kit.catalog.runs import list_runs, mark_interrupted_runs
 
-    runs = list_runs(_ws(args), args.project)
+    ws = _ws(args)
+    mark_interrupted_runs(ws, args.project)  # explicit recovery: a crashed run must not look live
+    runs = list_runs(ws, args.project)
     emit(args, runs, runs, LIST_COLUMNS)
     return 0
 
 
 def cmd_runs_show(args: argparse.Namespace) -> int:
-    from kroma_kit.catalog.runs import get_run
+    from kroma_kit.catalog.runs import get_run, mark_interrupted_runs
 
-    run = get_run(_ws(args), args.run_id)
+    ws = _ws(args)
+    run = get_run(ws, args.run_id)
+    if run["status"] == "running" and mark_interrupted_runs(ws, run["project_slug"]):
+        run = get_run(ws, args.run_id)
     if args.json:
         print_json(run)
         return 0

@@ -6,7 +6,8 @@ they only read (never write or lock the catalog), so any number of tabs can stay
 run is writing.
 
 Names load lazily, as in :mod:`kroma_kit.widgets`: the CLI draws the same charts through
-:mod:`kroma_kit.dashboards.figures` without importing ipywidgets.
+:mod:`kroma_kit.figures` (queried by :mod:`kroma_kit.analytics.pictures`) without importing
+ipywidgets.
 """
 
 from __future__ import annotations

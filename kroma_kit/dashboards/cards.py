@@ -11,12 +11,13 @@ same HTML works in Voilà, JupyterLab and a saved notebook.
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from kroma_kit.figures.text import esc, is_missing, to_datetime  # noqa: F401 (re-exported)
 
 RUN_STATUSES = ("done", "running", "partial", "failed", "interrupted", "planned")
 # Job and candidate statuses borrow the colour of the run status they amount to.
@@ -85,24 +86,6 @@ class Card:
     note: str = ""
 
 
-def esc(value: Any) -> str:
-    """HTML-escape anything (``None`` becomes an empty string)."""
-    return "" if value is None else html.escape(str(value), quote=True)
-
-
-def is_missing(value: Any) -> bool:
-    """True for ``None``, NaN and pandas' NA/NaT, which all mean "no figure yet"."""
-    if value is None:
-        return True
-    if isinstance(value, str | bytes | list | tuple | dict):
-        return False
-    import pandas as pd
-
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):  # array-likes: not a single missing value
-        return False
-
 
 def raw_value(value: Any) -> str:
     """The machine-readable form used in ``data-value``: plain numbers, ISO text, '' for missing."""
@@ -148,20 +131,6 @@ def number(value: Any, digits: int = 0) -> str:
         return "—"
     return f"{float(value):,.{digits}f}" if digits else f"{int(value):,}"
 
-
-def to_datetime(value: Any) -> datetime | None:
-    """Parse the catalog's ISO text (``...Z``) or a pandas/py datetime into an aware UTC datetime."""
-    if is_missing(value) or value == "":
-        return None
-    if hasattr(value, "to_pydatetime"):
-        value = value.to_pydatetime()
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def iso_utc(value: Any) -> str:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from kroma_kit.dashboards import cards, charts
+from kroma_kit.dashboards import cards
 from kroma_kit.dashboards.base import DashboardView
 from kroma_kit.dashboards.cards import Card, Column
-from kroma_kit.dashboards.figures import day_pivot, day_series, provider_totals
+from kroma_kit.figures import charts
+from kroma_kit.figures.costs import day_pivot, day_series, provider_totals
 from kroma_kit.workspace import Workspace
 
 MAX_RUNS_CHARTED = 20

@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from kroma_kit.dashboards.cards import esc, is_missing
+from kroma_kit.figures.text import esc, is_missing
 
 log = logging.getLogger(__name__)
 

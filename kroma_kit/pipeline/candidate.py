@@ -20,31 +20,24 @@ from kroma_kit.errors import BudgetExceeded, KromaError, ProviderError
 from kroma_kit.imaging import sha256_file
 from kroma_kit.pipeline import events as ev
 from kroma_kit.pipeline.metadata import embed_record, embed_record_in_file, read_record, to_png_bytes
-from kroma_kit.pipeline.runlog import cost_event_key
+from kroma_kit.pipeline.postchain import run_post_chain
 from kroma_kit.storage.atomic import atomic_write_bytes, move_to_archive
+from kroma_kit.storage.runlog import (  # noqa: F401 (add_cost_event, attempt_records re-exported)
+    GENERATION_OPERATION,
+    PaidCall,
+    add_cost_event,
+    attempt_records,
+)
 
 if TYPE_CHECKING:
-    from kroma_kit.pipeline.execute import RunContext
+    from kroma_kit.pipeline.context import RunContext
     from kroma_kit.pipeline.plan import PlannedJob
 
-GENERATION_OPERATION = "image_generation"
 NOT_STARTED = "not_started"
 
 
 def _ms(clock: float) -> int:
     return int((time.perf_counter() - clock) * 1000)
-
-
-def attempt_records(attempts: list[Any]) -> list[dict[str, Any]]:
-    """Provider attempts in the run log's shape: time, status, latency_ms, error, retry_wait_s."""
-    records = []
-    for attempt in attempts or []:
-        data = attempt.to_dict() if hasattr(attempt, "to_dict") else dict(attempt)
-        records.append({"time": data.get("started_at") or data.get("time"),
-                        "status": data.get("status_code", data.get("status")),
-                        "latency_ms": data.get("latency_ms"), "error": data.get("error"),
-                        "retry_wait_s": data.get("retry_wait_s")})
-    return records
 
 
 def generation_record(ctx: RunContext, job: PlannedJob, candidate: dict[str, Any], *, model: str | None,
@@ -97,10 +90,8 @@ def _generate(ctx: RunContext, job: PlannedJob, index: int) -> str:
         attempts = attempt_records(getattr(exc, "attempts", []))
         http_status = exc.status if isinstance(exc, ProviderError) else None
 
-        def failed(data: dict[str, Any]) -> None:
-            candidate.update(status="failed", error=message, attempts=attempts, error_status=http_status,
-                             timings={"started_at": started_at, "finished_at": utcnow(), "generate_ms": _ms(clock)})
-        ctx.log.update(failed)
+        ctx.log.set_candidate(job.id, index, status="failed", error=message, attempts=attempts, error_status=http_status,
+                              timings={"started_at": started_at, "finished_at": utcnow(), "generate_ms": _ms(clock)})
         ctx.record(job.id)
         ctx.events.emit(ev.CandidateDone(ctx.log.run_id, job_id=job.id, candidate_index=index, status="failed",
                                          output=None, cost_usd=0.0, error=message))
@@ -120,11 +111,9 @@ def _generate(ctx: RunContext, job: PlannedJob, index: int) -> str:
     except Exception as exc:  # noqa: BLE001 - paid but not written: record the money and the reason
         message = f"the image was paid (${cost}) but could not be saved to {candidate['output']}: {exc}"
 
-        def lost(data: dict[str, Any]) -> None:
-            candidate.update(status="failed", error=message, cost_usd=cost, usage=result.usage or {},
-                             model=result.model, attempts=attempt_records(result.attempts))
-            add_cost_event(data, ctx.provider.code, result.model, job.id, index, cost, result.usage or {})
-        ctx.log.update(lost)
+        ctx.log.set_candidate(job.id, index, status="failed", error=message, cost_usd=cost, usage=result.usage or {},
+                              model=result.model, attempts=attempt_records(result.attempts),
+                              paid=PaidCall(ctx.provider.code, result.model, cost, result.usage or {}))
         ctx.record(job.id)
         ctx.events.emit(ev.CandidateDone(ctx.log.run_id, job_id=job.id, candidate_index=index, status="failed",
                                          output=None, cost_usd=cost, error=message))
@@ -132,32 +121,18 @@ def _generate(ctx: RunContext, job: PlannedJob, index: int) -> str:
 
     digest, size = sha256_file(target), target.stat().st_size
 
-    def generated(data: dict[str, Any]) -> None:
-        candidate.update(status="generated", error=None, sha256=digest, bytes=size,
-                         cost_usd=cost, usage=result.usage or {}, model=result.model, provider_params=params,
-                         attempts=attempt_records(result.attempts), replaced_archive=replaced,
-                         timings={"started_at": started_at, "generate_ms": generate_ms,
-                                  "write_ms": _ms(write_clock)})
-        add_cost_event(data, ctx.provider.code, result.model, job.id, index, cost, result.usage or {})
-    ctx.log.update(generated)
+    ctx.log.set_candidate(job.id, index, status="generated", error=None, sha256=digest, bytes=size,
+                          cost_usd=cost, usage=result.usage or {}, model=result.model, provider_params=params,
+                          attempts=attempt_records(result.attempts), replaced_archive=replaced,
+                          timings={"started_at": started_at, "generate_ms": generate_ms,
+                                   "write_ms": _ms(write_clock)},
+                          paid=PaidCall(ctx.provider.code, result.model, cost, result.usage or {}))
     return "generated"
 
 
 def _mark_running(job: dict[str, Any]) -> None:
     if job["status"] in ("planned", "skipped_budget", "failed"):
         job["status"] = "running"
-
-
-def add_cost_event(data: dict[str, Any], provider: str, model: str | None, job_id: str, index: int,
-                   cost: float, usage: dict[str, Any], *, operation: str = GENERATION_OPERATION) -> None:
-    """Append the call's cost event once (its ``event_key`` is unique per candidate and operation)."""
-    key = cost_event_key(data["run_id"], job_id, index, operation)
-    if any(event["event_key"] == key for event in data["cost_events"]):
-        return
-    data["cost_events"].append({
-        "provider_code": provider, "operation_code": operation, "model": model, "units": 1,
-        "cost_usd": cost, "currency": "USD", "job_id": job_id, "candidate_index": index, "event_key": key,
-        "usage": usage, "at": utcnow()})
 
 
 def adopt_orphan(ctx: RunContext, job: PlannedJob, index: int) -> bool:
@@ -172,13 +147,12 @@ def adopt_orphan(ctx: RunContext, job: PlannedJob, index: int) -> bool:
         return False
     cost = round(float(record.get("cost_usd") or 0.0), 6)
 
-    def adopted(data: dict[str, Any]) -> None:
-        candidate.update(status="generated", error=None, sha256=sha256_file(target), bytes=target.stat().st_size,
-                         cost_usd=cost, usage=record.get("usage") or {}, model=record.get("model"),
-                         adopted_from_file=True, timings={"started_at": record.get("created_at")})
-        add_cost_event(data, record.get("provider") or ctx.provider.code, record.get("model"), job.id, index,
-                       cost, record.get("usage") or {})
-    ctx.log.update(adopted)
+    ctx.log.set_candidate(job.id, index, status="generated", error=None, sha256=sha256_file(target),
+                          bytes=target.stat().st_size, cost_usd=cost, usage=record.get("usage") or {},
+                          model=record.get("model"), adopted_from_file=True,
+                          timings={"started_at": record.get("created_at")},
+                          paid=PaidCall(record.get("provider") or ctx.provider.code, record.get("model"), cost,
+                                        record.get("usage") or {}))
     return True
 
 
@@ -192,21 +166,21 @@ def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
     if not raw.is_file():
         message = (f"output file {candidate['output']} is missing; it was paid (${candidate.get('cost_usd', 0)}) "
                    "and is not generated again")
-        ctx.log.update(lambda data: candidate.update(status="failed", error=message))
+        ctx.log.set_candidate(job.id, index, status="failed", error=message)
         ctx.record(job.id)
         ctx.events.emit(ev.CandidateDone(ctx.log.run_id, job_id=job.id, candidate_index=index, status="failed",
                                          output=None, cost_usd=float(candidate.get("cost_usd") or 0), error=message))
         return "failed"
     clock = time.perf_counter()
     try:
-        final, steps = ctx.post_chain(job, candidate, raw)
+        final, steps = run_post_chain(ctx, job, candidate, raw)
     except BudgetExceeded as exc:
         # A paid post step (the OpenAI refine) was refused by the budget before any call: the
         # image is paid for and kept; the candidate stays ``generated`` so a resume with a raised
         # budget finishes it instead of failing a candidate that nothing was wrong with.
         waiting = f"post-processing waits for budget: {exc}"
         steps = getattr(exc, "post_steps", {}) or {}
-        ctx.log.update(lambda data: candidate.update(error=waiting, **steps))
+        ctx.log.set_candidate(job.id, index, error=waiting, **steps)
         ctx.record(job.id)
         ctx.events.emit(ev.CandidateDone(ctx.log.run_id, job_id=job.id, candidate_index=index, status="generated",
                                          output=candidate["output"], cost_usd=float(candidate.get("cost_usd") or 0),
@@ -216,7 +190,7 @@ def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
         message = f"post-processing failed: {exc}" if isinstance(exc, KromaError) else \
             f"post-processing failed: {type(exc).__name__}: {exc}"
         steps = getattr(exc, "post_steps", {}) or {}
-        ctx.log.update(lambda data: candidate.update(status="failed", error=message, **steps))
+        ctx.log.set_candidate(job.id, index, status="failed", error=message, **steps)
         ctx.record(job.id)
         ctx.events.emit(ev.CandidateDone(ctx.log.run_id, job_id=job.id, candidate_index=index, status="failed",
                                          output=candidate["output"], cost_usd=float(candidate.get("cost_usd") or 0),

@@ -18,84 +18,25 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kroma_kit.catalog.db import new_id, utcnow
-from kroma_kit.config import ProjectSettings
 from kroma_kit.errors import ConfigError, InputError, ProviderNotConfigured
 from kroma_kit.pipeline import events as ev
 from kroma_kit.pipeline.candidate import adopt_orphan, run_candidate
+from kroma_kit.pipeline.context import RunContext
 from kroma_kit.pipeline.guard import GuardSettings
 from kroma_kit.pipeline.plan import PlannedJob, PlanRequest, plan_run
 from kroma_kit.pipeline.ranking import CandidateScore, rank_candidates
-from kroma_kit.pipeline.recorder import CatalogRecorder
 from kroma_kit.pipeline.runlog import RunLog, log_from_plan, run_log_path
-from kroma_kit.pipeline.spend import Budgets, SpendGuard, require_confirmation
 from kroma_kit.pipeline.summary import RunSummary
-from kroma_kit.providers.base import ImageProvider
+from kroma_kit.providers.spend import Budgets, SpendGuard, require_confirmation
 from kroma_kit.storage.atomic import atomic_write_json
-from kroma_kit.workspace import ProjectLayout, Workspace
+from kroma_kit.workspace import Workspace
 
 log = logging.getLogger(__name__)
 PostChain = Callable[[PlannedJob, dict[str, Any], Path], tuple[Path, dict[str, Any]]]
-
-
-@dataclass
-class RunContext:
-    """Everything the workers share for one run (or one resume of it)."""
-
-    ws: Workspace
-    project: dict[str, Any]
-    layout: ProjectLayout
-    log: RunLog
-    jobs: list[PlannedJob]
-    provider: ImageProvider
-    guard_settings: GuardSettings
-    settings: ProjectSettings
-    archive_replaced: bool
-    concurrency: int
-    spend: SpendGuard
-    events: ev.EventEmitter
-    cancel: threading.Event
-    grayscale: bool = False
-    confirm_spend: bool = False
-    recorder: CatalogRecorder = field(init=False)
-    _pending: dict[str, int] = field(default_factory=dict, init=False)
-    _pending_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
-    _refiner: Any = field(default=None, init=False)
-    _refiner_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
-
-    def __post_init__(self) -> None:
-        self.recorder = CatalogRecorder(self.ws, self.project, self.log)
-
-    def refiner(self) -> Any:
-        """The OpenAI provider for the cutout refine, built once per run from the project's
-        ``providers.openai`` section (base URL, timeouts, attempts), as the image provider is: a
-        gateway set in settings must serve the refine too, not only the generations."""
-        with self._refiner_lock:
-            if self._refiner is None:
-                if getattr(self.provider, "code", None) == "openai":
-                    self._refiner = self.provider
-                else:
-                    from kroma_kit.pipeline.plan import build_provider
-
-                    self._refiner = build_provider("openai", self.settings)
-            return self._refiner
-
-    @property
-    def postprocess_flags(self) -> Any:
-        return self.settings.settings.pipeline.postprocess
-
-    def record(self, job_id: str | None = None) -> None:
-        """Queue the catalog update for ``job_id`` (None: the whole run); never blocks."""
-        self.recorder.record(job_id)
-
-    def post_chain(self, job: PlannedJob, candidate: dict[str, Any], raw: Path) -> tuple[Path, dict[str, Any]]:
-        from kroma_kit.pipeline.postchain import run_post_chain
-
-        return run_post_chain(self, job, candidate, raw)
 
 
 # --------------------------------------------------------------------------- public faces
@@ -158,7 +99,7 @@ def execute_run(ws: Workspace, request: PlanRequest, *, confirm_spend: bool = Fa
 def _refuse_colliding_run(ws: Workspace, project_id: str, job_ids: set[str]) -> None:
     """Two live runs writing the same job ids would overwrite (and archive) each other's files.
     Runs of this host only: a run elsewhere cannot be checked for life, and must not block forever."""
-    from kroma_kit.pipeline.runlog import this_host
+    from kroma_kit.processes import this_host
 
     conn = ws.connect()
     try:
@@ -208,8 +149,7 @@ def run_context(ctx: RunContext) -> RunSummary:
     except BaseException as exc:
         ctx.recorder.close()
         reason = f"run failed: {type(exc).__name__}: {exc}"
-        ctx.log.update(lambda data: data.update(status="failed", status_reason=reason, finished_at=utcnow()),
-                       pretty=True)
+        ctx.log.set_run(status="failed", status_reason=reason, finished_at=utcnow(), pretty=True)
         try:
             ingest_log_data(ctx.ws, ctx.log.current, ctx.log.path, current_job=ctx.log.job_snapshot)
         finally:

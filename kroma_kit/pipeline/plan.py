@@ -41,6 +41,7 @@ from kroma_kit.config import (
 from kroma_kit.errors import ConfigError, ImageInputError, InputError, LimitExceeded
 from kroma_kit.imaging import open_image, sanitize_stem
 from kroma_kit.pipeline.sources import check_choice, jobs_from_file, scenes_from_run
+from kroma_kit.postprocess.project import check_post_chain, refine_estimate_usd
 from kroma_kit.project_setup import resolve_ref
 from kroma_kit.providers.base import ImageProvider, ImageRequest, get_image_provider
 from kroma_kit.workspace import ProjectLayout, Workspace
@@ -279,8 +280,6 @@ def plan_run(ws: Workspace, request: PlanRequest, *, mode: str = "dry") -> Plan:
     if mode == "run" and candidates > max_candidates and not request.allow_many_candidates:
         raise LimitExceeded(f"Candidate count {candidates} exceeds limit {max_candidates}. "
                          "Use --allow-many-candidates to override.")
-
-    from kroma_kit.pipeline.postchain import check_post_chain, refine_estimate_usd
 
     check_post_chain(resolved)
     refine = refine_estimate_usd(resolved)

@@ -12,64 +12,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kroma_kit.config import ProjectSettings
-from kroma_kit.errors import BudgetExceeded, KromaError
+from kroma_kit.errors import BudgetExceeded
+from kroma_kit.postprocess.project import chain_config, chain_enabled, check_post_chain, refine_estimate_usd  # noqa: F401
+from kroma_kit.storage.runlog import add_cost_event, attempt_records
 
 if TYPE_CHECKING:
-    from kroma_kit.pipeline.execute import RunContext
+    from kroma_kit.pipeline.context import RunContext
     from kroma_kit.pipeline.plan import PlannedJob
-    from kroma_kit.postprocess import ChainConfig
 
 REFINE_OPERATION = "bg_refine_openai"
 
 
-def _enabled(flags: Any) -> bool:
-    return bool(getattr(flags, "bg_remove", False) or getattr(flags, "upscale", False)
-                or getattr(flags, "color", False))
-
-
-def chain_config(resolved: ProjectSettings, **overrides: Any) -> ChainConfig:
-    """The chain configuration for a project: the ``pipeline.postprocess`` toggles plus the
-    ``postprocess.json`` named by ``pipeline.postprocess_config_path`` (relative to the project
-    root), else the app's."""
-    from kroma_kit.postprocess import ChainConfig, load_postprocess_config
-
-    settings = resolved.settings
-    path = settings.pipeline.postprocess_config_path
-    file = None
-    if path:
-        file = Path(path)
-        if not file.is_absolute() and resolved.project_root is not None:
-            file = resolved.project_root / file
-    return ChainConfig.from_settings(settings.pipeline.postprocess, load_postprocess_config(file),
-                                     user_color_profiles=settings.color_profiles or None, **overrides)
-
-
-def check_post_chain(resolved: ProjectSettings) -> None:
-    """Validate the enabled steps (backend names, scale, profile, refine format) at plan time, so
-    a typo stops the run before its first paid call rather than after it."""
-    if _enabled(resolved.settings.pipeline.postprocess):
-        try:
-            chain_config(resolved).validate()
-        except KromaError as exc:
-            raise type(exc)(f"Post-processing settings: {exc}") from exc
-
-
-def refine_estimate_usd(resolved: ProjectSettings) -> float:
-    """USD for one OpenAI cutout refine per candidate (0 when the refine is off): the plan and the
-    dry run show it, the spend guard checks it before each refine call."""
-    flags = resolved.settings.pipeline.postprocess
-    if not (flags.bg_remove and flags.bg_refine_openai):
-        return 0.0
-    from kroma_kit.providers.pricing import estimate_image_cost
-
-    section = chain_config(resolved).postprocess.bg_remove.openai
-    return float(estimate_image_cost(section.model, section.quality, "auto"))  # sent without a size
-
-
 def _step_dict(ctx: RunContext, record: Any) -> dict[str, Any]:
-    from kroma_kit.pipeline.candidate import attempt_records
-
     data = record.to_dict()
     for key in ("input", "output"):
         if data.get(key):
@@ -83,9 +37,8 @@ def run_post_chain(ctx: RunContext, job: PlannedJob, candidate: dict[str, Any],
                    raw: Path) -> tuple[Path, dict[str, Any]]:
     """Run the enabled steps on ``raw``; return the final file and the step records. A failing
     step raises its KromaError with ``post_steps`` (the records so far) attached."""
-    if not _enabled(ctx.postprocess_flags):
+    if not chain_enabled(ctx.postprocess_flags):
         return raw, {}
-    from kroma_kit.pipeline.candidate import add_cost_event
     from kroma_kit.postprocess import ChainDirs, run_chain
 
     index = candidate["candidate_index"]

@@ -10,12 +10,47 @@ run log answers "why this one?" without re-running anything.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from kroma_kit.pipeline.guard import Rank
+from kroma_kit.pipeline.guard_settings import GuardSettings
 
 DONE = "done"
+
+
+@dataclass(frozen=True)
+class Rank:
+    """A candidate's guard score; lower is better on every field (seed ``summarize``)."""
+
+    hard_failures: int = 0
+    soft_warnings: int = 0
+    avg_chroma_exceed: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None) -> Rank:
+        """Read a run log's ``rank`` block; missing fields are 0 like a freshly generated candidate."""
+        data = data or {}
+        return cls(int(data.get("hard_failures", 0)), int(data.get("soft_warnings", 0)),
+                   float(data.get("avg_chroma_exceed", 0.0)))
+
+
+def rank_from_report(report: Mapping[str, Any], threshold: float | None = None) -> Rank:
+    """Score a guard report: its summary counts, and the mean over files with a numeric chroma of
+    ``max(0, chroma - threshold)`` rounded to 4 decimals (0 when no file has one).
+
+    ``threshold`` defaults to the report's own ``settings.max_chroma_delta``.
+    """
+    if threshold is None:
+        threshold = float(report.get("settings", {}).get("max_chroma_delta", GuardSettings.max_chroma_delta))
+    summary = report.get("summary", {})
+    excesses = [max(0.0, float(entry["chroma_delta"]) - threshold)
+                for entry in report.get("files", [])
+                if isinstance(entry.get("chroma_delta"), int | float) and not isinstance(entry["chroma_delta"], bool)]
+    average = round(sum(excesses) / len(excesses), 4) if excesses else 0.0
+    return Rank(int(summary.get("hard_failures", 0)), int(summary.get("soft_warnings", 0)), average)
 
 
 @dataclass(frozen=True)

@@ -29,14 +29,15 @@ from kroma_kit.catalog.db import utcnow
 from kroma_kit.config import Manifest, PipelineSettings, ProjectSettings, Resolved, resolve_project_settings
 from kroma_kit.errors import InputError, ProviderNotConfigured
 from kroma_kit.pipeline import events as ev
-from kroma_kit.pipeline.execute import RunContext, _concurrency, refine_is_paid, run_context
+from kroma_kit.pipeline.context import RunContext
+from kroma_kit.pipeline.execute import _concurrency, refine_is_paid, run_context
 from kroma_kit.pipeline.guard import GuardSettings
 from kroma_kit.pipeline.plan import PlannedJob, build_provider, validate_inputs
-from kroma_kit.pipeline.postchain import check_post_chain
 from kroma_kit.pipeline.runlog import RunLog, actual_cost, process_start_token, read_run_log, this_host
-from kroma_kit.pipeline.spend import Budgets, SpendGuard, require_confirmation
 from kroma_kit.pipeline.summary import RunSummary
+from kroma_kit.postprocess.project import check_post_chain
 from kroma_kit.project_setup import resolve_ref
+from kroma_kit.providers.spend import Budgets, SpendGuard, require_confirmation
 from kroma_kit.workspace import ProjectLayout, Workspace
 
 RESUMABLE = ("interrupted", "partial", "failed")

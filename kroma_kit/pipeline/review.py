@@ -6,7 +6,7 @@ everything that names the winner, together:
 
 - the run log on disk (``selected_candidate``, ``final_output``/``output``, ``winner_reason`` and
   the winner's step blocks, as the executor writes them), rewritten atomically with
-  :class:`~kroma_kit.pipeline.runlog.RunLog`, plus ``winner_history`` (every choice, the ranking's
+  :class:`~kroma_kit.storage.runlog.RunLog`, plus ``winner_history`` (every choice, the ranking's
   first) and ``winner_override`` (the latest one) on the job, so a re-ingest of the log gives the
   same catalog;
 - the catalog's ``run_jobs`` row (``selected_candidate_index``, ``final_asset_id``, ``meta_json``),
@@ -14,14 +14,14 @@ everything that names the winner, together:
   choice with the note and the reviewer, and an audit event.
 
 The log is read, checked and rewritten inside one ``BEGIN IMMEDIATE`` catalog transaction and
-under the run log's write lock (:mod:`kroma_kit.pipeline.loglock`), so two overrides of the same
+under the run log's write lock (:mod:`kroma_kit.storage.runlog_lock`), so two overrides of the same
 run (two kernels, a kernel and the CLI) queue instead of losing one another's change; if the log
 cannot be written the catalog rolls back, and if the commit fails the previous log is put back.
 
 A run that is still going can be reviewed too: an artist looking at a finished job should not
 wait for the other forty. The artist's choice always wins. The live executor (``execute_run`` or
 ``resume_run``, on this host) writes the log under the same lock and adopts the override before
-each write (:func:`adopt_overrides`, called by :class:`~kroma_kit.pipeline.runlog.RunLog`), its
+each write (:func:`adopt_overrides`, called by :class:`~kroma_kit.storage.runlog.RunLog`), its
 catalog mirror adopts it inside its own catalog transaction, and a job ranked again later keeps the
 chosen candidate. A run whose process died is marked ``interrupted`` first (as ``kroma runs list``
 does) and reviewed like any stopped run. Refused: a run still going on another host, whose
@@ -40,12 +40,10 @@ from kroma_kit.catalog.audit import LOCAL_USER_ID, record_event
 from kroma_kit.catalog.db import from_json, new_id, to_json, utcnow
 from kroma_kit.errors import InputError, NotFoundError, StorageError
 from kroma_kit.storage.atomic import atomic_write_json
+from kroma_kit.storage.runlog import REVIEW_FIELDS, STEP_BLOCKS, adopt_overrides  # noqa: F401 (re-exported)
 from kroma_kit.workspace import ProjectLayout, Workspace
 
 EVENT_CODE = "run.winner_overridden"
-STEP_BLOCKS = ("bg_remove", "upscale", "color", "output_guard")
-REVIEW_FIELDS = ("selected_candidate", "final_output", "output", "winner_reason", "winner_override",
-                 "winner_history")
 KIND_BY_ROLE = {"candidate_output": "generated", "bg_remove": "bg_removed", "upscale": "upscaled",
                 "color": "color_corrected"}
 
@@ -62,7 +60,7 @@ def override_winner(ws: Workspace, run_id: str, job_key: str, candidate_index: i
     else.
     """
     from kroma_kit.catalog.runs import mark_interrupted_runs
-    from kroma_kit.pipeline.loglock import run_log_lock
+    from kroma_kit.storage.runlog_lock import run_log_lock
 
     index = _check_index(candidate_index)
     run = _run_row(ws, run_id)
@@ -137,7 +135,7 @@ def _record(conn: sqlite3.Connection, run: dict[str, Any], job_key: str, change:
 class _Change:
     """The override applied to the run log in memory (written by the caller), and what it records."""
 
-    runlog: Any  # kroma_kit.pipeline.runlog.RunLog
+    runlog: Any  # kroma_kit.storage.runlog.RunLog
     before: dict[str, Any]
     entry: dict[str, Any]
     reason: str
@@ -148,7 +146,7 @@ class _Change:
     @classmethod
     def prepare(cls, root: Path, log_path: Path, run_id: str, job_key: str, index: int, *, force: bool,
                 note: str, reviewer: str) -> _Change:
-        from kroma_kit.pipeline.runlog import RunLog, read_run_log
+        from kroma_kit.storage.runlog import RunLog, read_run_log
 
         runlog = RunLog(log_path, read_run_log(log_path))
         job = _find_job(runlog.data, job_key, run_id)
@@ -166,29 +164,6 @@ class _Change:
         _apply_to_log(runlog.data, job_key, candidate, entry, reason)
         meta = {key: value for key, value in runlog.job(job_key).items() if key != "candidates"}
         return cls(runlog, before, entry, reason, meta, job["status"], new_file)
-
-
-def adopt_overrides(data: dict[str, Any], disk: dict[str, Any]) -> bool:
-    """Take into ``data`` (a live executor's log in memory) every winner choice that ``disk`` (the
-    file, rewritten by an override from another process) has and ``data`` lacks. A job's
-    ``winner_history`` only grows, one entry per review, so the longer history is the newer
-    choice. Only the fields an override writes are taken; the executor's own state (statuses,
-    candidates, costs) is left as it is. True when a job changed."""
-    theirs = {job.get("id"): job for job in disk.get("jobs") or [] if isinstance(job, dict)}
-    changed = False
-    for job in data["jobs"]:
-        other = theirs.get(job["id"])
-        if other is None or len(other.get("winner_history") or []) <= len(job.get("winner_history") or []):
-            continue
-        for key in REVIEW_FIELDS:
-            job[key] = other.get(key)
-        for step in STEP_BLOCKS:
-            if step in other:
-                job[step] = other[step]
-            else:
-                job.pop(step, None)
-        changed = True
-    return changed
 
 
 def winner_history(ws: Workspace, run_id: str, job_key: str) -> list[dict[str, Any]]:
@@ -247,7 +222,7 @@ def _run_row(ws: Workspace, run_id: str) -> dict[str, Any]:
 
 
 def _log_path(root: Path, run: dict[str, Any]) -> Path:
-    from kroma_kit.pipeline.runlog import this_host
+    from kroma_kit.processes import this_host
 
     if run["run_mode"] == "dry":
         raise InputError(f"Run {run['id']} is a dry run: it has no generated candidates to choose from.")

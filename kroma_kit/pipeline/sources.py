@@ -75,22 +75,22 @@ def scenes_from_run(ws: Workspace, project: dict[str, Any],
     """The approved outputs (winners' final files) of an earlier run of the same project, each
     with the scene key of the job it came from: ``(path, scene_key, origin)``."""
     from kroma_kit.catalog.runs import get_run
-    from kroma_kit.pipeline.runlog import read_run_log
+    from kroma_kit.storage.runlog import load_run_log
 
     run = get_run(ws, run_id)
     if run["project_id"] != project["id"]:
         raise InputError(f"Run {run['id']} belongs to project '{run.get('project_slug')}', "
                          f"not '{project['slug']}'.")
     root = Path(project["root"])
-    log = read_run_log(resolve_ref(root, run["run_log_path"]))
+    log = load_run_log(resolve_ref(root, run["run_log_path"]))
     scenes = []
-    for job in log["jobs"]:
-        final = job.get("final_output")
-        if job.get("status") != "done" or not final:
+    for job in log.jobs:
+        final = job.final_output
+        if job.status != "done" or not final:
             continue
-        key = job.get("scene_key") or sanitize_stem(Path(final).name, job["id"])
+        key = job.scene_key or sanitize_stem(Path(final).name, job.id)
         scenes.append((resolve_ref(root, final), key,
-                       {"from_run": run["id"], "from_job": job["id"], "scene_ref": final}))
+                       {"from_run": run["id"], "from_job": job.id, "scene_ref": final}))
     if not scenes:
         raise InputError(f"Run {run['id']} has no approved outputs (no job is 'done'), so there is "
                          "nothing to continue from. Pick a run whose jobs finished.")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kroma_kit.errors import InputError, KromaError, SpendError
+from kroma_kit.providers.spend import Budgets, SpendGuard
 from kroma_kit.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -78,8 +79,8 @@ def process_files(ws: Workspace, project: str, step: str, input_path: str | os.P
     """
     from kroma_kit.catalog.projects import get_project
     from kroma_kit.config import resolve_project_settings
-    from kroma_kit.pipeline.postchain import chain_config
     from kroma_kit.postprocess import ChainDirs
+    from kroma_kit.postprocess.project import chain_config
     from kroma_kit.workspace import ProjectLayout
 
     if step not in STEPS:
@@ -96,7 +97,7 @@ def process_files(ws: Workspace, project: str, step: str, input_path: str | os.P
     default_dir = {"bg_remove": dirs.background_removed, "upscale": dirs.upscaled,
                    "color": dirs.color_corrected}[step]
     target_dir = Path(output_dir).expanduser().resolve() if output_dir else default_dir
-    budget = _ProjectBudget(ws, info["id"], resolved.settings.budgets.per_project_usd)
+    budget = _project_guard(ws, info["id"], resolved.settings.budgets.per_project_usd)
     if step == "bg_remove":
         _require_spend_consent(config.backends, confirm_spend)
     pairs = _inputs(input_path, target_dir)
@@ -105,12 +106,14 @@ def process_files(ws: Workspace, project: str, step: str, input_path: str | os.P
         try:
             record = _run_step(step, file, out_dir, config, dirs, confirm_spend, budget)
         except KromaError as exc:
+            budget.settle_calls(0.0)
             failure = {"input": str(file), "error": str(exc)}
             result.failed.append(failure)
             if on_progress:
                 on_progress(number, len(pairs), failure)
             continue
         entry = record.to_dict()
+        budget.settle_calls(record.cost_usd)
         result.cost_usd += record.cost_usd
         _register(ws, info["id"], layout.root, step, file, Path(record.output), record)
         result.processed.append(entry)
@@ -149,8 +152,8 @@ def process_chain(ws: Workspace, project: str, files: list[str | os.PathLike[str
     root = Path(info["root"]).resolve()
     if config.bg_remove:
         _require_spend_consent(config.backends, confirm_spend)
-    budget = _ProjectBudget(ws, info["id"], resolved.settings.budgets.per_project_usd)
-    config = replace(config, confirm_spend=confirm_spend, before_paid_call=budget.check)
+    budget = _project_guard(ws, info["id"], resolved.settings.budgets.per_project_usd)
+    config = replace(config, confirm_spend=confirm_spend, before_paid_call=budget.check_call)
     keep_replaced = resolved.settings.pipeline.archive_replaced if archive_replaced is None else archive_replaced
     dirs = ChainDirs.for_project(root, config.postprocess, archive_replaced=keep_replaced)
 
@@ -165,6 +168,7 @@ def process_chain(ws: Workspace, project: str, files: list[str | os.PathLike[str
         if should_stop is not None and should_stop():
             break
         results.append(run_chain(file, dirs, config, on_step=lambda record, f=file: finished(f, record)))
+        budget.settle_calls(results[-1].cost_usd)
     return results
 
 
@@ -179,39 +183,25 @@ DIR_FIELD = {"bg_remove": "background_removed", "upscale": "upscaled", "color": 
 
 
 def _run_step(step: str, file: Path, out_dir: Path, config: Any, dirs: Any, confirm_spend: bool,
-              budget: _ProjectBudget) -> Any:
+              budget: SpendGuard) -> Any:
     """One step through the same chain the pipeline uses, with only ``step`` enabled."""
     from dataclasses import replace
 
     from kroma_kit.postprocess import run_chain
 
     single = replace(config, bg_remove=step == "bg_remove", upscale=step == "upscale", color=step == "color",
-                     confirm_spend=confirm_spend, before_paid_call=budget.check)
+                     confirm_spend=confirm_spend, before_paid_call=budget.check_call)
     result = run_chain(file, replace(dirs, **{DIR_FIELD[step]: out_dir}), single)
     result.raise_for_error()
     return result.steps[0]
 
 
-class _ProjectBudget:
-    """Refuses a paid call that would take the project's recorded spend past its budget."""
+def _project_guard(ws: Workspace, project_id: str, limit_usd: float | None) -> SpendGuard:
+    """The spend guard of a batch: the project's budget over what its cost events already hold."""
+    from kroma_kit.catalog.runs import project_spent_usd
 
-    def __init__(self, ws: Workspace, project_id: str, limit_usd: float | None) -> None:
-        self.ws, self.project_id, self.limit = ws, project_id, limit_usd
-        self.spent_here = 0.0
-
-    def check(self, code: str, estimate_usd: float) -> None:
-        if self.limit is None:
-            return
-        conn = self.ws.connect()
-        try:
-            spent = conn.execute("SELECT COALESCE(SUM(cost_usd), 0) FROM cost_events WHERE project_id = ?",
-                                 (self.project_id,)).fetchone()[0]
-        finally:
-            conn.close()
-        if spent + self.spent_here + estimate_usd > self.limit:
-            raise SpendError(f"{code}: the project budget ${self.limit:.2f} would be exceeded "
-                             f"(spent ${spent + self.spent_here:.2f}, this call ~${estimate_usd:.2f}).")
-        self.spent_here += estimate_usd
+    spent = project_spent_usd(ws, project_id) if limit_usd is not None else 0.0
+    return SpendGuard(paid=True, budgets=Budgets(per_project_usd=limit_usd), project_spent=spent)
 
 
 def _register(ws: Workspace, project_id: str, root: Path, step: str, source: Path, output: Path,
@@ -219,7 +209,8 @@ def _register(ws: Workspace, project_id: str, root: Path, step: str, source: Pat
     """Register input and output as assets, link them, and book any cost as a cost event."""
     from kroma_kit.catalog.assets import find_asset, link_assets, register_asset
     from kroma_kit.catalog.audit import record_event
-    from kroma_kit.catalog.db import new_id, to_json, transaction, utcnow
+    from kroma_kit.catalog.costs import upsert_cost_event
+    from kroma_kit.catalog.db import new_id, transaction
 
     conn = ws.connect()
     try:
@@ -232,13 +223,10 @@ def _register(ws: Workspace, project_id: str, root: Path, step: str, source: Pat
                                                               if isinstance(v, (str, int, float, bool))}})
             link_assets(conn, project_id, parent, child, "derived_from")
             if record.cost_usd:
-                provider = record.fields.get("backend") or "unknown"
-                conn.execute(
-                    "INSERT INTO cost_events (id, project_id, run_id, provider_code, operation_code, units, "
-                    "cost_usd, currency, event_key, meta_json, created_at) VALUES (?, ?, NULL, ?, ?, 1, ?, 'USD', "
-                    "?, ?, ?)",
-                    (new_id(), project_id, provider, step, record.cost_usd, f"post:{new_id()}",
-                     to_json({"input": str(source), "output": str(output), "usage": record.usage}), utcnow()))
+                upsert_cost_event(conn, new_id(), project_id, None, {
+                    "provider_code": record.fields.get("backend") or "unknown", "operation_code": step, "units": 1,
+                    "cost_usd": record.cost_usd, "currency": "USD", "event_key": f"post:{new_id()}",
+                    "input": str(source), "output": str(output), "usage": record.usage})
             record_event(conn, f"postprocess.{step}", {"input": str(source), "output": str(output)},
                          project_id=project_id)
     finally:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from kroma_kit.errors import NotFoundError
+from kroma_kit.errors import ConfigError, NotFoundError
 
 
 @dataclass
@@ -101,11 +101,23 @@ def image_provider_codes() -> list[str]:
     return sorted(_IMAGE_PROVIDERS)
 
 
-def _load(target: str) -> Any:
+def load_target(target: str) -> Any:
+    """The one registry loader: import ``"module:attribute"`` when first asked for, so a backend's
+    heavy imports (onnxruntime, cv2, httpx) are paid only by who uses it."""
     from importlib import import_module
 
     module_name, _, attr = target.partition(":")
     return getattr(import_module(module_name), attr)
+
+
+def build_registered(kind: str, code: str, target: str, options: dict[str, Any]) -> Any:
+    """Load ``target`` (see :func:`load_target`) and build it with ``options``; options it does not
+    take are a ConfigError that names the ``kind`` of backend and its ``code``."""
+    factory = load_target(target)
+    try:
+        return factory(**options)
+    except TypeError as exc:
+        raise ConfigError(f"Invalid options for {kind} '{code}': {exc}") from exc
 
 
 def get_image_provider(code: str, **options: Any) -> ImageProvider:
@@ -113,4 +125,4 @@ def get_image_provider(code: str, **options: Any) -> ImageProvider:
     if code not in _IMAGE_PROVIDERS:
         raise NotFoundError(
             f"Unknown image provider '{code}'. Known: {', '.join(image_provider_codes())}.")
-    return _load(_IMAGE_PROVIDERS[code])(**options)
+    return load_target(_IMAGE_PROVIDERS[code])(**options)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from kroma_kit.errors import ConfigError, KromaError, ProviderError
-from kroma_kit.providers.base import Attempt
+from kroma_kit.providers.base import Attempt, build_registered
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -97,14 +97,7 @@ def validate_bg_backends(backends: Sequence[str]) -> list[str]:
 def get_bg_remover(code: str, **options: Any) -> BackgroundRemover:
     """Build the backend ``code`` with ``options`` (its section of ``postprocess.json``)."""
     (name,) = validate_bg_backends([code])
-    from importlib import import_module
-
-    module_name, _, attr = _BG_REMOVERS[name].partition(":")
-    factory = getattr(import_module(module_name), attr)
-    try:
-        return factory(**options)
-    except TypeError as exc:
-        raise ConfigError(f"Invalid options for background-remove backend '{name}': {exc}") from exc
+    return build_registered("background-remove backend", name, _BG_REMOVERS[name], options)
 
 
 def remove_background(image: Image.Image, backends: Sequence[str], *, source_name: str = "image",

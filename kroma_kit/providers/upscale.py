@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from kroma_kit.errors import ConfigError
+from kroma_kit.providers.base import build_registered
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -79,13 +80,7 @@ def check_scale(scale: Any) -> int:
 def get_upscaler(code: str, **options: Any) -> Upscaler:
     """Build the upscaler ``code`` with ``options`` (its section of ``postprocess.json``)."""
     name = canonical_upscaler(code)
-    from importlib import import_module
-
-    module_name, _, attr = _UPSCALERS[name].partition(":")
-    try:
-        return getattr(import_module(module_name), attr)(**options)
-    except TypeError as exc:
-        raise ConfigError(f"Invalid options for upscale backend '{name}': {exc}") from exc
+    return build_registered("upscale backend", name, _UPSCALERS[name], options)
 
 
 def upscale_image(image: Image.Image, backend: str | Upscaler = "realesrgan", scale: int = 2,

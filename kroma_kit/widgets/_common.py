@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import html
 import logging
 import queue
 import threading
@@ -28,18 +27,15 @@ from typing import Any
 import ipywidgets as widgets
 
 from kroma_kit.analytics.queries import records  # noqa: F401 - the panels' one way to read frames
-from kroma_kit.dashboards.figures import VERDICT_COLOURS  # noqa: F401 - re-exported for the panels
+from kroma_kit.catalog import open_workspace
 from kroma_kit.errors import KromaError
-from kroma_kit.workspace import Workspace, open_workspace
+from kroma_kit.figures.palette import VERDICT_COLOURS  # noqa: F401 - re-exported for the panels
+from kroma_kit.figures.text import esc  # noqa: F401 - the one HTML-escape, re-exported for the panels
+from kroma_kit.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
 STATUS_COLOURS = {"info": "#555", "ok": "#1b7f3b", "warn": "#9a6700", "error": "#b42318"}
-
-
-def esc(value: object) -> str:
-    """HTML-escape anything for an ``HTML`` widget (prompts and paths come from users)."""
-    return html.escape("" if value is None else str(value), quote=False)
 
 
 def describe_error(exc: BaseException) -> str:

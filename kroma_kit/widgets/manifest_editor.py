@@ -6,7 +6,7 @@ manifest (defaults < app settings < the project's file), not the raw file. Probl
 inline exactly as the pipeline would raise them: :func:`~kroma_kit.config.resolve_project_settings`
 for the schema (messages name file and key) and :func:`~kroma_kit.project_setup.check_manifest_files`
 for refs that are missing or not images. Saving a prompt goes through
-:func:`~kroma_kit.catalog.prompts.publish_prompt`: a new catalog version and the manifest file
+:func:`~kroma_kit.manifest_edit.publish_prompt`: a new catalog version and the manifest file
 rewritten atomically, so the history and the next run agree.
 
 Ref edits (Add, Upload, Remove) collect in a draft shown with its thumbnails; "Save refs" writes the
@@ -140,7 +140,7 @@ class ManifestEditor(Panel):
 
     def save_prompt(self, name: str, text: str | None = None) -> int:
         """Save prompt ``name`` (the box's text, or ``text``); returns the new version number."""
-        from kroma_kit.catalog.prompts import publish_prompt
+        from kroma_kit.manifest_edit import publish_prompt
 
         box = self._box(name)
         if text is not None:

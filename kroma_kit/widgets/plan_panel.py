@@ -146,17 +146,17 @@ class PlanPanel(Panel):
         catalog row, every job ``planned``) without calling anything. Shows jobs, the estimated
         cost per job and in total, and unlocks "confirm spend" when the provider is paid."""
         from kroma_kit.pipeline.execute import dry_run
-        from kroma_kit.pipeline.runlog import read_run_log
+        from kroma_kit.storage.runlog import load_run_log
 
         self._clear_plan()
         summary = dry_run(self.ws, self.request())
-        log = read_run_log(summary.run_log_path)
-        self.dry, self.paid = summary, bool(log.get("paid"))
-        rows = [{"job": job["id"], "scene": (job.get("input_images") or [""])[0],
-                 "candidates": len(job.get("candidates", [])), "estimated_cost_usd": job.get("estimated_cost_usd")}
-                for job in log["jobs"]]
+        log = load_run_log(summary.run_log_path)
+        self.dry, self.paid = summary, bool(log.paid)
+        rows = [{"job": job.id, "scene": (job.input_images or [""])[0],
+                 "candidates": len(job.candidates), "estimated_cost_usd": job.estimated_cost_usd}
+                for job in log.jobs]
         self.table.value = html_table(rows, formats={"estimated_cost_usd": usd})
-        provider, model = log.get("provider"), log.get("model")
+        provider, model = log.provider, log.model
         self.total.value = (
             f"<b>Total: {usd(summary.estimated_cost_usd)}</b> for {summary.jobs_total} jobs, "
             f"{summary.candidates_total} provider calls · <code>{esc(provider)}</code> "

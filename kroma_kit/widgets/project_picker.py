@@ -136,10 +136,10 @@ def open_workbench(project: str = "demo", *, home: str | Path | None = None, sam
     """A notebook's first cell: the workspace (``$KROMA_HOME``, else ``~/.kroma``) with
     ``project`` in it, created (with the sample inputs when ``samples``) if it is missing, so a
     notebook runs top to bottom on a fresh machine and reuses the project afterwards."""
+    from kroma_kit.catalog import open_workspace
     from kroma_kit.catalog.projects import create_project, get_project
     from kroma_kit.errors import NotFoundError
     from kroma_kit.project_setup import install_sample_project
-    from kroma_kit.workspace import open_workspace
 
     ws = open_workspace(home)
     try:

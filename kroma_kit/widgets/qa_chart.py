@@ -16,7 +16,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from kroma_kit.dashboards.figures import draw_qa_chart, qa_chart_data
+from kroma_kit.analytics.pictures import qa_chart_data
+from kroma_kit.figures.qa_chart import draw_qa_chart
 from kroma_kit.widgets._common import Panel, button, records
 from kroma_kit.workspace import Workspace
 

@@ -57,11 +57,11 @@ class RealCatalog:
 
 
 def build_real_catalog(home: Path) -> RealCatalog:
+    from kroma_kit.catalog import open_workspace
     from kroma_kit.catalog.projects import archive_project, create_project
     from kroma_kit.pipeline.execute import dry_run, execute_run
     from kroma_kit.pipeline.plan import PlanRequest
     from kroma_kit.project_setup import install_sample_project
-    from kroma_kit.workspace import open_workspace
     from tests.fakes.openai_images_server import FakeOpenAIImagesServer, Reply
 
     with pytest.MonkeyPatch.context() as mp:

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from kroma_kit import analytics
-from kroma_kit.analytics import costs, queries, snapshot
+from kroma_kit.analytics import costs, queries, snapshot, snapshot_temp
 from kroma_kit.analytics.engine import EXTENSION_ENV, get_engine
 from kroma_kit.analytics.snapshot import CatalogCache, refresh_snapshot, snapshot_info
 from kroma_kit.analytics.views import VIEW_SQL
@@ -226,29 +226,33 @@ def test_a_writer_never_waits_during_a_copy_by_the_child(workspace, project, fre
     """The child copying through sqlite_scanner runs a writer (BEGIN IMMEDIATE, no busy timeout)
     right after its first table, its catalog attachment still open."""
     add_run(workspace, project, candidates=2)
-    marker = "        return table, cur.fetchone()[0]\n"
-    assert marker in snapshot._CHILD
     result = tmp_path / "writer.json"
     writer = [sys.executable, "-c", WRITER, str(workspace.catalog_path), project["id"], "1", "1.0", "none"]
-    hooked = snapshot._CHILD.replace(marker, (
-        "        count = cur.fetchone()[0]\n"
-        "        import os, subprocess, pathlib\n"
-        "        done_file = pathlib.Path(os.environ['KROMA_TEST_RESULT'])\n"
-        "        try:\n"  # copy threads finish tables at once: exactly one of them runs the writer
-        "            os.close(os.open(f'{done_file}.claim', os.O_CREAT | os.O_EXCL))\n"
-        "            first = True\n"
-        "        except FileExistsError:\n"
-        "            first = False\n"
-        "        if first:\n"
-        "            done = subprocess.run(json.loads(os.environ['KROMA_TEST_WRITER']), capture_output=True, text=True)\n"
-        "            done_file.write_text(json.dumps([done.returncode, done.stderr]))\n"
-        "        return table, count\n"))
-    monkeypatch.setattr(snapshot, "_CHILD", hooked)
+    (tmp_path / "hooked_copy.py").write_text(  # the real child module, its copy_table wrapped
+        "import json, os, pathlib, subprocess\n"
+        "import kroma_kit.analytics.snapshot_copy as child\n"
+        "real = child.copy_table\n"
+        "def hooked(con, columns, table):\n"
+        "    result = real(con, columns, table)\n"
+        "    done_file = pathlib.Path(os.environ['KROMA_TEST_RESULT'])\n"
+        "    try:\n"  # copy threads finish tables at once: exactly one of them runs the writer
+        "        os.close(os.open(f'{done_file}.claim', os.O_CREAT | os.O_EXCL))\n"
+        "        first = True\n"
+        "    except FileExistsError:\n"
+        "        first = False\n"
+        "    if first:\n"
+        "        done = subprocess.run(json.loads(os.environ['KROMA_TEST_WRITER']), capture_output=True, text=True)\n"
+        "        done_file.write_text(json.dumps([done.returncode, done.stderr]))\n"
+        "    return result\n"
+        "child.copy_table = hooked\n"
+        "child.main()\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setattr(snapshot, "CHILD_MODULE", "hooked_copy")
     monkeypatch.setenv("KROMA_TEST_WRITER", json.dumps(writer))
     monkeypatch.setenv("KROMA_TEST_RESULT", str(result))
     analytics.project_overview(workspace)  # the copy; the writer ran inside it
     assert json.loads(result.read_text()) == [0, ""]
-    monkeypatch.setattr(snapshot, "_CHILD", snapshot._CHILD)
+    monkeypatch.setattr(snapshot, "CHILD_MODULE", "kroma_kit.analytics.snapshot_copy")
     assert totals(workspace) == (2, 1.5, 3)  # the write made during the copy shows on the next call
 
 
@@ -349,7 +353,7 @@ def test_folders_of_dead_processes_are_swept_and_live_ones_kept(tmp_path, monkey
     for folder in (dead, mine, parent, other):
         folder.mkdir()
         (folder / "s_1_1.duckdb").write_bytes(b"copy")
-    monkeypatch.setattr(snapshot, "_swept", False)
+    monkeypatch.setattr(snapshot_temp, "_swept", False)
     assert snapshot.sweep_stale_folders(tmp_path) == [dead]
     assert not dead.exists() and mine.exists() and parent.exists() and other.exists()
     assert snapshot.sweep_stale_folders(tmp_path) == []  # once per process

@@ -82,7 +82,7 @@ def build_catalog(home: Path):
     Uses the analytics engine's DuckDB database (the extension is loaded there) with a
     read-write attachment of its own, detached before the benchmark starts."""
     from kroma_kit.analytics.engine import get_engine
-    from kroma_kit.workspace import open_workspace
+    from kroma_kit.catalog import open_workspace
 
     ws = open_workspace(home)
     con = get_engine(ws.home).database.cursor()

@@ -24,9 +24,9 @@ LATENCY_S = 0.3
 
 
 def _project(home: Path):
+    from kroma_kit.catalog import open_workspace
     from kroma_kit.catalog.projects import create_project
     from kroma_kit.project_setup import install_sample_project
-    from kroma_kit.workspace import open_workspace
 
     ws = open_workspace(home)
     project = create_project(ws, "bench", "Bench")

@@ -82,12 +82,12 @@ def _median(samples: list[float]) -> float:
 
 def bench() -> list[BenchLine]:
     from kroma_kit.analytics import candidates
+    from kroma_kit.catalog import open_workspace
     from kroma_kit.catalog.projects import create_project
     from kroma_kit.catalog.runs import ingest_run_log
     from kroma_kit.storage.atomic import atomic_write_json
     from kroma_kit.storage.thumbnails import thumbnail_bytes, thumbnail_cache_dir
     from kroma_kit.widgets.candidate_grid import CandidateGrid
-    from kroma_kit.workspace import open_workspace
 
     folder = Path(tempfile.mkdtemp(prefix="kroma-bench-grid-"))
     try:

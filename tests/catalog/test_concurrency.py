@@ -7,8 +7,8 @@ import time
 from multiprocessing import get_context
 from pathlib import Path
 
+from kroma_kit.catalog import open_workspace
 from kroma_kit.catalog.db import connect, new_id, transaction, utcnow
-from kroma_kit.workspace import open_workspace
 
 WRITES = 2000
 READS_PER_READER = 700

@@ -60,3 +60,22 @@ def test_required_indexes_exist(tmp_path: Path) -> None:
     for name in ("idx_runs_project_created", "idx_run_jobs_run_status", "idx_assets_project_kind_created",
                  "idx_assets_project_sha", "idx_cost_events_project_created", "idx_quality_reports_project_created"):
         assert name in indexes
+
+
+def test_a_migration_with_a_trigger_and_a_semicolon_in_a_literal_runs_whole(tmp_path: Path) -> None:
+    from kroma_kit.catalog.migrations import split_sql
+
+    sql = (
+        "-- a comment; with a semicolon\n"
+        "CREATE TABLE notes (id TEXT PRIMARY KEY, body TEXT NOT NULL DEFAULT 'a;b', edits INTEGER NOT NULL DEFAULT 0);\n"
+        "CREATE TRIGGER notes_edit AFTER UPDATE OF body ON notes\nBEGIN\n"
+        "  UPDATE notes SET edits = edits + 1 WHERE id = NEW.id;\nEND;\n"
+    )
+    statements = split_sql(sql)
+    assert len(statements) == 2 and statements[1].endswith("END;")
+    conn = connect(tmp_path / "catalog.db")
+    for statement in statements:
+        conn.execute(statement)
+    conn.execute("INSERT INTO notes (id) VALUES ('n1')")
+    conn.execute("UPDATE notes SET body = 'x;y' WHERE id = 'n1'")
+    assert tuple(conn.execute("SELECT body, edits FROM notes").fetchone()) == ("x;y", 1)

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from kroma_kit.catalog.projects import create_project
-from kroma_kit.catalog.prompts import prompt_history, publish_prompt, save_prompt, stage_of
+from kroma_kit.catalog.prompts import prompt_history, save_prompt, stage_of
 from kroma_kit.errors import ConfigError, InputError
+from kroma_kit.manifest_edit import publish_prompt
 
 
 def test_versions_count_up_and_only_the_newest_is_active(workspace, demo_project):

@@ -12,7 +12,7 @@ from PIL import Image
 import tests.pipeline.runsupport as support
 from kroma_kit import analytics
 from kroma_kit.cli.main import main
-from kroma_kit.pipeline.contact_sheet import (
+from kroma_kit.figures.contact_sheet import (
     MISSING_TILE,
     OUTLINE,
     PAD,

@@ -29,8 +29,8 @@ def test_chain_of_standalone_steps_keeps_alpha_and_registers_lineage(kroma_home:
     assert final.name == "detective_nobg_x2_cold_rain.png"
     assert Image.open(final).getchannel("A").getextrema() == (0, 255)
 
+    from kroma_kit.catalog import open_workspace
     from kroma_kit.catalog.assets import asset_parents, find_asset
-    from kroma_kit.workspace import open_workspace
 
     ws = open_workspace(kroma_home)
     conn = ws.connect()

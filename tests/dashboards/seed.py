@@ -52,9 +52,9 @@ def _env(**values: str | None) -> Iterator[None]:
 
 def create_demo_project(home: Path) -> None:
     """The sample project (4 scenes) and an empty second project, in a new workspace at ``home``."""
+    from kroma_kit.catalog import open_workspace
     from kroma_kit.catalog.projects import create_project
     from kroma_kit.project_setup import install_sample_project
-    from kroma_kit.workspace import open_workspace
 
     with _env(KROMA_HOME=str(home)):
         ws = open_workspace(home)
@@ -65,9 +65,9 @@ def create_demo_project(home: Path) -> None:
 
 def seed_workspace(home: Path) -> SeededWorkspace:
     """Create ``home`` with the projects above and the three runs; return their ids."""
+    from kroma_kit.catalog import open_workspace
     from kroma_kit.pipeline.execute import execute_run
     from kroma_kit.pipeline.plan import PlanRequest
-    from kroma_kit.workspace import open_workspace
     from tests.fakes.openai_images_server import FakeOpenAIImagesServer
 
     create_demo_project(home)

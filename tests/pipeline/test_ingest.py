@@ -12,8 +12,8 @@ import pytest
 from kroma_kit.catalog.runs import get_run, ingest_run_log, list_runs, mark_interrupted_runs
 from kroma_kit.errors import InputError, NotFoundError
 from kroma_kit.pipeline.execute import dry_run, execute_run
-from kroma_kit.pipeline.runlog import read_run_log
 from kroma_kit.storage.atomic import atomic_write_json
+from kroma_kit.storage.runlog import read_run_log
 from tests.pipeline.runsupport import local_request, table_counts
 
 
@@ -78,9 +78,14 @@ def _running_log(workspace, demo, pid: int, host: str | None = None) -> tuple[st
 def test_a_running_run_whose_process_is_gone_becomes_interrupted(workspace, demo):
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
-    dead, dead_log = _running_log(workspace, demo, child.pid)
     alive, _ = _running_log(workspace, demo, __import__("os").getpid())
     elsewhere, _ = _running_log(workspace, demo, child.pid, host="another-machine")
+    dead, dead_log = _running_log(workspace, demo, child.pid)  # last: a new dry run recovers first
+    before = dead_log.read_bytes()
+    assert {run["id"]: run["status"] for run in list_runs(workspace, "demo")}[dead] == "running"
+    assert get_run(workspace, dead)["status"] == "running"
+    assert dead_log.read_bytes() == before  # reading the catalog never writes a run log
+    assert mark_interrupted_runs(workspace, "demo") == [dead]
     statuses = {run["id"]: run["status"] for run in list_runs(workspace, "demo")}
     assert statuses == {dead: "interrupted", alive: "running", elsewhere: "running"}
     log = read_run_log(dead_log)

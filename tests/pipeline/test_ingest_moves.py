@@ -14,7 +14,7 @@ import pytest
 
 from kroma_kit.catalog.runs import ingest_log_data, ingest_run_log
 from kroma_kit.pipeline.execute import execute_run
-from kroma_kit.pipeline.runlog import read_run_log
+from kroma_kit.storage.runlog import read_run_log
 from tests.pipeline.runsupport import local_request, table_counts
 
 # The local provider draws in colour unless the manifest enforces grayscale (then it draws grey and

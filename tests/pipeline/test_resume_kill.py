@@ -18,8 +18,8 @@ from kroma_kit.errors import InputError, SpendError
 from kroma_kit.pipeline.execute import dry_run, execute_run
 from kroma_kit.pipeline.metadata import embed_record, to_png_bytes
 from kroma_kit.pipeline.resume import resume_run
-from kroma_kit.pipeline.runlog import read_run_log
 from kroma_kit.storage.atomic import atomic_write_bytes
+from kroma_kit.storage.runlog import read_run_log
 from tests.conftest import cli_env
 from tests.fakes.openai_images_server import Reply
 from tests.pipeline.runsupport import TEST_KEY, local_request, openai_request, openai_settings, table_counts

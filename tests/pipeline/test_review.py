@@ -14,7 +14,7 @@ from kroma_kit import analytics
 from kroma_kit.catalog.runs import ingest_run_log
 from kroma_kit.errors import InputError, NotFoundError
 from kroma_kit.pipeline.review import EVENT_CODE, override_winner, winner_history
-from kroma_kit.pipeline.runlog import read_run_log
+from kroma_kit.storage.runlog import read_run_log
 from tests.analytics.realruns import RealCatalog, build_real_catalog
 from tests.conftest import REPO_ROOT, cli_env
 

@@ -11,7 +11,7 @@ import pytest
 from kroma_kit.catalog.runs import get_run
 from kroma_kit.errors import ProviderNotConfigured, SpendError
 from kroma_kit.pipeline.execute import dry_run, execute_run
-from kroma_kit.pipeline.spend import Budgets, SpendGuard
+from kroma_kit.providers.spend import Budgets, SpendGuard
 from tests.pipeline.runsupport import local_request, openai_request, openai_settings
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from kroma_kit.analytics import candidates, run_detail
 from kroma_kit.errors import KromaError
-from kroma_kit.pipeline.runlog import read_run_log
+from kroma_kit.storage.runlog import read_run_log
 from kroma_kit.storage.thumbnails import thumbnail_cache_dir
 from kroma_kit.widgets import CandidateGrid
 

@@ -12,7 +12,7 @@ import pytest
 jupyter_client = pytest.importorskip("jupyter_client.manager")
 
 START_CELL = """
-from kroma_kit.workspace import open_workspace
+from kroma_kit.catalog import open_workspace
 from kroma_kit.widgets import RunPanel
 run = RunPanel(open_workspace(), project="demo", candidates=1)
 run.start()

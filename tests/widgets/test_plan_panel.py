@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kroma_kit.analytics import runs_table
-from kroma_kit.pipeline.runlog import read_run_log
+from kroma_kit.storage.runlog import read_run_log
 from kroma_kit.widgets import PlanPanel
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
@@ -23,7 +24,7 @@ def test_create_with_samples_from_the_form(workspace):
     assert all((Path(project["root"]) / ref).is_file() for ref in manifest["scene_refs"])
     assert picker.project == "noir-book" and picker.dropdown.value == "noir-book"
     assert "Runs: 0" in picker.summary.value and project["root"] in picker.summary.value
-    assert "Created project 'noir-book'" in picker.status.value
+    assert "Created project 'noir-book'" in html.unescape(picker.status.value)  # the text the artist reads
     assert picker.new_slug.value == ""
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kroma_kit.analytics import candidates, runs_table
-from kroma_kit.pipeline.runlog import read_run_log
+from kroma_kit.storage.runlog import read_run_log
 from kroma_kit.widgets import RunPanel
 from tests.fakes.openai_images_server import FakeOpenAIImagesServer
 

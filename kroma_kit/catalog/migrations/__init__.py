@@ -43,7 +43,7 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             if conn.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone():
                 conn.execute("ROLLBACK")
                 continue
-            for statement in _split_sql(sql):
+            for statement in split_sql(sql):
                 conn.execute(statement)
             conn.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
                          (version, utcnow()))
@@ -63,7 +63,22 @@ def migration_status(conn: sqlite3.Connection) -> list[dict[str, object]]:
             for v, _ in available_migrations()]
 
 
-def _split_sql(sql: str) -> list[str]:
-    """Split a migration file into statements (our files hold no ';' inside literals or triggers)."""
-    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
-    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+def split_sql(sql: str) -> list[str]:
+    """Split a migration file into whole statements with :func:`sqlite3.complete_statement`, so a
+    ``CREATE TRIGGER ... BEGIN ...; ...; END;`` or a ';' inside a literal stays one statement."""
+    statements: list[str] = []
+    pending = ""
+    for line in sql.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statement = pending.strip()
+            if _has_code(statement):
+                statements.append(statement)
+            pending = ""
+    if _has_code(pending):
+        statements.append(pending.strip())  # an unterminated last statement: let SQLite judge it
+    return statements
+
+
+def _has_code(text: str) -> bool:
+    return any(line.strip() and not line.strip().startswith("--") for line in text.splitlines())

@@ -1,0 +1,70 @@
+"""What the workers of one run (or one resume of it) share: :class:`RunContext`.
+
+It sits below the executor, the candidate worker and the post chain, which all take it, so none
+of them imports another to name its type.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from kroma_kit.config import ProjectSettings
+from kroma_kit.pipeline import events as ev
+from kroma_kit.pipeline.guard import GuardSettings
+from kroma_kit.pipeline.plan import PlannedJob, build_provider
+from kroma_kit.pipeline.recorder import CatalogRecorder
+from kroma_kit.providers.base import ImageProvider
+from kroma_kit.providers.spend import SpendGuard
+from kroma_kit.storage.runlog import RunLog
+from kroma_kit.workspace import ProjectLayout, Workspace
+
+
+@dataclass
+class RunContext:
+    """Everything the workers share for one run (or one resume of it)."""
+
+    ws: Workspace
+    project: dict[str, Any]
+    layout: ProjectLayout
+    log: RunLog
+    jobs: list[PlannedJob]
+    provider: ImageProvider
+    guard_settings: GuardSettings
+    settings: ProjectSettings
+    archive_replaced: bool
+    concurrency: int
+    spend: SpendGuard
+    events: ev.EventEmitter
+    cancel: threading.Event
+    grayscale: bool = False
+    confirm_spend: bool = False
+    recorder: CatalogRecorder = field(init=False)
+    _pending: dict[str, int] = field(default_factory=dict, init=False)
+    _pending_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _refiner: Any = field(default=None, init=False)
+    _refiner_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def __post_init__(self) -> None:
+        self.recorder = CatalogRecorder(self.ws, self.project, self.log)
+
+    def refiner(self) -> Any:
+        """The OpenAI provider for the cutout refine, built once per run from the project's
+        ``providers.openai`` section (base URL, timeouts, attempts), as the image provider is: a
+        gateway set in settings must serve the refine too, not only the generations."""
+        with self._refiner_lock:
+            if self._refiner is None:
+                if getattr(self.provider, "code", None) == "openai":
+                    self._refiner = self.provider
+                else:
+                    self._refiner = build_provider("openai", self.settings)
+            return self._refiner
+
+    @property
+    def postprocess_flags(self) -> Any:
+        return self.settings.settings.pipeline.postprocess
+
+    def record(self, job_id: str | None = None) -> None:
+        """Queue the catalog update for ``job_id`` (None: the whole run); never blocks."""
+        self.recorder.record(job_id)

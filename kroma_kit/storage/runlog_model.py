@@ -1,0 +1,211 @@
+"""The run log's shape as a typed model (pydantic).
+
+Every model allows extra fields: the original tool's logs and older Kroma logs carry keys this
+version does not name, and a log must round-trip without losing them. Fields that a reader needs
+are named here, so renaming one is a change in one place, not a grep hunt.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+SCHEMA_VERSION = 1
+LOG_KIND = "kroma.run_log"
+RUN_STATUSES = ("planned", "running", "done", "failed", "partial", "interrupted")
+JOB_STATUSES = ("planned", "running", "done", "failed_output_guard", "failed", "skipped_budget")
+CANDIDATE_STATUSES = ("planned", "generated", "done", "failed_output_guard", "failed")
+SETTLED_CANDIDATE = ("generated", "done", "failed_output_guard")  # a file exists and was paid for
+
+
+RunStatus = Literal["planned", "running", "done", "failed", "partial", "interrupted"]
+JobStatus = Literal["planned", "running", "done", "failed_output_guard", "failed", "skipped_budget"]
+CandidateStatus = Literal["planned", "generated", "done", "failed_output_guard", "failed"]
+
+
+# A number as the log wrote it: an int stays an int, so a log read and written back is the same text.
+Number = int | float
+
+
+class _Open(BaseModel):
+    """Unknown keys are kept (and written back) in the order they were read: older and
+    original-tool logs must round-trip key for key."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=False)
+    _order: list[str] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_order(cls, data: Any, handler: Any) -> Any:
+        model = handler(data)
+        if isinstance(data, dict):
+            model._order = list(data)
+        return model
+
+    def to_json_data(self) -> dict[str, Any]:
+        """JSON data with exactly the keys read or set (no defaults added), in the order read."""
+        present = list(self.model_fields_set) + list(self.model_extra or {})
+        keys = [key for key in self._order if key in present] + [key for key in present if key not in self._order]
+        return {key: _json_value(getattr(self, key)) for key in dict.fromkeys(keys)}
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """A key as the log holds it (a modelled field or an extra one), like ``dict.get``: a key
+        the log does not have gives ``default``, not the model's default."""
+        if name in self.model_fields_set:
+            return getattr(self, name)
+        if self.model_extra and name in self.model_extra:
+            return self.model_extra[name]
+        return default
+
+
+class Rank(_Open):
+    """The ranking key of a candidate: fewer hard failures, then fewer warnings, then less colour."""
+
+    hard_failures: int = 0
+    soft_warnings: int = 0
+    avg_chroma_exceed: Number = 0.0
+
+
+class CandidateRecord(_Open):
+    candidate_index: int = Field(ge=1)
+    status: CandidateStatus
+    seed: int | None = None
+    output: str | None = None
+    final_output: str | None = None
+    cost_usd: Number = 0.0
+    rank: Rank | None = None
+    rank_position: int | None = None
+    usage: dict[str, Any] = Field(default_factory=dict)
+    attempts: list[dict[str, Any]] = Field(default_factory=list)
+    timings: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    sha256: str | None = None
+    bytes: int | None = None
+    model: str | None = None
+    provider_params: dict[str, Any] = Field(default_factory=dict)
+    output_guard: dict[str, Any] | None = None
+    error_status: int | None = None
+    replaced_archive: str | None = None
+    adopted_from_file: bool | None = None
+    final_sha256: str | None = None
+    bg_remove: dict[str, Any] | None = None  # the post steps' records (seed keys)
+    bg_refine_openai: dict[str, Any] | None = None
+    upscale: dict[str, Any] | None = None
+    color: dict[str, Any] | None = None
+
+
+class RankingEntry(_Open):
+    position: int
+    candidate_index: int
+    status: str | None = None
+    eligible: bool = False
+    rank: Rank | None = None
+
+
+class JobRecord(_Open):
+    id: str = Field(min_length=1)
+    status: JobStatus
+    prompt: str
+    input_images: list[str]
+    mode: str | None = None
+    time: str | None = None
+    weather: str | None = None
+    scene_key: str | None = None
+    source: dict[str, Any] = Field(default_factory=dict)
+    estimated_cost_usd: Number = 0.0
+    selected_candidate: int | None = None
+    final_output: str | None = None
+    output: str | None = None
+    winner_reason: str | None = None
+    failure_reason: str | None = None
+    winner_override: dict[str, Any] | None = None
+    winner_history: list[dict[str, Any]] = Field(default_factory=list)
+    ranking: list[RankingEntry] = Field(default_factory=list)
+    candidates: list[CandidateRecord] = Field(default_factory=list)
+    output_guard: dict[str, Any] | None = None
+
+    def candidate(self, index: int) -> CandidateRecord | None:
+        return next((c for c in self.candidates if c.candidate_index == index), None)
+
+    def winner(self) -> CandidateRecord | None:
+        return self.candidate(self.selected_candidate) if self.selected_candidate else None
+
+
+class CostEventRecord(_Open):
+    provider_code: str
+    operation_code: str
+    cost_usd: Number
+    units: Number = 0
+    event_key: str = Field(min_length=1)
+    job_id: str | None = None
+    candidate_index: int | None = None
+    model: str | None = None
+    currency: str = "USD"
+    usage: dict[str, Any] = Field(default_factory=dict)
+    at: str | None = None
+
+
+class RunLogRecord(_Open):
+    """A whole run log. Read one with :func:`kroma_kit.storage.runlog.load_run_log`."""
+
+    schema_version: int
+    run_id: str = Field(min_length=1)
+    project: str = Field(min_length=1)
+    mode: Literal["dry", "run"]
+    status: RunStatus
+    jobs: list[JobRecord]
+    cost_events: list[CostEventRecord] = Field(default_factory=list)
+    kind: str | None = None
+    timestamp: str | None = None
+    project_id: str | None = None
+    stage: str | None = None
+    time: str | None = None
+    weather: str | None = None
+    provider: str | None = None
+    paid: bool = False
+    model: str | None = None
+    size: str | None = None
+    quality: str | None = None
+    provider_params: dict[str, Any] = Field(default_factory=dict)
+    status_reason: str | None = None
+    started_at: str | None = None
+    updated_at: str | None = None
+    finished_at: str | None = None
+    pid: int | None = None
+    host: str | None = None
+    process_start: str | None = None
+    settings_snapshot: dict[str, Any] = Field(default_factory=dict)
+    manifest: dict[str, Any] = Field(default_factory=dict)
+    manifest_hash: str | None = None
+    budgets: dict[str, Any] = Field(default_factory=dict)
+    estimated_cost_usd: Number = 0.0
+    actual_cost_usd: Number = 0.0
+    resumes: list[dict[str, Any]] = Field(default_factory=list)
+    warnings: list[Any] = Field(default_factory=list)
+
+    def job(self, job_id: str) -> JobRecord | None:
+        return next((job for job in self.jobs if job.id == job_id), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The log as JSON data, with exactly the keys it was read or built with (no defaults added)."""
+        return self.to_json_data()
+
+
+# The names a reader uses; the ``*Record`` names are kept for existing callers.
+RunLogModel = RunLogRecord
+JobEntry = JobRecord
+CandidateEntry = CandidateRecord
+CostEvent = CostEventRecord
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, _Open):
+        return value.to_json_data()
+    if isinstance(value, list):
+        return [_json_value(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _json_value(item) for key, item in value.items()}
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return value

@@ -1,0 +1,100 @@
+"""The typed run-log model reads logs written by the previous version, field by field, and a
+log loaded and written back re-ingests to exactly the catalog rows the previous version wrote."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from kroma_kit.errors import InputError
+from kroma_kit.storage.runlog import RunLog, load_run_log, parse_run_log, write_run_log
+from kroma_kit.storage.runlog_model import RunLogModel
+from tests.storage.runlog_rows import FIXTURES, catalog_rows, ingest_fixture
+
+DEMO = FIXTURES / "demo_run.json"
+
+
+def test_a_log_of_the_previous_version_loads_as_fields():
+    raw = json.loads(DEMO.read_text())
+    log = load_run_log(DEMO)
+    assert isinstance(log, RunLogModel)
+    assert (log.run_id, log.project, log.mode, log.status) == (raw["run_id"], "demo", "run", "done")
+    job = log.job(raw["jobs"][0]["id"])
+    assert job is not None and job.selected_candidate == raw["jobs"][0]["selected_candidate"]
+    winner = job.winner()
+    assert winner is not None and winner.final_output == raw["jobs"][0]["final_output"]
+    assert winner.rank is not None and winner.rank.avg_chroma_exceed == raw["jobs"][0]["ranking"][0]["rank"][
+        "avg_chroma_exceed"]
+    assert [c.seed for c in job.candidates] == [c["seed"] for c in raw["jobs"][0]["candidates"]]
+    assert sum(event.cost_usd for event in log.cost_events) == pytest.approx(raw["actual_cost_usd"])
+    assert log.get("candidates_not_started") == raw["candidates_not_started"]  # an extra key, kept
+
+
+def test_a_log_round_trips_without_losing_or_adding_a_key(tmp_path):
+    raw = json.loads(DEMO.read_text())
+    assert json.dumps(load_run_log(DEMO).to_dict()) == json.dumps(raw)  # same keys, order and types
+    original_tool = {"run_id": "r1", "project": "p", "mode": "run", "status": "done", "schema_version": 1,
+                     "seed_only_field": {"x": 1},
+                     "jobs": [{"id": "j1", "status": "done", "prompt": "p", "input_images": [], "legacy": True}]}
+    assert json.dumps(parse_run_log(original_tool).to_dict()) == json.dumps(original_tool)
+    out = tmp_path / "runs" / "r1.json"
+    write_run_log(out, parse_run_log(original_tool))
+    assert json.loads(out.read_text()) == original_tool
+
+
+def test_a_broken_or_newer_log_is_a_clear_error():
+    with pytest.raises(InputError, match="jobs.0.status"):
+        parse_run_log({"run_id": "r", "project": "p", "mode": "run", "status": "done", "schema_version": 1,
+                       "jobs": [{"id": "j", "status": "exploded", "prompt": "", "input_images": []}]})
+    with pytest.raises(InputError, match="newer"):
+        parse_run_log({"schema_version": 99})
+
+
+def test_a_reloaded_log_reingests_to_the_rows_the_previous_version_wrote(workspace):
+    """``demo_run.rows.json`` was written by the code before this model existed."""
+    result = ingest_fixture(workspace, DEMO.name, through=lambda data: parse_run_log(data).to_dict())
+    assert (result["jobs"], result["candidates"]) == (4, 12)
+    expected = json.loads((FIXTURES / "demo_run.rows.json").read_text())
+    assert json.loads(json.dumps(catalog_rows(workspace), sort_keys=True, default=str)) == expected
+
+
+def test_named_updates_from_many_threads_all_land_in_the_file(tmp_path):
+    path = tmp_path / "runs" / "r.json"
+    data = json.loads(DEMO.read_text())
+    log = RunLog(path, data)
+    job_ids = [job["id"] for job in data["jobs"]]
+
+    def settle(job_id: str) -> None:
+        log.set_job(job_id, status="failed", failure_reason=f"{job_id} stopped")
+
+    threads = [threading.Thread(target=settle, args=(job_id,)) for job_id in job_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    log.set_run(status="failed", status_reason="every job failed")
+    on_disk = load_run_log(path)
+    assert on_disk.status == "failed" and on_disk.status_reason == "every job failed"
+    assert {job.id: job.failure_reason for job in on_disk.jobs} == {j: f"{j} stopped" for j in job_ids}
+    assert log.model.status == "failed" and Path(path).is_file()
+
+
+def test_a_candidate_update_books_its_cost_in_the_same_write_and_refuses_unknown_fields(tmp_path):
+    from kroma_kit.storage.runlog import PaidCall
+
+    data = json.loads(DEMO.read_text())
+    job_id = data["jobs"][0]["id"]
+    data["cost_events"] = [event for event in data["cost_events"] if event["job_id"] != job_id]
+    log = RunLog(tmp_path / "runs" / "r.json", data)
+    paid = PaidCall("openai", "gpt-image-1", 0.04, {"images": 1})
+    log.set_candidate(job_id, 1, status="generated", cost_usd=0.04, paid=paid)
+    log.set_candidate(job_id, 1, status="generated", cost_usd=0.04, paid=paid)  # booked once
+    on_disk = load_run_log(log.path)
+    events = [event for event in on_disk.cost_events if event.job_id == job_id]
+    assert [(e.provider_code, e.candidate_index, e.cost_usd) for e in events] == [("openai", 1, 0.04)]
+    assert on_disk.actual_cost_usd == pytest.approx(sum(e.cost_usd for e in on_disk.cost_events))
+    with pytest.raises(KeyError, match="statu"):
+        log.set_candidate(job_id, 1, statu="done")
