@@ -27,12 +27,12 @@ REQUESTS = 480  # per phase, split evenly between the clients
 
 
 def _workspace(home: Path) -> tuple[str, str]:
+    from kroma_kit.catalog import open_workspace
     from kroma_kit.catalog.projects import create_project
     from kroma_kit.catalog.tokens import create_token
     from kroma_kit.pipeline.execute import dry_run, execute_run
     from kroma_kit.pipeline.plan import PlanRequest
     from kroma_kit.project_setup import install_sample_project
-    from kroma_kit.workspace import open_workspace
 
     ws = open_workspace(home)
     install_sample_project(Path(create_project(ws, "demo", "Demo")["root"]), candidates=3)

@@ -27,9 +27,9 @@ class Api:
 
 
 def make_workspace(home: Path):
+    from kroma_kit.catalog import open_workspace
     from kroma_kit.catalog.projects import create_project
     from kroma_kit.project_setup import install_sample_project
-    from kroma_kit.workspace import open_workspace
 
     ws = open_workspace(home)
     project = create_project(ws, "demo", "Demo")

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from kroma_kit.catalog import prompt_templates
-from kroma_kit.catalog.prompts import publish_prompt
+from kroma_kit.manifest_edit import publish_prompt
 from kroma_kit.server.auth import WS, Slug
 from kroma_kit.server.models import DeletedResponse, Envelope, PromptTemplate
 from kroma_kit.server.routes import ERRORS
