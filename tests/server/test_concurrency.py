@@ -126,3 +126,41 @@ def test_stopping_the_server_cancels_its_run_cleanly(workspace):
         assert detail["run"]["status"] == "done", detail["run"]["status_reason"]
         assert all(len(job["candidates"]) == 7 for job in detail["jobs"])
         assert http.post(f"/api/projects/other/runs/{run_id}/resume", json={}).status_code == 404
+
+
+def test_a_run_whose_process_died_reads_as_interrupted(workspace):
+    """A ``kroma run`` killed mid-flight is shown ``interrupted`` by the run routes (the explicit
+    recovery the CLI calls too), not ``running`` forever."""
+    import subprocess
+    import sys
+
+    from kroma_kit.catalog.projects import create_project
+    from kroma_kit.project_setup import install_sample_project
+    from tests.conftest import cli_env
+    from tests.server.live import live_server
+
+    install_sample_project(Path(create_project(workspace, "demo", "Demo")["root"]), candidates=1)
+    with live_server(workspace, dev_bypass=True) as base, httpx.Client(base_url=base, timeout=60) as http:
+        proc = subprocess.Popen([sys.executable, "-m", "kroma_kit", "run", "--project", "demo", "--candidates", "6",
+                                 "--concurrency", "1", "--json"], env=cli_env(workspace.home),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 120
+            runs: list = []
+            while not runs:
+                assert proc.poll() is None and time.monotonic() < deadline, "the run ended before it was seen"
+                runs = [r for r in workspace_runs(workspace) if r["status"] == "running"]
+                time.sleep(0.1)
+        finally:
+            proc.kill()
+            proc.wait()
+        run_id = runs[0]["id"]
+        assert http.get(f"/api/projects/demo/runs/{run_id}").json()["run"]["status"] == "interrupted"
+        assert [r["status"] for r in http.get("/api/projects/demo/runs").json()["runs"]] == ["interrupted"]
+
+
+def workspace_runs(ws) -> list[dict]:
+    """The catalog's runs of ``demo`` as a pure read (no recovery), to see the live run."""
+    from kroma_kit.catalog.runs import list_runs
+
+    return list_runs(ws, "demo")

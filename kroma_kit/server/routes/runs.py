@@ -10,8 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kroma_kit.catalog.run_views import check_run_in_project, get_project_run
-from kroma_kit.catalog.runs import list_runs
+from kroma_kit.catalog.run_views import check_run_in_project, get_project_run, list_project_runs
 from kroma_kit.config_validation import validate_project_config
 from kroma_kit.pipeline.execute import dry_run
 from kroma_kit.pipeline.plan import PlanRequest
@@ -135,7 +134,7 @@ class JobList(Envelope):
 
 @router.get("", response_model=RunList)
 def runs(slug: Slug, ws: WS, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict:
-    found = list_runs(ws, slug, limit=limit)
+    found = list_project_runs(ws, slug, limit=limit)
     return {"ok": True, "count": len(found), "runs": found}
 
 
