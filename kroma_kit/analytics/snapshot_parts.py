@@ -30,12 +30,18 @@ class Part:
 
 @dataclass(eq=False)
 class Generation:
-    """One snapshot: every table copied so far, all as of ``signature``."""
+    """One snapshot: every table copied so far, all as of ``signature``. Brought up to date in
+    place while the catalog only gains and updates rows (``marks``: the max rowid of each tracked
+    table, ``change_seq``: the change log's position, as of the last copy or refresh; see
+    :mod:`kroma_kit.analytics.snapshot_delta`); ``shape_key`` is the shape it was copied with."""
 
     number: int
     signature: tuple[Any, ...]
     columns: dict[str, list[tuple[str, str]]]
+    shape_key: tuple[Any, ...] = ()
     parts: list[Part] = field(default_factory=list)
+    marks: dict[str, int] = field(default_factory=dict)
+    change_seq: int = 0
     build_s: float = 0.0
     leases: int = 0
     retired: bool = False
@@ -57,6 +63,7 @@ class Shape:
     name: str
     key: tuple[Any, ...]
     columns: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    tracked: frozenset[str] = frozenset()  # tables the change log covers (refreshed in place)
     leases: int = 0
     retired: bool = False
 
@@ -77,6 +84,8 @@ class SnapshotInfo:
     builds: int                   # generations made in this process for this catalog
     last_build_s: float           # duration of the latest copy (any generation)
     scanner: bool                 # copied through sqlite_scanner (False: the sqlite3 fallback)
+    refreshes: int = 0            # in-place refreshes (changed rows only) made in this process
+    last_refresh_s: float = 0.0   # duration of the latest in-place refresh
 
 
 # --------------------------------------------------------------------------- helpers

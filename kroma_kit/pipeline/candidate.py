@@ -3,9 +3,11 @@ record, post chain, output guard, run-log entry, catalog rows, events.
 
 The order matters for money and for crashes. The spend guard is asked right before the call;
 the file is written (atomically, with the embedded record) before the run log says
-``generated``, and the log is saved before post-processing starts, so a crash after the call
-leaves either a recorded candidate or a file whose embedded record lets resume adopt it: a paid
-image is never paid for twice. Provider errors (after the provider's own retries) fail only
+``generated``, so a crash after the call leaves either a recorded candidate or a file whose
+embedded record lets resume adopt it: a paid image is never paid for twice. That file is the
+durable record, so ``generated`` is only set in memory and reaches disk with the candidate's next
+write (its settling, or a paid post step's cost): one fsync of the log per candidate, not two,
+which is what kept eight workers queueing on the log's write lock. Provider errors (after the provider's own retries) fail only
 this candidate, with every attempt recorded; they never stop the run.
 """
 
@@ -126,7 +128,7 @@ def _generate(ctx: RunContext, job: PlannedJob, index: int) -> str:
                           attempts=attempt_records(result.attempts), replaced_archive=replaced,
                           timings={"started_at": started_at, "generate_ms": generate_ms,
                                    "write_ms": _ms(write_clock)},
-                          paid=PaidCall(ctx.provider.code, result.model, cost, result.usage or {}))
+                          paid=PaidCall(ctx.provider.code, result.model, cost, result.usage or {}), write=False)
     return "generated"
 
 

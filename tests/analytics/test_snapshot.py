@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import warnings
@@ -17,7 +18,7 @@ import pandas as pd
 import pytest
 
 from kroma_kit import analytics
-from kroma_kit.analytics import costs, queries, snapshot, snapshot_temp
+from kroma_kit.analytics import costs, queries, snapshot, snapshot_cache, snapshot_fill, snapshot_temp
 from kroma_kit.analytics.engine import EXTENSION_ENV, get_engine
 from kroma_kit.analytics.snapshot import CatalogCache, refresh_snapshot, snapshot_info
 from kroma_kit.analytics.views import VIEW_SQL
@@ -109,12 +110,13 @@ def direct(ws, sql: str) -> pd.DataFrame:
 
 def test_a_commit_from_another_process_shows_on_the_next_call(workspace, project, fresh_engine):
     assert totals(workspace) == (0, 0.0, 0)
-    builds = snapshot_info(workspace).builds
+    before = snapshot_info(workspace)
     add_run(workspace, project, candidates=3, cost=0.25)
     assert totals(workspace) == (1, 0.75, 3)
-    assert snapshot_info(workspace).builds == builds + 1  # one new generation for the change...
+    after = snapshot_info(workspace)  # the change is applied in place, no new copy...
+    assert (after.builds, after.refreshes) == (before.builds, before.refreshes + 1)
     assert totals(workspace) == (1, 0.75, 3)
-    assert snapshot_info(workspace).builds == builds + 1  # ...and none while nothing changes
+    assert snapshot_info(workspace).refreshes == after.refreshes  # ...and nothing while nothing changes
     add_run(workspace, project, candidates=2, cost=0.5)
     assert totals(workspace) == (2, 1.75, 5)
     assert analytics.sql(workspace, "SELECT COUNT(*) AS n FROM v_candidates")["n"].iloc[0] == 5
@@ -137,7 +139,7 @@ def test_data_version_alone_catches_commits_in_one_timestamp_tick(workspace, pro
     """Two commits inside one coarse mtime tick, with the WAL's size unchanged, look identical to
     file stats: freeze every stat and the probe's PRAGMA data_version must still see each commit."""
     frozen: dict[str, object] = {}
-    real_stat = snapshot._stat
+    real_stat = snapshot_cache._stat
 
     def frozen_stat(path):
         key = str(path)
@@ -150,7 +152,7 @@ def test_data_version_alone_catches_commits_in_one_timestamp_tick(workspace, pro
             raise FileNotFoundError(key)
         return frozen[key]
 
-    monkeypatch.setattr(snapshot, "_stat", frozen_stat)
+    monkeypatch.setattr(snapshot_cache, "_stat", frozen_stat)
     assert totals(workspace) == (0, 0.0, 0)
     add_run(workspace, project, candidates=2)
     assert totals(workspace) == (1, 0.5, 2)
@@ -247,12 +249,12 @@ def test_a_writer_never_waits_during_a_copy_by_the_child(workspace, project, fre
         "child.copy_table = hooked\n"
         "child.main()\n")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])))
-    monkeypatch.setattr(snapshot, "CHILD_MODULE", "hooked_copy")
+    monkeypatch.setattr(snapshot_fill, "CHILD_MODULE", "hooked_copy")
     monkeypatch.setenv("KROMA_TEST_WRITER", json.dumps(writer))
     monkeypatch.setenv("KROMA_TEST_RESULT", str(result))
     analytics.project_overview(workspace)  # the copy; the writer ran inside it
     assert json.loads(result.read_text()) == [0, ""]
-    monkeypatch.setattr(snapshot, "CHILD_MODULE", "kroma_kit.analytics.snapshot_copy")
+    monkeypatch.setattr(snapshot_fill, "CHILD_MODULE", "kroma_kit.analytics.snapshot_copy")
     assert totals(workspace) == (2, 1.5, 3)  # the write made during the copy shows on the next call
 
 
@@ -265,19 +267,158 @@ def test_a_writer_never_waits_during_a_fallback_copy(workspace, project, fresh_e
         assert not analytics.uses_sqlite_scanner(workspace)
     add_run(workspace, project, candidates=2)
     writes = []
-    original = CatalogCache._copy_rows
+    original = snapshot_fill.copy_rows
 
-    def copy_then_write(self, *args):
-        count = original(self, *args)
+    def copy_then_write(*args):
+        count = original(*args)
         if not writes:  # the read transaction is open, other tables still to go
             writes.append(add_run(workspace, project, candidates=1, cost=1.0))
         return count
 
-    monkeypatch.setattr(CatalogCache, "_copy_rows", copy_then_write)
+    monkeypatch.setattr(snapshot_fill, "copy_rows", copy_then_write)
     analytics.project_overview(workspace)
     assert writes == [0]
-    monkeypatch.setattr(CatalogCache, "_copy_rows", original)
+    monkeypatch.setattr(snapshot_fill, "copy_rows", original)
     assert totals(workspace) == (2, 1.5, 3)
+
+
+# --------------------------------------------------------------------------- in-place refresh
+
+def write(ws, *statements: str) -> None:
+    """Commit ``statements`` as one transaction, as any writer of the catalog does."""
+    conn = sqlite3.connect(ws.catalog_path, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for statement in statements:
+            conn.execute(statement)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+def every_table(ws) -> list[str]:
+    conn = sqlite3.connect(ws.catalog_path)
+    try:
+        return [row[0] for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    finally:
+        conn.close()
+
+
+def snapshot_tables(ws, tables: list[str]) -> dict[str, pd.DataFrame]:
+    """Every table as this process's (refreshed) snapshot holds it, sorted."""
+    engine = get_engine(ws.home)
+    with snapshot.snapshot(engine, ws.catalog_path, " ".join(tables)) as search_path:
+        return _read_tables(engine, search_path, tables)
+
+
+def fresh_copy_tables(ws, tables: list[str]) -> dict[str, pd.DataFrame]:
+    """Every table as a brand-new cache copies it whole, sorted."""
+    engine = get_engine(ws.home)
+    cache = CatalogCache(engine, ws.catalog_path)
+    try:
+        generation = cache.acquire_generation(" ".join(tables))
+        try:
+            assert cache.refreshes == 0 and cache.builds == 1
+            return _read_tables(engine, generation.search_path, tables)
+        finally:
+            cache.release(generation)
+    finally:
+        cache.close()
+
+
+def _read_tables(engine, search_path: str, tables: list[str]) -> dict[str, pd.DataFrame]:
+    cur = engine.database.cursor()
+    try:
+        cur.execute(f"SET search_path = '{search_path}'")
+        return {table: cur.execute(f'SELECT * FROM "{table}" ORDER BY ALL').df() for table in tables}
+    finally:
+        cur.close()
+
+
+def assert_snapshot_is_a_fresh_copy(ws) -> None:
+    tables = every_table(ws)
+    mine, fresh = snapshot_tables(ws, tables), fresh_copy_tables(ws, tables)
+    for table in tables:
+        pd.testing.assert_frame_equal(mine[table], fresh[table], obj=table)
+
+
+@pytest.mark.parametrize("extension", ["scanner", "off"])
+def test_in_place_refreshes_equal_a_fresh_copy_of_every_table(workspace, project, fresh_engine, monkeypatch,
+                                                              extension):
+    """Inserts, updates of existing rows (run status, candidate verdict and metrics, NULLs, big
+    integers, an UPSERT's DO UPDATE, a key change) are applied in place; a delete copies whole;
+    after each step every catalog table equals a whole fresh copy."""
+    if extension == "off":
+        monkeypatch.setenv(EXTENSION_ENV, "off")
+        analytics.reset_engine()
+        with pytest.warns(RuntimeWarning, match="falls back"):
+            assert not analytics.uses_sqlite_scanner(workspace)
+    add_run(workspace, project, candidates=3)
+    assert_snapshot_is_a_fresh_copy(workspace)  # every table, copied whole once
+    first = snapshot_info(workspace)
+    assert set(first.rows) == set(every_table(workspace))
+    steps = [
+        lambda: add_run(workspace, project, candidates=24, cost=0.04),
+        lambda: write(workspace,
+                      "UPDATE runs SET status = 'failed', status_reason = 'stopped', finished_at = 'x' "
+                      "WHERE rowid = (SELECT min(rowid) FROM runs)",
+                      "UPDATE run_candidates SET status = 'failed_output_guard', rank_hard_failures = 1, "
+                      "chroma_delta = 7.25, seed = 4611686018427387904, latency_ms = NULL "
+                      "WHERE rowid IN (SELECT rowid FROM run_candidates ORDER BY rowid LIMIT 2)",
+                      f"UPDATE projects SET description = 'renamed' WHERE id = '{project['id']}'"),
+        lambda: (add_run(workspace, project, candidates=1),
+                 write(workspace,
+                       "INSERT INTO cost_events (id, project_id, provider_code, operation_code, cost_usd, event_key, "
+                       f"created_at) SELECT 'upserted', '{project['id']}', 'local', 'image_generation', 9.5, "
+                       "event_key, 'now' FROM cost_events WHERE rowid = (SELECT min(rowid) FROM cost_events) "
+                       "ON CONFLICT (project_id, event_key) DO UPDATE SET cost_usd = excluded.cost_usd",
+                       "UPDATE run_jobs SET meta_json = '{\"winner_reason\": \"picked\"}', "
+                       "selected_candidate_index = NULL WHERE rowid = (SELECT max(rowid) FROM run_jobs)",
+                       "INSERT INTO audit_events (id, event_code, created_at) VALUES ('audit-1', 'test', 'now')")),
+    ]
+    for number, step in enumerate(steps, start=1):
+        step()
+        assert_snapshot_is_a_fresh_copy(workspace)
+        info = snapshot_info(workspace)
+        assert (info.builds, info.refreshes) == (first.builds, first.refreshes + number), number
+    write(workspace, "UPDATE run_candidates SET id = 'rekeyed' WHERE rowid = (SELECT max(rowid) FROM run_candidates)")
+    assert_snapshot_is_a_fresh_copy(workspace)  # the old key is gone: a whole copy, not a stale row
+    assert snapshot_info(workspace).builds == first.builds + 1
+    write(workspace, "DELETE FROM run_candidates WHERE rowid = (SELECT max(rowid) FROM run_candidates)",
+          "INSERT INTO audit_events (id, event_code, created_at) VALUES ('audit-2', 'test', 'now')")
+    assert_snapshot_is_a_fresh_copy(workspace)
+    assert snapshot_info(workspace).builds == first.builds + 2
+    assert totals(workspace) == (3, 11.21, 27)  # 1.96 run costs, one 0.25 event upserted to 9.5
+
+
+def test_a_change_log_pruned_past_the_snapshot_makes_a_whole_copy(workspace, project, fresh_engine):
+    """The log keeps only recent changes: when the entries a snapshot has not applied yet were
+    pruned, an update is no longer traceable, so the snapshot is copied again whole, not left stale."""
+    add_run(workspace, project, candidates=2)
+    assert totals(workspace) == (1, 0.5, 2)
+    before = snapshot_info(workspace)
+    write(workspace, "UPDATE run_candidates SET cost_usd = 5 WHERE rowid = (SELECT min(rowid) FROM run_candidates)",
+          "UPDATE cost_events SET cost_usd = 5 WHERE rowid = (SELECT min(rowid) FROM cost_events)",
+          "UPDATE runs SET status = 'failed'")
+    write(workspace, "DELETE FROM kroma_row_changes WHERE seq < (SELECT max(seq) FROM kroma_row_changes)")  # pruned
+    assert totals(workspace) == (1, 5.25, 2)
+    after = snapshot_info(workspace)
+    assert (after.builds, after.refreshes) == (before.builds + 1, before.refreshes)
+    assert_snapshot_is_a_fresh_copy(workspace)
+
+
+def test_a_table_without_change_triggers_is_reread_whole_on_each_refresh(workspace, project, fresh_engine):
+    """A later migration's table the change log does not cover: an UPDATE leaves no trace, so a
+    refresh re-reads that table whole (and still applies the others' changes in place)."""
+    write(workspace, "CREATE TABLE notes (id TEXT PRIMARY KEY, body TEXT)", "INSERT INTO notes VALUES ('a', 'one')")
+    assert analytics.sql(workspace, "SELECT body FROM notes")["body"].tolist() == ["one"]
+    before = snapshot_info(workspace)
+    write(workspace, "UPDATE notes SET body = 'two'", "INSERT INTO notes VALUES ('b', 'three')")
+    assert analytics.sql(workspace, "SELECT body FROM notes ORDER BY id")["body"].tolist() == ["two", "three"]
+    after = snapshot_info(workspace)
+    assert (after.builds, after.refreshes, after.rows["notes"]) == (before.builds, before.refreshes + 1, 2)
+    assert_snapshot_is_a_fresh_copy(workspace)
 
 
 # --------------------------------------------------------------------------- lifecycle
@@ -311,7 +452,8 @@ def test_view_tables_are_copied_together_and_others_on_demand(workspace, project
 def test_old_generations_are_detached(workspace, project, fresh_engine):
     for _ in range(3):
         add_run(workspace, project, candidates=1)
-        analytics.project_overview(workspace)
+        write(workspace, "DELETE FROM cost_events WHERE rowid = (SELECT max(rowid) FROM cost_events)")
+        analytics.project_overview(workspace)  # a delete makes a new whole copy
     info = snapshot_info(workspace)
     assert info.builds == 3 and info.fresh
     attached = set(get_engine(workspace.home).database.execute(

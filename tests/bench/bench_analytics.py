@@ -11,10 +11,14 @@ candidate funnel (``candidate_stats``).
 
 DuckDB answers from a per-process snapshot keyed by the catalog's change signature (see
 :mod:`kroma_kit.analytics.snapshot`): the timed calls are the dashboard case, repeated refreshes
-of an unchanged catalog (the loop checks that no copy happened while timing). The copy is paid
-once per catalog change, so it is reported next to the ratio: the median time to refresh the
-snapshot after a small committed write, and the first dashboard call after such a write (copy
-included). A second line times one project's page (summary, runs, QA, costs, estimates, a run's
+of an unchanged catalog (the loop checks that no copy happened while timing). The whole copy is
+paid once; after that each catalog change is applied in place (only the rows added or updated
+since), so reported next to the ratio: the whole copy, the median in-place refresh after a small
+committed write (an UPDATE of one run), and the first dashboard call after such a write.
+``analytics_1m_fresh`` is the case the artist meets while a run goes on: one new run of 24
+candidates (6 jobs x 4, cost events, final assets; the run row inserted ``running`` and then
+updated ``done``, as the executor does) committed by another connection, then the first
+workspace-wide dashboard call, refresh included (median of three such runs). A second line times one project's page (summary, runs, QA, costs, estimates, a run's
 detail and its candidate grid rows): those calls are narrowed to one project or run, so they run
 in SQLite through its indexes (see :mod:`kroma_kit.analytics.session`) and never wait for a copy.
 """
@@ -131,6 +135,46 @@ def _commit_a_change(path: Path, n: int) -> None:
         conn.close()
 
 
+NEW_RUN_JOBS, NEW_RUN_CANDIDATES = 6, 4
+
+
+def _commit_a_run(path: Path, n: int) -> None:
+    """One new run of 24 candidates, committed as the executor and its catalog mirror write it:
+    the run row first (running), its jobs, candidates, cost events and final assets, then the run
+    row updated to done."""
+    project = "00000001-0000-4000-8000-000000000042"
+    run = f"fresh-run-{n}"
+    now = "2026-04-01T00:00:00.000Z"
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO runs (id, project_id, run_mode, status, stage, provider_code, model_name, "
+                     "jobs_total, created_at) VALUES (?, ?, 'run', 'running', 'style', 'openai', 'gpt-image-2', ?, ?)",
+                     (run, project, NEW_RUN_JOBS, now))
+        conn.execute("COMMIT")
+        conn.execute("BEGIN IMMEDIATE")
+        for j in range(NEW_RUN_JOBS):
+            job, asset = f"{run}-job-{j}", f"{run}-asset-{j}"
+            conn.execute("INSERT INTO assets (id, project_id, kind, storage_uri, run_id, sha256, created_at) "
+                         "VALUES (?, ?, 'final', ?, ?, ?, ?)", (asset, project, f"/fresh/{asset}.png", run, asset, now))
+            conn.execute("INSERT INTO run_jobs (id, run_id, job_key, status, prompt_text, selected_candidate_index, "
+                         "final_asset_id, created_at) VALUES (?, ?, ?, 'done', 'prompt', 1, ?, ?)",
+                         (job, run, f"job_{j}", asset, now))
+            for c in range(1, NEW_RUN_CANDIDATES + 1):
+                conn.execute("INSERT INTO run_candidates (id, job_id, candidate_index, status, rank_soft_warnings, "
+                             "chroma_delta, cost_usd, latency_ms, created_at) VALUES (?, ?, ?, 'done', ?, 1.5, 0.04, "
+                             "900, ?)", (f"{job}-c{c}", job, c, c % 2, now))
+                conn.execute("INSERT INTO cost_events (id, project_id, run_id, job_key, candidate_index, provider_code, "
+                             "operation_code, cost_usd, event_key, created_at) VALUES (?, ?, ?, ?, ?, 'openai', "
+                             "'image_generation', 0.04, ?, ?)",
+                             (f"{job}-e{c}", project, run, f"job_{j}", c, f"{run}:{j}:{c}", now))
+        conn.execute("UPDATE runs SET status = 'done', jobs_done = ?, actual_cost_usd = ?, finished_at = ? "
+                     "WHERE id = ?", (NEW_RUN_JOBS, 0.04 * NEW_RUN_JOBS * NEW_RUN_CANDIDATES, now, run))
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
 def _snapshot_bytes(ws) -> int:
     """The snapshot's size: its DuckDB files (the scanner path), else its in-memory tables."""
     from kroma_kit.analytics.engine import get_engine
@@ -170,14 +214,22 @@ def bench() -> list[BenchLine]:
             lite[name] = _median_ms(_sqlite(ws.catalog_path, sql), 3)
         assert snapshot_info(ws).builds == builds, "the catalog changed while timing the warm snapshot"
         snapshot_mib = _snapshot_bytes(ws) / 2**20
+        whole_copy_s = snapshot_info(ws).last_build_s
 
-        refresh, first_call = [], []
+        refresh, first_call, fresh = [], [], []
         for n in range(3):
             _commit_a_change(ws.catalog_path, n)
-            refresh.append(refresh_snapshot(ws).last_build_s)
+            refresh.append(refresh_snapshot(ws).last_refresh_s)
         for n in range(3, 5):
             _commit_a_change(ws.catalog_path, n)
             first_call.append(_median_ms(lambda: analytics.project_overview(ws), 1) / 1000)
+        for n in range(3):
+            _commit_a_run(ws.catalog_path, n)
+            fresh.append(_median_ms(lambda: analytics.project_overview(ws), 1) / 1000)
+        info = snapshot_info(ws)
+        assert info.builds == builds, "a commit made a whole copy instead of an in-place refresh"
+        overview = analytics.project_overview(ws).set_index("slug")
+        assert int(overview.loc["proj-042", "total_runs"]) == RUNS + 3, "the new runs are not in the dashboard"
 
         run_id = analytics.runs_table(ws, "proj-042", limit=1)["run_id"].iloc[0]
         project_page = {
@@ -198,10 +250,16 @@ def bench() -> list[BenchLine]:
     per_query = ", ".join(f"{name} {duck[name]:.0f}/{lite[name]:.0f}" for name in dashboard)
     return [BenchLine("analytics_1m", f"{sum(lite.values()) / sum(duck.values()):.1f}x", ">= 5x",
                       extra=f"duckdb median {median:.0f} ms (goal <= 150 ms) on a warm snapshot; per query "
-                            f"duckdb/sqlite ms: {per_query}; snapshot build {statistics.median(refresh):.1f} s "
-                            f"per catalog change (first dashboard call after a change "
-                            f"{statistics.median(first_call):.1f} s), snapshot {snapshot_mib:.0f} MiB; "
-                            f"catalog build {build_s:.0f} s"),
+                            f"duckdb/sqlite ms: {per_query}; snapshot: whole copy {whole_copy_s:.1f} s once, "
+                            f"then {statistics.median(refresh) * 1000:.0f} ms in place per catalog change (first "
+                            f"dashboard call after a change {statistics.median(first_call):.2f} s), "
+                            f"{snapshot_mib:.0f} MiB; catalog build {build_s:.0f} s"),
+            BenchLine("analytics_1m_fresh", f"{statistics.median(fresh):.2f} s", "<= 0.5 s",
+                      extra="first workspace-wide dashboard call (project overview) after another connection "
+                            f"commits one new run of {NEW_RUN_JOBS * NEW_RUN_CANDIDATES} candidates to the 1M "
+                            "catalog, in-place refresh included; median of 3 runs: "
+                            + ", ".join(f"{value:.2f}" for value in fresh)
+                            + f" s ({info.refreshes} in-place refreshes, {info.builds} whole copy in all)"),
             BenchLine("analytics_1m_project_page", f"{statistics.median(page.values()):.0f} ms", "<= 150 ms",
                       extra="median per call of one project's page on the same catalog (run in SQLite via its "
                             "indexes, typed by DuckDB): " + ", ".join(f"{k} {v:.0f}" for k, v in page.items()))]

@@ -101,7 +101,7 @@ def bench() -> list[BenchLine]:
             else:
                 os.environ[key] = value
         shutil.rmtree(folder, ignore_errors=True)
-    return [BenchLine("concurrency_speedup", ratio(sequential, parallel), ">= 5x",
+    return [BenchLine("concurrency_speedup", ratio(sequential, parallel), ">= 7x",
                       f"sequential {sequential:.2f} s, concurrency 8 {parallel:.2f} s, "
                       f"{JOBS}x{CANDIDATES} candidates, {int(LATENCY_S * 1000)} ms latency, peak {peak} in flight")]
 

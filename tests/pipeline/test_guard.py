@@ -92,6 +92,31 @@ def test_vectorised_chroma_equals_the_naive_per_pixel_reference(mode):
     assert chroma_delta(image) == naive_chroma_delta(image)
 
 
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "LA", "P"])
+def test_pixel_stats_equal_a_per_pixel_reference_of_chroma_and_luma_spread(mode):
+    """The one-pass scan (interleaved bytes, strips, integer sums) against plain numpy over the
+    visible pixels: the channel spread total, the luma (OpenCV's ITU-R 601 grey of the whole image
+    at once, which the blank check has always used) and its standard deviation."""
+    import cv2
+
+    from kroma_kit.pipeline.pixel_metrics import pixel_stats
+
+    rgb = np.asarray(random_rgb(11, 131, 257)).astype(np.int64)  # several strips, the last one partial
+    alpha = np.random.default_rng(12).choice([0, 0, 1, 255], size=(257, 131)).astype(np.uint8)
+    image = Image.fromarray(np.dstack([rgb.astype(np.uint8), alpha]), "RGBA") if mode in ("RGBA", "LA") \
+        else Image.fromarray(rgb.astype(np.uint8))
+    image = image.convert(mode) if mode in ("LA", "P") else image
+    decoded = image.convert("RGBA" if mode in ("RGBA", "LA") else "RGB")
+    visible = np.asarray(decoded)[..., 3] > 0 if mode in ("RGBA", "LA") else np.ones((257, 131), dtype=bool)
+    pixels = np.asarray(decoded)[..., :3].astype(np.int64)[visible]
+    luma = cv2.cvtColor(np.ascontiguousarray(np.asarray(decoded)[..., :3]), cv2.COLOR_RGB2GRAY).astype(np.int64)[visible]
+    stats = pixel_stats(image)
+    assert (stats.visible, stats.spread_sum) == (len(pixels), int((pixels.max(1) - pixels.min(1)).sum()))
+    assert (stats.luma_sum, stats.luma_square_sum) == (int(luma.sum()), int((luma**2).sum()))
+    assert stats.luma_std() == round(float(np.sqrt(max((luma**2).mean() - luma.mean() ** 2, 0.0))), 4)
+    assert 0 < stats.visible < 257 * 131 if mode in ("RGBA", "LA") else stats.visible == 257 * 131
+
+
 def test_transparent_colourful_pixels_are_ignored():
     pixels = np.zeros((40, 80, 4), dtype=np.uint8)
     pixels[:, :40, :3] = np.linspace(0, 255, 40, dtype=np.uint8)[None, :, None]  # grey, opaque
