@@ -39,8 +39,9 @@ lint: install
 bench: install
 	$(BIN)/python tests/bench/run.py
 
+# JupyterLab on notebooks/, for root and non-root users alike, no news prompt (kroma_kit/lab_server.py).
 lab: install
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/python -m kroma_kit.lab_server
 
 dashboards: install
 	$(BIN)/python -m kroma_kit.dashboards_server

@@ -118,7 +118,7 @@ class OpenAISettings(_Strict):
     size: str | None = None
     quality: str | None = None
     base_url: str | None = None
-    input_fidelity: str | None = "high"
+    input_fidelity: str | None = None  # gpt-image-2 takes none; only gpt-image-1/1.5 accepted it
     timeout_s: float = Field(120.0, gt=0)
     max_attempts: int = Field(4, ge=1, le=10)
 
@@ -280,16 +280,12 @@ class ProjectSettings:
                 "manifest_file": str(self.manifest_file) if self.manifest_file else None}
 
 
-def resolve_project_settings(project_root: Path | None = None, *,
-                             overrides: dict[str, Any] | None = None,
-                             manifest_overrides: dict[str, Any] | None = None,
-                             app_dir: Path | None = None) -> ProjectSettings:
-    """Resolve and validate the settings and manifest for a project (or the app alone).
+def resolve_pipeline_settings(project_root: Path | None = None, *,
+                              overrides: dict[str, Any] | None = None,
+                              app_dir: Path | None = None) -> tuple[PipelineSettings, Resolved]:
+    """The pipeline settings alone (no manifest): built-in < app < project < ``overrides``.
 
-    Manifest layers: built-in < app ``settings/manifest.json`` < the project's manifest
-    (``pipeline.manifest_path``, relative to the project root) < ``manifest_overrides``.
-    Relative ref paths in the project's manifest are relative to the project root.
-    """
+    Setting a project up needs them before its manifest exists (to know where to write it)."""
     app = app_dir if app_dir is not None else app_settings_dir()
     layers = [_defaults_layer(PipelineSettings)]
     if app is not None and (app_file := _first_existing(app, "pipeline.settings")):
@@ -304,21 +300,41 @@ def resolve_project_settings(project_root: Path | None = None, *,
         settings = PipelineSettings.model_validate(settings_resolved.values)
     except ValidationError as exc:
         raise _validation_error("settings", exc, settings_resolved) from None
+    return settings, settings_resolved
+
+
+def configured_manifest_path(settings: PipelineSettings, project_root: Path) -> Path:
+    """Where ``pipeline.manifest_path`` puts the project's manifest (relative to its root)."""
+    path = Path(settings.pipeline.manifest_path)
+    return path if path.is_absolute() else Path(project_root) / path
+
+
+def resolve_project_settings(project_root: Path | None = None, *,
+                             overrides: dict[str, Any] | None = None,
+                             manifest_overrides: dict[str, Any] | None = None,
+                             app_dir: Path | None = None) -> ProjectSettings:
+    """Resolve and validate the settings and manifest for a project (or the app alone).
+
+    Manifest layers: built-in < app ``settings/manifest.json`` < the project's manifest
+    (``pipeline.manifest_path``, relative to the project root) < ``manifest_overrides``.
+    Relative ref paths in the project's manifest are relative to the project root.
+    """
+    app = app_dir if app_dir is not None else app_settings_dir()
+    settings, settings_resolved = resolve_pipeline_settings(project_root, overrides=overrides, app_dir=app)
 
     manifest_layers = [_defaults_layer(Manifest)]
     if app is not None and (app_manifest := app / "manifest.json").is_file():
         manifest_layers.append(Layer(str(app_manifest), read_settings_file(app_manifest)))
     manifest_file: Path | None = None
     if project_root is not None:
-        manifest_file = Path(settings.pipeline.manifest_path)
-        if not manifest_file.is_absolute():
-            manifest_file = Path(project_root) / manifest_file
+        manifest_file = configured_manifest_path(settings, Path(project_root))
         if manifest_file.is_file():
             manifest_layers.append(Layer(str(manifest_file), read_settings_file(manifest_file)))
         elif settings_resolved.source_of("pipeline.manifest_path") != BUILTIN:
             raise ConfigError(
                 f"Manifest not found: {manifest_file} (set by "
-                f"{settings_resolved.source_of('pipeline.manifest_path')} pipeline.manifest_path)")
+                f"{settings_resolved.source_of('pipeline.manifest_path')} pipeline.manifest_path). "
+                "Write a starter manifest with `kroma manifest init --project <slug>`, or fix the path.")
         else:
             manifest_file = None
     if manifest_overrides:

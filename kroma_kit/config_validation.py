@@ -1,5 +1,5 @@
-"""Validating a project's layered settings before a run (``kroma config validate``, the REST API's
-``runs/validate-config``): the resolved settings and manifest, every scene/style/character file
+"""Validating a project's layered settings before a run (the REST API's ``runs/validate-config``;
+the same checks and fields as ``kroma config validate``): the resolved settings and manifest, every scene/style/character file
 the manifest names, and optionally candidate files layered on top (a settings file, a manifest,
 a post-process config). Candidate files must lie inside the project root: an API caller may not
 make the server read arbitrary files."""
@@ -13,7 +13,7 @@ from kroma_kit.catalog.projects import get_project
 from kroma_kit.config import read_settings_file, resolve_project_settings
 from kroma_kit.errors import ConfigError
 from kroma_kit.postprocess.config import load_postprocess_config
-from kroma_kit.project_setup import check_manifest_files
+from kroma_kit.project_setup import check_manifest_files, manifest_notes
 from kroma_kit.workspace import ProjectLayout, Workspace
 
 FILE_FIELDS = ("app_settings_path", "project_settings_path", "manifest_path", "postprocess_config_path")
@@ -44,8 +44,10 @@ def validate_project_config(ws: Workspace, slug: str, *, files: dict[str, str | 
         load_postprocess_config(paths["postprocess_config_path"])
     problems = check_manifest_files(resolved)
     result = {"project": project["slug"], "valid": not problems, "problems": problems,
+              "notes": manifest_notes(resolved, project["slug"]),
               "manifest_file": str(resolved.manifest_file) if resolved.manifest_file else None,
               "scenes": len(resolved.manifest.scene_refs), "style_refs": len(resolved.manifest.style_refs),
+              "character_refs": len(resolved.manifest.character_refs),
               "files_checked": {key: layout.relative(path) for key, path in paths.items()}}
     if problems and raise_on_problems:
         raise ConfigError(f"Project '{project['slug']}' settings are not usable: " + "; ".join(problems))

@@ -62,8 +62,21 @@ def _run_style_stage(ws):
     request = PlanRequest(project="demo", stage="style", candidates=3, provider="local")
     summary = execute_run(ws, request, on_event=RunProgress(enabled=sys.stderr.isatty()))
     _say()
-    print_table(summary.table_rows(), list(summary.table_rows()[0].keys()) if summary.table_rows() else ["job"])
+    verdicts = _qa_by_job(ws, summary.run_id)
+    rows = [{key: value for key, value in row.items() if key != "reason"} | {
+        "qa": verdicts.get(row["job"], "-"), "reason": row["reason"]} for row in summary.table_rows()]
+    print_table(rows, list(rows[0].keys()) if rows else ["job"])
     return summary
+
+
+def _qa_by_job(ws, run_id: str) -> dict[str, str]:
+    """Each job's guard verdicts, candidate by candidate ("PASS PASS WARN"), from the catalog."""
+    from kroma_kit.analytics import candidates
+
+    verdicts: dict[str, list[str]] = {}
+    for row in candidates(ws, run_id=run_id).itertuples():
+        verdicts.setdefault(row.job_key, []).append(str(row.verdict).upper() if isinstance(row.verdict, str) else "-")
+    return {job: " ".join(items) for job, items in verdicts.items()}
 
 
 def _show_where_to_look(ws, root: Path, summary) -> None:

@@ -24,7 +24,7 @@ from kroma_kit.catalog.prompts import check_prompt, record_published
 from kroma_kit.config import Manifest, ProjectSettings, read_settings_file, resolve_project_settings
 from kroma_kit.errors import ConfigError, ImageInputError, InputError, StorageError
 from kroma_kit.imaging import IMAGE_EXTENSIONS, open_image, open_image_bytes, sanitize_stem
-from kroma_kit.project_setup import resolve_ref
+from kroma_kit.project_setup import ensure_project_manifest, resolve_ref
 from kroma_kit.storage.atomic import atomic_write_bytes, atomic_write_json
 from kroma_kit.workspace import ProjectLayout, Workspace
 
@@ -51,6 +51,13 @@ def manifest_file_path(resolved: ProjectSettings, project_root: Path) -> Path:
         return resolved.manifest_file
     configured = Path(resolved.settings.pipeline.manifest_path)
     return configured if configured.is_absolute() else project_root / configured
+
+
+def _settings_for_edit(project_root: Path) -> ProjectSettings:
+    """The project's settings, after giving a project that predates starter manifests its
+    starter one, so an edit never fails only because the file was never written."""
+    ensure_project_manifest(project_root)
+    return resolve_project_settings(project_root)
 
 
 def _project_root(ws: Workspace, slug: str) -> Path:
@@ -142,7 +149,7 @@ def write_manifest(project_root: Path, *, scene_refs: list[str] | None = None,
     error the file is not touched. Returns the settings resolved from the new file.
     """
     root = Path(project_root)
-    before = resolve_project_settings(root)  # a broken manifest stops here, with file + key
+    before = _settings_for_edit(root)  # a broken manifest stops here, with file + key
     path = manifest_file_path(before, root)
     problems: list[str] = []
     changes: dict[str, Any] = {}
@@ -178,7 +185,7 @@ def update_manifest(ws: Workspace, slug: str, *, scene_refs: list[str] | None = 
     for name, text in (prompts or {}).items():
         check_prompt(name, text)
     root = _project_root(ws, slug)
-    before = resolve_project_settings(root).manifest
+    before = _settings_for_edit(root).manifest
     resolved = write_manifest(root, scene_refs=scene_refs, style_refs=style_refs,
                               character_refs=character_refs, prompts=prompts)
     for name, text in (prompts or {}).items():
@@ -254,7 +261,7 @@ def add_ref_file(ws: Workspace, slug: str, kind: str, source_path: str | os.Path
     checked first, so a broken one stops the import before any file is copied.
     """
     field = ref_field(kind)
-    current = getattr(resolve_project_settings(_project_root(ws, slug)).manifest, field)
+    current = getattr(_settings_for_edit(_project_root(ws, slug)).manifest, field)
     ref = import_ref_file(ws, slug, kind, source_path)
     manifest = update_manifest(ws, slug, **{field: [*current, ref]})
     return {"kind": kind, "field": field, "ref": ref, "refs": getattr(manifest, field)}

@@ -45,6 +45,7 @@ LAYERS: dict[str, int] = {
     "widgets": 3,
     "dashboards": 3,
     "dashboards_server": 3,
+    "lab_server": 3,
     "demo": 3,
     "server": 3,
     "api": 3,

@@ -34,6 +34,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_json_flag(set_refs)
     set_refs.set_defaults(handler=cmd_manifest_set_refs)
 
+    init = manifest_sub.add_parser(
+        "init", help="write the starter manifest (no refs, default prompts) if the project has none")
+    init.add_argument("--project", required=True)
+    add_json_flag(init)
+    init.set_defaults(handler=cmd_manifest_init)
+
     add_ref = manifest_sub.add_parser("add-ref", help="copy an image into the project and append it")
     add_ref.add_argument("--project", required=True)
     add_ref.add_argument("--kind", required=True, choices=("scene", "style", "character"))
@@ -75,14 +81,15 @@ REF_FIELDS = ("scene_refs", "style_refs", "character_refs")
 
 def cmd_manifest_show(args: argparse.Namespace) -> int:
     from kroma_kit.config import resolve_project_settings
-    from kroma_kit.project_setup import check_manifest_files
+    from kroma_kit.project_setup import check_manifest_files, manifest_notes
 
     resolved = resolve_project_settings(_root(_ws(args), args.project))
     manifest = resolved.manifest
     data = {"project": args.project,
             "manifest_file": str(resolved.manifest_file) if resolved.manifest_file else None,
             **{field: getattr(manifest, field) for field in REF_FIELDS},
-            "prompts": manifest.prompts, "problems": check_manifest_files(resolved)}
+            "prompts": manifest.prompts, "problems": check_manifest_files(resolved),
+            "notes": manifest_notes(resolved, args.project)}
     if args.json:
         emit(args, data)
         return 0
@@ -96,6 +103,18 @@ def cmd_manifest_show(args: argparse.Namespace) -> int:
                 ["name", "text"])
     for problem in data["problems"]:
         print(f"problem: {problem}")
+    for note in data["notes"]:
+        print(f"note: {note}")
+    return 0
+
+
+def cmd_manifest_init(args: argparse.Namespace) -> int:
+    from kroma_kit.project_setup import ensure_project_manifest, project_manifest_path
+
+    root = _root(_ws(args), args.project)
+    written = ensure_project_manifest(root)
+    emit(args, {"project": args.project, "created": written is not None,
+                "manifest_file": str(project_manifest_path(root))})
     return 0
 
 

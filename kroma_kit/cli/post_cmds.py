@@ -57,11 +57,14 @@ def _run(args: argparse.Namespace, step: str, **options: object) -> int:
         bar.close()
     data = result.to_dict()
     rows = [{"input": e["input"], "output": e["output"], "ms": e["timings_ms"].get("total")}
-            for e in result.processed] + [{"input": f["input"], "output": f"FAILED: {f['error']}", "ms": None}
-                                          for f in result.failed]
+            for e in result.processed] + [
+        {"input": e["input"], "output": f"skipped: {e['skipped']}", "ms": e["timings_ms"].get("total")}
+        for e in result.skipped] + [{"input": f["input"], "output": f"FAILED: {f['error']}", "ms": None}
+                                    for f in result.failed]
     emit(args, data, rows, ["input", "output", "ms"])
     if not args.json:
-        print(f"{len(result.processed)} written to {result.output_dir}, {len(result.failed)} failed")
+        skipped = f", {len(result.skipped)} left unchanged (skipped)" if result.skipped else ""
+        print(f"{len(result.processed)} written to {result.output_dir}{skipped}, {len(result.failed)} failed")
     return 0 if result.ok else 1
 
 

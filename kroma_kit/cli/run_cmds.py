@@ -179,6 +179,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             for path in summary.outputs:
                 print(f"  {path}")
         print(f"Run log: {summary.run_log_path}")
+        for warning in summary.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
     if summary.status_reason and summary.status != "done":
         hint = f" Resume with `kroma run --resume {summary.run_id}`." if summary.status == "partial" else ""
         print(f"{summary.status}: {summary.status_reason}.{hint}", file=sys.stderr)

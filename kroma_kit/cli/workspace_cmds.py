@@ -112,15 +112,13 @@ PROJECT_COLUMNS = ["slug", "name", "status", "root", "created_at"]
 
 
 def cmd_project_create(args: argparse.Namespace) -> int:
-    from kroma_kit.catalog import projects
+    from kroma_kit.project_setup import new_project
 
-    ws = _ws(args)
-    project = projects.create_project(ws, args.slug, args.name, description=args.description, root=args.root)
-    if args.samples:
-        from kroma_kit.project_setup import install_sample_project
-
-        project["samples"] = install_sample_project(Path(project["root"]))
+    project = new_project(_ws(args), args.slug, args.name, description=args.description, root=args.root,
+                          samples=args.samples)
     emit(args, project)
+    if not args.json and not args.samples:
+        print(f"next: add a scene with `kroma manifest add-ref --project {args.slug} --kind scene FILE`")
     return 0
 
 
@@ -140,9 +138,9 @@ def cmd_project_show(args: argparse.Namespace) -> int:
 
 
 def cmd_project_set_root(args: argparse.Namespace) -> int:
-    from kroma_kit.catalog import projects
+    from kroma_kit.project_setup import reroot_project
 
-    emit(args, projects.set_local_root(_ws(args), args.slug, args.path))
+    emit(args, reroot_project(_ws(args), args.slug, args.path))
     return 0
 
 
@@ -162,14 +160,25 @@ def _project_settings(args: argparse.Namespace):
 
 
 def cmd_config_validate(args: argparse.Namespace) -> int:
-    from kroma_kit.config_validation import validate_project_config
+    from kroma_kit.project_setup import check_manifest_files, manifest_notes
 
-    data = validate_project_config(_ws(args), args.project, raise_on_problems=False)
-    emit(args, data)
-    if data["problems"]:
+    project, resolved = _project_settings(args)
+    problems = check_manifest_files(resolved)
+    data = {"project": project["slug"], "valid": not problems, "problems": problems,
+            "notes": manifest_notes(resolved, project["slug"]),
+            "manifest_file": str(resolved.manifest_file) if resolved.manifest_file else None,
+            "scenes": len(resolved.manifest.scene_refs), "style_refs": len(resolved.manifest.style_refs),
+            "character_refs": len(resolved.manifest.character_refs)}
+    if args.json:
+        emit(args, data)
+    else:
+        emit(args, {key: value for key, value in data.items() if key not in ("problems", "notes")})
+        for note in data["notes"]:
+            print(f"note: {note}")
+    if problems:
         from kroma_kit.errors import ConfigError
 
-        raise ConfigError(f"Project '{data['project']}' settings are not usable: " + "; ".join(data["problems"]))
+        raise ConfigError(f"Project '{project['slug']}' settings are not usable: " + "; ".join(problems))
     return 0
 
 

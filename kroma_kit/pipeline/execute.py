@@ -27,6 +27,7 @@ from kroma_kit.pipeline import events as ev
 from kroma_kit.pipeline.candidate import adopt_orphan, run_candidate
 from kroma_kit.pipeline.context import RunContext
 from kroma_kit.pipeline.guard import GuardSettings
+from kroma_kit.pipeline.model_check import check_paid_models, offline_model_warnings
 from kroma_kit.pipeline.plan import PlannedJob, PlanRequest, plan_run
 from kroma_kit.pipeline.ranking import CandidateScore, rank_candidates
 from kroma_kit.pipeline.runlog import RunLog, log_from_plan, run_log_path
@@ -48,6 +49,8 @@ def dry_run(ws: Workspace, request: PlanRequest) -> RunSummary:
 
     mark_interrupted_runs(ws, request.project)
     plan = plan_run(ws, request, mode="dry")
+    plan.warnings.extend(offline_model_warnings(plan.provider_obj, plan.settings,
+                                                refine=refine_is_paid(plan.postprocess)))
     run_id = new_id()
     data = log_from_plan(plan, run_id, "dry", request.to_dict())
     path = run_log_path(plan.layout.ensure().root, run_id)
@@ -73,6 +76,8 @@ def execute_run(ws: Workspace, request: PlanRequest, *, confirm_spend: bool = Fa
         raise ProviderNotConfigured(f"Provider '{plan.provider}' is not configured (no API key): set "
                                     "OPENAI_API_KEY or pick --provider local. Nothing was sent.",
                                     provider=plan.provider)
+    if plan.paid:  # a retired model stops here, before the log is written and before any money moves
+        plan.warnings.extend(check_paid_models(provider, plan.settings, refine=refine_is_paid(plan.postprocess)))
     workers = _concurrency(concurrency, plan.concurrency)
     project = get_project(ws, request.project)
     _refuse_colliding_run(ws, project["id"], {job.id for job in plan.jobs})

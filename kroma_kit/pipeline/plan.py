@@ -254,8 +254,9 @@ def plan_run(ws: Workspace, request: PlanRequest, *, mode: str = "dry") -> Plan:
             scenes = [(resolve_ref(root, ref), None, {"scene_ref": ref}) for ref in refs_given]
             source = {"kind": "scene_refs" if request.scene_refs is not None else "manifest"}
         if not scenes:
-            raise ConfigError("No scene references configured: add \"scene_refs\" to the manifest, pass "
-                              "scene refs, --from-run an earlier run, or --jobs-file.")
+            raise ConfigError(f"Project '{request.project}' has no scenes yet (one job is made per scene): "
+                              f"add one with `kroma manifest add-ref --project {request.project} --kind scene "
+                              "FILE` (or the ManifestEditor), or pass --scene-refs, --from-run or --jobs-file.")
         jobs = []
         for index, (scene, key, origin) in enumerate(scenes, start=1):
             scene_key = key or sanitize_stem(scene.name, str(index))

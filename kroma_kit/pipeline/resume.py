@@ -32,6 +32,7 @@ from kroma_kit.pipeline import events as ev
 from kroma_kit.pipeline.context import RunContext
 from kroma_kit.pipeline.execute import _concurrency, refine_is_paid, run_context
 from kroma_kit.pipeline.guard import GuardSettings
+from kroma_kit.pipeline.model_check import check_paid_models
 from kroma_kit.pipeline.plan import PlannedJob, build_provider, validate_inputs
 from kroma_kit.pipeline.runlog import RunLog, actual_cost, process_start_token, read_run_log, this_host
 from kroma_kit.pipeline.summary import RunSummary
@@ -102,6 +103,9 @@ def resume_run(ws: Workspace, run_id: str, *, confirm_spend: bool = False, on_ev
     if provider.paid and not provider.describe().get("configured", True):
         raise ProviderNotConfigured(f"Provider '{provider.code}' is not configured (no API key): set "
                                     "OPENAI_API_KEY to resume. Nothing was sent.", provider=provider.code)
+    if provider.paid or refine_is_paid(data.get("postprocess") or {}):
+        data["warnings"] = [*data.get("warnings", []), *check_paid_models(
+            provider, resolved, refine=refine_is_paid(data.get("postprocess") or {}))]
     jobs = _jobs_from_log(data, root)
     _reopen_failed(data)
     open_jobs = {job["id"] for job in data["jobs"]

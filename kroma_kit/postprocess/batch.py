@@ -34,6 +34,7 @@ class BatchResult:
     output_dir: str
     processed: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)  # left unchanged on purpose, with why
     cost_usd: float = 0.0
 
     @property
@@ -43,7 +44,8 @@ class BatchResult:
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "step": self.step, "project": self.project, "output_dir": self.output_dir,
                 "processed_count": len(self.processed), "failed_count": len(self.failed),
-                "cost_usd": round(self.cost_usd, 6), "processed": self.processed, "failed": self.failed}
+                "skipped_count": len(self.skipped), "cost_usd": round(self.cost_usd, 6),
+                "processed": self.processed, "failed": self.failed, "skipped": self.skipped}
 
 
 def _inputs(input_path: str | os.PathLike[str], output_dir: Path) -> list[tuple[Path, Path]]:
@@ -115,8 +117,11 @@ def process_files(ws: Workspace, project: str, step: str, input_path: str | os.P
         entry = record.to_dict()
         budget.settle_calls(record.cost_usd)
         result.cost_usd += record.cost_usd
-        _register(ws, info["id"], layout.root, step, file, Path(record.output), record)
-        result.processed.append(entry)
+        if record.skipped:
+            result.skipped.append(entry)
+        else:
+            _register(ws, info["id"], layout.root, step, file, Path(record.output), record)
+            result.processed.append(entry)
         if on_progress:
             on_progress(number, len(pairs), entry)
     return result

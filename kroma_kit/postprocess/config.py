@@ -105,9 +105,9 @@ class PhotoRoomSection(_HttpSection):
 class OpenAIRefineSection(_Strict):
     enabled: bool = False
     required: bool = False
-    model: str = "gpt-image-1"
+    model: str = "gpt-image-2"
     quality: Literal["low", "medium", "high", "auto"] = "high"
-    input_fidelity: Literal["low", "high"] | None = "high"
+    input_fidelity: Literal["low", "high"] | None = None  # sent only to models that accept it
     output_format: ImageFormat | None = None  # None = the same as bg_remove.format (the seed's rule)
     background: Literal["transparent"] = "transparent"
     prompt: str = Field(REFINE_PROMPT, min_length=1)

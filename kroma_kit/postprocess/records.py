@@ -43,6 +43,11 @@ class StepRecord:
     def ok(self) -> bool:
         return self.output is not None and not self.errors
 
+    @property
+    def skipped(self) -> str | None:
+        """Why the step left its input unchanged on purpose (e.g. no plain background), else None."""
+        return self.fields.get("skipped")
+
     def to_dict(self) -> dict[str, Any]:
         """The run-log form: the seed's keys first, then the extras."""
         return {"input": self.input, "output": self.output, **self.fields, "timings_ms": dict(self.timings_ms),

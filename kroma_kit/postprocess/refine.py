@@ -30,7 +30,7 @@ class CutoutRefiner(Protocol):
     """What the refine pass needs from a provider (``OpenAIImagesProvider`` has both methods)."""
 
     def refine_cutout(self, image: bytes, prompt: str, *, model: str | None = None, quality: str | None = None,
-                      input_fidelity: str | None = "high", output_format: str = "png",
+                      input_fidelity: str | None = None, output_format: str = "png",
                       filename: str | None = None) -> Any:
         """Return an object with ``image_bytes``, ``cost_usd``, ``attempts`` and ``usage``."""
 
@@ -85,7 +85,7 @@ def refine_cutout_file(cutout: Path, *, options: Mapping[str, Any], refiner: Cut
             before_paid_call(REFINE_CODE, float(estimate(model=model, quality=quality)) if estimate else 0.0)
         result = provider.refine_cutout(
             cutout.read_bytes(), str(options.get("prompt") or REFINE_PROMPT), model=model, quality=quality,
-            input_fidelity=options.get("input_fidelity", "high"), output_format=fmt, filename=cutout.name)
+            input_fidelity=options.get("input_fidelity"), output_format=fmt, filename=cutout.name)
         outcome.cost_usd = float(getattr(result, "cost_usd", 0.0) or 0.0)
         outcome.usage = dict(getattr(result, "usage", {}) or {})
         outcome.attempts = list(getattr(result, "attempts", []) or [])

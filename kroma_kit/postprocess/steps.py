@@ -22,6 +22,7 @@ from kroma_kit.postprocess.records import StepRecord, normalise_format, prepare_
 from kroma_kit.postprocess.refine import CutoutRefiner, check_refine_format, refine_cutout_file
 from kroma_kit.providers.bg_remove import (
     BackgroundRemovalFailed,
+    BackgroundRemovalSkipped,
     BackgroundRemover,
     remove_background,
     validate_bg_backends,
@@ -75,7 +76,8 @@ def bg_remove_file(input_path: PathLike, output_dir: PathLike, *, backends: Sequ
     each backend's settings by code. With ``refine_openai`` the cutout then goes through the
     OpenAI refine pass (paid: needs ``confirm_spend``); its failure aborts only when
     ``refine_required``, otherwise it is recorded as ``refine_error``. ``crop`` trims the result
-    to the subject's bounding box.
+    to the subject's bounding box. An image with no plain background (a whole scene) is left as
+    it is: the record has no ``output`` and says why in ``skipped``, and nothing is written.
     """
     source = Path(input_path)
     fmt = normalise_format(fmt)
@@ -94,6 +96,12 @@ def bg_remove_file(input_path: PathLike, output_dir: PathLike, *, backends: Sequ
                                    before_paid_call=before_paid_call, removers=removers,
                                    **dict(backend_options or {}))
         clock.lap("remove")
+    except BackgroundRemovalSkipped as exc:  # a whole scene, no subject to cut: leave the image as it is
+        record.fields.update(backends_tried=names, skipped=exc.reason)
+        record.notes.extend(exc.failures)
+        record.attempts = list(exc.attempts)
+        record.timings_ms = clock.done()
+        return record
     except KromaError as exc:
         record.fields["backends_tried"] = names if isinstance(exc, BackgroundRemovalFailed) else []
         record.attempts = list(getattr(exc, "attempts", None) or [])

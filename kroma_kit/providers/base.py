@@ -44,7 +44,7 @@ class ImageRequest:
     size: str | None = None
     quality: str | None = None
     output_format: str = "png"
-    input_fidelity: str | None = "high"
+    input_fidelity: str | None = None
     background: str | None = None
     grayscale: bool = False  # the guard enforces grayscale: a local editor should honour it
     # How many of the LAST input_images are character refs (stage "characters"); the inputs between

@@ -12,7 +12,9 @@ These are the offline defaults (ARCHITECTURE decision 6): they need no model fil
 * ``grabcut`` runs OpenCV GrabCut on a copy scaled to ~384 px (full resolution is 10-50x slower
   for ~1 % IoU), seeded from the border key when that looks sane, else from a rectangle, then
   scales the mask back and feathers its edge (GrabCut itself gives hard binary edges).
-* ``auto`` measures how well the border fits the smooth surface: flat when it does, else GrabCut.
+* ``auto`` measures how well the border fits the smooth surface: flat when it does, else GrabCut;
+  then it refuses (``NoPlainBackground``) a result that is not one subject but a scene in pieces
+  (:mod:`kroma_kit.providers.bg_subject`), so the image is left unchanged instead of shredded.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kroma_kit.errors import ProviderError
-from kroma_kit.providers.bg_remove import BgResult
+from kroma_kit.providers.bg_remove import NO_PLAIN_BACKGROUND, BgResult, NoPlainBackground
+from kroma_kit.providers.bg_subject import subject_shape
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -278,6 +281,10 @@ class AutoRemover:
     def remove(self, image: Image.Image, *, source_name: str) -> BgResult:
         chosen, model = self.choose(image)
         result = (self.flat if chosen == "flat" else self.grabcut).remove(image, source_name=source_name)
+        shape = subject_shape(np.asarray(result.image.getchannel("A")))
+        if not shape.separable:  # a whole scene: writing the "cutout" would shred it
+            raise NoPlainBackground(f"{source_name}: {NO_PLAIN_BACKGROUND}; {chosen} found {shape.describe()}",
+                                    provider=self.code)
         result.notes.append(
             f"auto: chose {chosen} (border fit {model.inlier_fraction:.0%}, noise {model.noise_sigma:.1f})")
         result.usage = {**result.usage, "chosen": chosen}

@@ -53,6 +53,21 @@ class BackgroundRemovalFailed(ProviderError):
         self.attempts = attempts
 
 
+NO_PLAIN_BACKGROUND = "no plain background (use rembg with a model file, remove.bg or PhotoRoom)"
+
+
+class NoPlainBackground(ProviderError):
+    """A weights-free backend found nothing to key: the image is a whole scene, not a subject on a
+    plain background. Cutting it anyway shreds it into fragments, so the image is left as it is."""
+
+
+class BackgroundRemovalSkipped(BackgroundRemovalFailed):
+    """No backend produced a cutout and one of them found that the image has no plain background:
+    the image should be left unchanged and the step recorded as skipped (``reason``), not failed."""
+
+    reason = NO_PLAIN_BACKGROUND
+
+
 # code -> "module:factory"; imported lazily so that choosing `flat` never imports rembg or httpx.
 _BG_REMOVERS: dict[str, str] = {
     "rembg": "kroma_kit.providers.bg_rembg:RembgRemover",
@@ -110,7 +125,8 @@ def remove_background(image: Image.Image, backends: Sequence[str], *, source_nam
     ``removers`` supplies ready-built backends (warm ones, or ones with a test transport).
     A paid backend runs only with ``confirm_spend`` and after ``before_paid_call`` (the budget
     check) agrees; otherwise it counts as that backend's failure and the chain moves on.
-    Raises :class:`BackgroundRemovalFailed` naming every backend's message when none succeeds.
+    Raises :class:`BackgroundRemovalFailed` naming every backend's message when none succeeds, or
+    its subclass :class:`BackgroundRemovalSkipped` when one of them found no plain background.
     """
     names = validate_bg_backends(backends)
     unknown_options = sorted(set(options) - set(_BG_REMOVERS))
@@ -119,6 +135,7 @@ def remove_background(image: Image.Image, backends: Sequence[str], *, source_nam
     failures: list[str] = []
     attempts: list[Attempt] = []
     tried: list[str] = []
+    no_plain_background = False
     for name in names:
         tried.append(name)
         try:
@@ -133,6 +150,7 @@ def remove_background(image: Image.Image, backends: Sequence[str], *, source_nam
         except KromaError as exc:
             failures.append(f"{name}: {exc}")
             attempts.extend(getattr(exc, "attempts", None) or [])
+            no_plain_background = no_plain_background or isinstance(exc, NoPlainBackground)
             continue
         except (OSError, ValueError, RuntimeError, MemoryError) as exc:
             failures.append(f"{name}: {type(exc).__name__}: {exc}")
@@ -143,6 +161,9 @@ def remove_background(image: Image.Image, backends: Sequence[str], *, source_nam
         if result.image.mode != "RGBA":
             result.image = result.image.convert("RGBA")
         return result
+    if no_plain_background:
+        raise BackgroundRemovalSkipped(f"Background remove skipped for {source_name}: {NO_PLAIN_BACKGROUND}. "
+                                       + " | ".join(failures), failures=failures, attempts=attempts)
     raise BackgroundRemovalFailed(
         f"Background remove failed for {source_name}. " + " | ".join(failures),
         failures=failures, attempts=attempts)

@@ -28,7 +28,7 @@ from kroma_kit.providers.http import RetryPolicy, send_with_retries
 from kroma_kit.providers.pricing import PricingTable, load_pricing
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-DEFAULT_MODEL = "gpt-image-1"
+DEFAULT_MODEL = "gpt-image-2"  # gpt-image-1 shut down 2026-10-23, 1.5 and 1-mini 2026-12-01
 DEFAULT_SIZE = "1024x1536"
 DEFAULT_QUALITY = "high"
 DEFAULT_TIMEOUT_S = 120.0  # the seed's R client; high-quality 1536 px calls can take over a minute
@@ -85,7 +85,7 @@ class OpenAIImagesProvider:
 
     def __init__(self, *, api_key: str | None = None, base_url: str | None = None,
                  model: str | None = None, size: str | None = None, quality: str | None = None,
-                 output_format: str | None = "png", input_fidelity: str | None = "high",
+                 output_format: str | None = "png", input_fidelity: str | None = None,
                  background: str | None = None, timeout_s: float | None = None,
                  connect_timeout_s: float | None = None, max_attempts: int | None = None,
                  retry_policy: RetryPolicy | None = None,
@@ -182,7 +182,7 @@ class OpenAIImagesProvider:
 
     def refine_cutout(self, image: ImageInput, prompt: str = REFINE_PROMPT, *,
                       model: str | None = None, quality: str | None = None,
-                      input_fidelity: str | None = "high", output_format: str = "png",
+                      input_fidelity: str | None = None, output_format: str = "png",
                       filename: str | None = None) -> ImageResult:
         """The background-removal refine pass (seed ``bg_refine_openai``): an edit of one cutout
         with ``background=transparent``, no ``size`` (the API keeps the cutout's), PNG by default."""
@@ -200,6 +200,31 @@ class OpenAIImagesProvider:
         build = self._edit_builder(key, {"prompt": prompt, **params}, [part])
         params.update(endpoint="images/edits", input_images=[part[0]])
         return self._call(key, build, params, estimate)
+
+    def retrieve_model(self, model: str | None = None, *, timeout_s: float = 15.0) -> dict[str, Any]:
+        """``GET /models/{model}``: the provider's model object (``id``, ``object``, ``created``,
+        ``owned_by``, and ``shutdown_date`` when it retires). One attempt, free of charge. Raises
+        ProviderError (with ``status`` when the server answered) when it cannot be read."""
+        name = model or self.model
+        key = self._require_key()
+        url = api_url(self.base_url, f"models/{name}")
+        request = self._http().build_request("GET", url, headers=self._headers(key), timeout=timeout_s)
+        try:
+            response = self._http().send(request)
+        except httpx.HTTPError as exc:
+            raise ProviderError(f"openai: GET {url.path} failed: {type(exc).__name__}", provider=self.code) from None
+        if response.status_code != 200:
+            error = _error_message(response)
+            raise ProviderError(f"openai: GET {url.path} answered HTTP {response.status_code}"
+                                f"{': ' + error if error else ''}", status=response.status_code,
+                                retryable=False, provider=self.code)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise ProviderError(f"openai: GET {url.path} did not answer a model object", provider=self.code)
+        return body
 
     def close(self) -> None:
         """Close the HTTP client this provider created (an injected client is the caller's)."""
@@ -344,6 +369,15 @@ def _redact(attempts: list[Attempt], key: str) -> list[Attempt]:
         if attempt.error and key in attempt.error:
             attempt.error = attempt.error.replace(key, "***")
     return attempts
+
+
+def _error_message(response: httpx.Response) -> str:
+    """The API error envelope's ``message`` (provider-wire.md 0), or nothing for another body."""
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        return ""
+    return str(error.get("message") or "")[:200] if isinstance(error, dict) else ""
 
 
 def _failure(message: str, response: httpx.Response, attempts: list[Attempt]) -> ProviderError:

@@ -44,6 +44,9 @@ class ModelPricing:
     tokens_per_1m: TokenPrices
     per_image: dict[str, dict[str, float]]  # quality -> size -> USD
     source: str = ""
+    status: str = ""
+    shutdown_date: str | None = None  # "YYYY-MM-DD" when the provider stops serving it
+    replacement: str | None = None  # the model to use instead once it is retired
 
     def image_cost(self, quality: str | None, size: str | None) -> float:
         """Estimated USD for one image. Unknown inputs are priced high, never low: quality
@@ -182,7 +185,8 @@ def _parse(raw: dict[str, Any], file: Path) -> PricingTable:
                 text_output=None if tokens.get("text_output") is None else float(tokens["text_output"])),
             per_image={quality.lower(): {size.lower(): float(price) for size, price in sizes.items()}
                        for quality, sizes in entry["per_image"].items()},
-            source=str(entry.get("source", "")))
+            source=str(entry.get("source", "")), status=str(entry.get("status", "")),
+            shutdown_date=entry.get("shutdown_date") or None, replacement=entry.get("replacement") or None)
         for alias in entry.get("aliases", []):
             aliases[alias] = name
     if not models:

@@ -130,6 +130,11 @@ class ManifestEditor(Panel):
         if self.problems:
             items = "".join(f"<li>{esc(p)}</li>" for p in self.problems)
             self.errors.value = f"<div style='color:#b42318'><b>Manifest problems</b><ul>{items}</ul></div>"
+        elif self.resolved is not None and not self.resolved.manifest.scene_refs:
+            self.errors.value = ("<span style='color:#1b7f3b'>Manifest valid.</span> "
+                                 "<span class='kk-manifest-note'>No scenes yet (one job is made per scene): "
+                                 "choose <b>Scene</b>, upload or type an image path, <b>Add</b>, then "
+                                 "<b>Save refs</b>.</span>")
         else:
             self.errors.value = "<span style='color:#1b7f3b'>Manifest valid: every ref is a readable image.</span>"
         return list(self.problems)

@@ -188,7 +188,7 @@ class PostProcessPanel(Panel):
         self._rows.append({"file": Path(path).name, "step": record.step,
                            "backend": fields.get("backend") or fields.get("profile") or "",
                            "output": record.output or "", "ms": (record.timings_ms or {}).get("total"),
-                           "error": "; ".join(record.errors)})
+                           "error": "; ".join(record.errors) or (f"skipped: {record.skipped}" if record.skipped else "")})
         self.progress.value = min(self.progress.max, self.progress.value + 1)
         self.table.value = html_table(self._rows, RESULT_COLUMNS)
 

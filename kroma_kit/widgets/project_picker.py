@@ -78,15 +78,16 @@ class ProjectPicker(Panel):
     def create(self, slug: str, name: str | None = None, *, samples: bool = True) -> dict[str, Any]:
         """Create the project (and its folders); with ``samples`` also the sample inputs and a
         manifest that uses them. Selects it and returns the project record."""
-        from kroma_kit.catalog.projects import create_project
-        from kroma_kit.project_setup import install_sample_project
+        from kroma_kit.project_setup import new_project
 
-        project = create_project(self.ws, slug, name or None)
+        project = new_project(self.ws, slug, name or None, samples=samples)
         message = f"Created project '{slug}' at {project['root']}"
         if samples:
-            installed = install_sample_project(Path(project["root"]))
+            installed = project["samples"]
             message += (f" with {len(installed['scene_refs'])} sample scenes, "
                         f"{len(installed['style_refs'])} style refs, {len(installed['character_refs'])} characters")
+        else:
+            message += " with a starter manifest: add its first scene in the ManifestEditor"
         self.refresh(select=slug)
         self.set_status(message, "ok")
         return project
@@ -137,16 +138,14 @@ def open_workbench(project: str = "demo", *, home: str | Path | None = None, sam
     ``project`` in it, created (with the sample inputs when ``samples``) if it is missing, so a
     notebook runs top to bottom on a fresh machine and reuses the project afterwards."""
     from kroma_kit.catalog import open_workspace
-    from kroma_kit.catalog.projects import create_project, get_project
+    from kroma_kit.catalog.projects import get_project
     from kroma_kit.errors import NotFoundError
-    from kroma_kit.project_setup import install_sample_project
+    from kroma_kit.project_setup import new_project
 
     ws = open_workspace(home)
     try:
         get_project(ws, project)
     except NotFoundError:
-        created = create_project(ws, project)
-        if samples:
-            install_sample_project(Path(created["root"]))
+        new_project(ws, project, samples=samples)
     return ws
 

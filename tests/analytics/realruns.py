@@ -3,8 +3,8 @@
 Shared by the analytics and review tests (module-scoped fixtures build it once per module). The
 runs are chosen so every QA verdict, job outcome and cost source shows up deterministically:
 
-- ``style``: local provider, 4 scenes x 3 candidates, default guard -> every candidate ``warn``
-  (the sample outputs are coloured, above the 2.0 chroma threshold, a soft warning);
+- ``style``: local provider, 4 scenes x 3 candidates, the grey-hand guard (2.0, the app default)
+  -> every candidate ``warn`` (the navy-ink sample outputs are above it, a soft warning);
 - ``night``: time/night from the style winners, 2 candidates, a lenient guard -> all ``pass``;
 - ``strict``: weather/rain on one scene, 2 candidates, a 1.0 threshold that fails hard -> every
   candidate ``failed_output_guard`` (archived to archive/bad), the job has no winner (one worker:
@@ -28,6 +28,7 @@ import pytest
 TEST_KEY = "sk-test-analytics-0123456789"
 STRICT_GUARD = {"output_guard": {"max_chroma_delta": 1.0, "fail_on_chroma_exceed": True}}
 LENIENT_GUARD = {"output_guard": {"max_chroma_delta": 80.0, "fail_on_chroma_exceed": True}}
+GREY_GUARD = {"output_guard": {"max_chroma_delta": 2.0}}
 
 
 @dataclass
@@ -78,7 +79,7 @@ def build_real_catalog(home: Path) -> RealCatalog:
         archive_project(ws, "old")
 
         runs: dict[str, Any] = {}
-        runs["style"] = execute_run(ws, PlanRequest(project="demo", candidates=3))
+        runs["style"] = execute_run(ws, PlanRequest(project="demo", candidates=3, manifest_overrides=GREY_GUARD))
         runs["night"] = execute_run(ws, PlanRequest(project="demo", stage="time", time="night", candidates=2,
                                                     from_run=runs["style"].run_id, manifest_overrides=LENIENT_GUARD))
         runs["strict"] = execute_run(ws, PlanRequest(project="demo", stage="weather", weather="rain", candidates=2,

@@ -92,7 +92,7 @@ def test_qa_records_reports_and_exits_1_on_hard_failures(workspace, demo, capsys
     root = Path(demo["root"])
     folder = root / "qa"
     folder.mkdir()
-    shutil.copy(root / SCENES[0], folder / "color.png")
+    shutil.copy(root / "inputs/styles/warm_wash.png", folder / "color.png")  # far from the navy-ink hand
     Image.new("RGB", (32, 32), (128, 128, 128)).save(folder / "blank.png")
     assert main(["qa", "--input", "qa", "--project", "demo", "--json"]) == 1
     data = _json(capsys)

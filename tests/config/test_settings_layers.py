@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kroma_kit.config import BUILTIN, NO_INVENTION_SENTENCE, resolve_project_settings
+from kroma_kit.config import BUILTIN, NO_INVENTION_SENTENCE, read_settings_file, resolve_project_settings
 from kroma_kit.errors import ConfigError
 
 
@@ -122,5 +122,7 @@ def test_named_manifest_that_is_missing_is_an_error(app_dir: Path, project_root:
 
 def test_repo_app_settings_are_valid() -> None:
     resolved = resolve_project_settings(None)
-    assert resolved.settings.budgets.per_run_usd is not None
+    app_file = resolved.settings_resolved.source_of("budgets.per_run_usd")
+    assert app_file.endswith("settings/pipeline.settings.toml")  # the file sets it, not a built-in None
+    assert resolved.settings.budgets.per_run_usd == read_settings_file(Path(app_file))["budgets"]["per_run_usd"] > 0
     assert resolved.manifest_resolved.source_of("prompts.style_base").endswith("settings/manifest.json")

@@ -3,10 +3,11 @@
 Real runs, not hand-written rows: the dashboards must agree with what the pipeline actually
 records. Three runs of the sample project give every page something to show:
 
-1. ``style`` with the free local provider: done, every candidate QA-checked (warn: colour);
+1. ``style`` with the free local provider: done, every candidate QA-checked (pass: the sample's
+   guard fits its navy-ink hand);
 2. ``time`` (night) with the OpenAI provider against the fake Images server on 127.0.0.1:
    done, with real cost events, so the costs page has providers, days and estimate vs actual;
-3. ``weather`` (rain) with ``fail_on_chroma_exceed``: the guard fails every candidate, so the
+3. ``weather`` (rain) with a grey-hand guard (2.0) and ``fail_on_chroma_exceed``: the guard fails every candidate, so the
    run ends ``failed`` and the QA page has failing files to show.
 
 A second project with no runs checks the "no runs yet" state and the project list.
@@ -81,5 +82,6 @@ def seed_workspace(home: Path) -> SeededWorkspace:
                 confirm_spend=True).run_id
         seeded.run_ids["weather"] = execute_run(
             ws, PlanRequest(project=DEMO, stage="weather", weather="rain", candidates=2,
-                            manifest_overrides={"output_guard": {"fail_on_chroma_exceed": True}})).run_id
+                            manifest_overrides={"output_guard": {"max_chroma_delta": 2.0,
+                                                                 "fail_on_chroma_exceed": True}})).run_id
     return seeded

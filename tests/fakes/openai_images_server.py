@@ -7,6 +7,12 @@ order (429 with ``Retry-After``, 500, 400 moderation, a slow answer, a dropped c
 unscripted requests succeed. It serves requests concurrently, with an optional fixed latency, so a
 benchmark can measure parallel calls.
 
+It also answers ``GET /v1/models/{model}`` with OpenAI's model object (``id``, ``object``,
+``created``, ``owned_by`` and ``shutdown_date``) from :attr:`models`, the real 404 envelope
+(``model_not_found``) for an unknown model, and, with ``serve_models=False``, the plain 404 of a
+gateway that has no models endpoint. Those lookups are free and recorded apart, in
+:attr:`model_requests`, so :attr:`requests` stays the list of image calls.
+
     with FakeOpenAIImagesServer(latency_s=0.3) as fake:
         fake.script(Reply.rate_limited(retry_after=2), Reply.success())
         provider = OpenAIImagesProvider(api_key="sk-test", base_url=fake.base_url)
@@ -40,6 +46,15 @@ QUOTA_MESSAGE = (
     "You exceeded your current quota, please check your plan and billing details.")
 SERVER_ERROR_MESSAGE = "The server had an error while processing your request. Sorry about that!"
 MAX_IMAGES = 16
+# What the real service lists (provider-wire.md 1.1): created is the release time, shutdown_date
+# the announced retirement (null while a model is current).
+DEFAULT_MODELS: dict[str, dict[str, Any]] = {
+    "gpt-image-2": {"created": 1776729600, "shutdown_date": None},
+    "gpt-image-2-2026-04-21": {"created": 1776729600, "shutdown_date": None},
+    "gpt-image-1.5": {"created": 1763596800, "shutdown_date": "2026-12-01"},
+    "gpt-image-1-mini": {"created": 1759795200, "shutdown_date": "2026-12-01"},
+    "gpt-image-1": {"created": 1745366400, "shutdown_date": "2026-10-23"},
+}
 INPUT_IMAGE_TOKENS = 323  # per input image; any fixed number works, tests read the usage back
 # gpt-image-1 output image tokens (provider-wire.md 1.6), so usage looks like the real thing.
 OUTPUT_IMAGE_TOKENS = {
@@ -178,6 +193,9 @@ class FakeOpenAIImagesServer:
         # refine really does; otherwise with a plain drawn placeholder.
         self.echo_input = echo_input
         self.api_key = api_key  # when set, any other Bearer token gets the real 401
+        self.models: dict[str, dict[str, Any]] = {name: dict(info) for name, info in DEFAULT_MODELS.items()}
+        self.serve_models = True  # False: a gateway without /v1/models (plain 404)
+        self._model_requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._script: deque[Reply] = deque()
@@ -244,6 +262,16 @@ class FakeOpenAIImagesServer:
             return list(self._requests)
 
     @property
+    def model_requests(self) -> list[RecordedRequest]:
+        """Every ``GET .../models/{id}`` lookup, in order (not counted in :attr:`requests`)."""
+        with self._lock:
+            return list(self._model_requests)
+
+    def set_model(self, model: str, *, shutdown_date: str | None, created: int = 1776729600) -> None:
+        """List ``model`` with this ``shutdown_date`` ("YYYY-MM-DD" or None)."""
+        self.models[model] = {"created": created, "shutdown_date": shutdown_date}
+
+    @property
     def last_request(self) -> RecordedRequest:
         with self._lock:
             return self._requests[-1]
@@ -251,6 +279,7 @@ class FakeOpenAIImagesServer:
     def clear(self) -> None:
         with self._lock:
             self._requests.clear()
+            self._model_requests.clear()
             self._script.clear()
             self.peak_concurrency = 0
 
@@ -266,6 +295,9 @@ class FakeOpenAIImagesServer:
             self.peak_concurrency = max(self.peak_concurrency, self._in_flight)
         try:
             record = _read_request(handler)
+            if _model_id(record) is not None:
+                self._serve_model(handler, record)
+                return
             with self._lock:
                 self._requests.append(record)
             invalid = self._validate(record)
@@ -285,6 +317,31 @@ class FakeOpenAIImagesServer:
         finally:
             with self._lock:
                 self._in_flight -= 1
+
+    def _serve_model(self, handler: BaseHTTPRequestHandler, record: RecordedRequest) -> None:
+        """``GET /v1/models/{model}``: the model object, or the 401/404 the service (or a gateway) gives."""
+        with self._lock:
+            self._model_requests.append(record)
+        model = _model_id(record) or ""
+        auth = record.authorization or ""
+        if not auth.startswith("Bearer ") or not auth[7:].strip() or (
+                self.api_key is not None and auth[7:] != self.api_key):
+            reply = Reply.api_error(401, "Incorrect API key provided.", code="invalid_api_key", kind="unauthorized")
+        elif not self.serve_models or record.method != "GET":
+            reply = Reply.api_error(404, f"Invalid URL ({record.method} {record.path})", kind="not_found")
+        elif model not in self.models:
+            reply = Reply.api_error(404, f"The model '{model}' does not exist or you do not have access to it.",
+                                    code="model_not_found", kind="model_not_found")
+        else:
+            info = self.models[model]
+            body = {"id": model, "object": "model", "created": info["created"], "owned_by": "system",
+                    "shutdown_date": info["shutdown_date"]}
+            _write(handler, 200, {"Content-Type": "application/json"}, json.dumps(body).encode())
+            record.status, record.reply_kind, record.finished = 200, "model", time.perf_counter()
+            return
+        status, headers, body = _render(record, reply)
+        _write(handler, status, headers, body)
+        record.status, record.reply_kind, record.finished = status, reply.kind, time.perf_counter()
 
     def _validate(self, record: RecordedRequest) -> Reply | None:
         """The checks the real service makes before doing any work."""
@@ -355,6 +412,12 @@ def _read_request(handler: BaseHTTPRequestHandler) -> RecordedRequest:
         except ValueError:
             record.json = None
     return record
+
+
+def _model_id(record: RecordedRequest) -> str | None:
+    """``gpt-image-2`` for ``.../models/gpt-image-2`` (any prefix, like the image endpoints), else None."""
+    head, sep, model = record.path.rstrip("/").rpartition("/models/")
+    return model if sep and model and "/" not in model else None
 
 
 def _read_chunked(handler: BaseHTTPRequestHandler) -> bytes:

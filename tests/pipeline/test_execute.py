@@ -14,7 +14,7 @@ from kroma_kit.catalog.runs import get_run
 from kroma_kit.pipeline.events import EventRecorder
 from kroma_kit.pipeline.execute import execute_run
 from kroma_kit.pipeline.metadata import read_record
-from kroma_kit.providers.pricing import cost_from_usage
+from kroma_kit.providers.pricing import cost_from_usage, estimate_image_cost
 from tests.fakes.openai_images_server import Reply
 from tests.pipeline.runsupport import (
     SCENES,
@@ -31,6 +31,7 @@ def _log(summary) -> dict:
 
 
 def test_openai_success_records_usage_costs_and_the_request(workspace, demo, fake, openai_key):
+    fake.latency_s = 0.05  # every answer takes at least 50 ms, so the recorded latency must too
     summary = execute_run(workspace, openai_request(fake, scenes=2, candidates=2), confirm_spend=True)
     assert summary.status == "done" and summary.exit_code == 0 and len(fake.requests) == 4
     request = fake.requests[0]
@@ -38,14 +39,15 @@ def test_openai_success_records_usage_costs_and_the_request(workspace, demo, fak
     assert [part.filename for part in request.files] == [Path(SCENES[0]).name, "noir_ink.png"] or \
         [part.filename for part in request.files] == [Path(SCENES[1]).name, "noir_ink.png"]
     assert request.fields["prompt"].endswith("Do not invent new object categories.")
-    assert request.fields["model"] == "gpt-image-1" and request.fields["quality"] == "high"
+    assert request.fields["model"] == "gpt-image-2" and request.fields["quality"] == "high"
     log = _log(summary)
     candidate = log["jobs"][0]["candidates"][0]
-    assert candidate["cost_usd"] == pytest.approx(cost_from_usage("gpt-image-1", candidate["usage"]))
-    assert candidate["attempts"][0]["status"] == 200 and candidate["attempts"][0]["latency_ms"] >= 0
+    assert candidate["cost_usd"] == pytest.approx(cost_from_usage("gpt-image-2", candidate["usage"]))
+    attempt = candidate["attempts"][0]
+    assert attempt["status"] == 200 and isinstance(attempt["latency_ms"], int) and 50 <= attempt["latency_ms"] < 10_000
     assert len(log["cost_events"]) == 4 and {e["operation_code"] for e in log["cost_events"]} == {"image_generation"}
     assert summary.actual_cost_usd == pytest.approx(sum(e["cost_usd"] for e in log["cost_events"]))
-    assert summary.estimated_cost_usd == 1.0
+    assert summary.estimated_cost_usd == pytest.approx(4 * estimate_image_cost("gpt-image-2", "high", "1024x1536"))
     assert TEST_KEY not in Path(summary.run_log_path).read_text()
     run = get_run(workspace, summary.run_id)
     assert run["actual_cost_usd"] == pytest.approx(summary.actual_cost_usd)
@@ -141,7 +143,8 @@ def test_local_run_of_the_demo_project(workspace, demo):
 
 def test_guard_failures_go_to_archive_bad_and_fail_the_job(workspace, demo):
     summary = execute_run(workspace, local_request(
-        scenes=1, candidates=2, manifest_overrides={"output_guard": {"fail_on_chroma_exceed": True}}))
+        scenes=1, candidates=2, manifest_overrides={"output_guard": {"max_chroma_delta": 2.0,
+                                                                     "fail_on_chroma_exceed": True}}))
     root = Path(demo["root"])
     job = _log(summary)["jobs"][0]
     assert summary.status == "failed" and summary.exit_code == 1

@@ -41,9 +41,16 @@ def test_get_run_returns_jobs_candidates_and_costs_matching_the_log(workspace, d
     assert run["status"] == "done" and run["project_slug"] == "demo" and run["jobs_done"] == 2
     assert run["run_log_path"] == f"runs/{summary.run_id}.json"
     assert run["settings_snapshot"]["manifest_hash"] == log["manifest_hash"]
+    conn = workspace.connect()
+    try:
+        final_assets = {job["id"]: conn.execute(
+            "SELECT id FROM assets WHERE storage_uri = ?",
+            ((Path(demo["root"]) / job["final_output"]).resolve().as_posix(),)).fetchone()[0] for job in log["jobs"]}
+    finally:
+        conn.close()
     for job_row, job in zip(run["jobs"], log["jobs"], strict=True):
         assert job_row["job_key"] == job["id"] and job_row["selected_candidate_index"] == job["selected_candidate"]
-        assert job_row["final_asset_id"] is not None
+        assert job_row["final_asset_id"] == final_assets[job["id"]]  # the asset of the winner's file
         for cand_row, cand in zip(job_row["candidates"], job["candidates"], strict=True):
             assert (cand_row["status"], cand_row["seed"], cand_row["rank_position"]) == (
                 cand["status"], cand["seed"], cand["rank_position"])

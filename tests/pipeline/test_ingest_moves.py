@@ -112,4 +112,5 @@ def test_a_file_that_is_really_gone_is_skipped_with_a_note(workspace, demo):
     assert result["missing_files"] == 1
     assert result["notes"] == [f"skipped {gone}: not on disk (moved or deleted)"]
     registered = candidate_assets(workspace, summary.run_id)
-    assert registered[("style_1_street", 2)] is not None
+    kept = log["jobs"][0]["candidates"][1]["output_guard"]["bad_archive"]
+    assert registered[("style_1_street", 2)] == (Path(demo["root"]) / kept).resolve().as_posix()

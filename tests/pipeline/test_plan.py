@@ -13,6 +13,7 @@ from PIL import Image
 from kroma_kit.errors import ConfigError, ImageInputError, InputError, NotFoundError, SpendError
 from kroma_kit.pipeline.execute import execute_run
 from kroma_kit.pipeline.plan import PlanRequest, compose_prompt, plan_run
+from kroma_kit.providers.pricing import estimate_image_cost
 from tests.pipeline.runsupport import SCENES, local_request, openai_request
 
 STYLE = "Preserve geometry and perspective. Apply one coherent noir drawing hand. No text, no logos, no watermark."
@@ -168,8 +169,9 @@ def test_candidate_cap_applies_to_runs_not_dry_runs(workspace, demo):
 
 def test_openai_plan_estimates_cost_without_network_or_key(workspace, demo, fake):
     plan = plan_run(workspace, openai_request(fake, scenes=4, candidates=3))
-    assert plan.paid and plan.model == "gpt-image-1" and plan.size == "1024x1536" and plan.quality == "high"
-    assert [job.estimated_cost_usd for job in plan.jobs] == [0.75] * 4
-    assert plan.estimated_cost_usd == 3.0
+    assert plan.paid and plan.model == "gpt-image-2" and plan.size == "1024x1536" and plan.quality == "high"
+    price = estimate_image_cost("gpt-image-2", "high", "1024x1536")
+    assert [job.estimated_cost_usd for job in plan.jobs] == [pytest.approx(3 * price)] * 4
+    assert plan.estimated_cost_usd == pytest.approx(12 * price)
     assert any("not configured" in warning for warning in plan.warnings)
     assert fake.requests == []

@@ -11,8 +11,12 @@ import pytest
 from kroma_kit.catalog.runs import get_run
 from kroma_kit.errors import ProviderNotConfigured, SpendError
 from kroma_kit.pipeline.execute import dry_run, execute_run
+from kroma_kit.providers.pricing import estimate_image_cost
 from kroma_kit.providers.spend import Budgets, SpendGuard
 from tests.pipeline.runsupport import local_request, openai_request, openai_settings
+
+# One edit with the default model (gpt-image-2, high, 1024x1536), from the pricing table.
+PRICE = estimate_image_cost("gpt-image-2", "high", "1024x1536")
 
 
 def test_guard_counts_calls_in_flight():
@@ -39,7 +43,7 @@ def test_dry_run_makes_no_request_and_needs_no_key(workspace, demo, fake):
     summary = dry_run(workspace, openai_request(fake, scenes=4, candidates=3))
     assert fake.requests == []
     assert summary.status == "planned" and summary.mode == "dry"
-    assert summary.estimated_cost_usd == 3.0 and summary.actual_cost_usd == 0.0
+    assert summary.estimated_cost_usd == pytest.approx(12 * PRICE) and summary.actual_cost_usd == 0.0
     log = json.loads(Path(summary.run_log_path).read_text())
     assert {job["status"] for job in log["jobs"]} == {"planned"}
     assert all(c["status"] == "planned" and isinstance(c["seed"], int) for j in log["jobs"] for c in j["candidates"])
@@ -59,29 +63,31 @@ def test_local_provider_needs_no_confirmation(workspace, demo):
 
 def test_run_budget_stops_new_calls_lets_in_flight_finish_and_ends_partial(workspace, demo, fake, openai_key):
     fake.latency_s = 0.3
-    # Each call is estimated at $0.25 (gpt-image-1, high, 1024x1536): two fit in $0.60, a third does not.
-    settings = openai_settings(fake, per_run_usd=0.6)
+    # Each call is estimated at PRICE: two fit in 2.5 x PRICE, a third does not.
+    budget = round(2.5 * PRICE, 2)
+    settings = openai_settings(fake, per_run_usd=budget)
     summary = execute_run(workspace, openai_request(fake, scenes=4, settings=settings), confirm_spend=True,
                           concurrency=2)
     assert len(fake.requests) == 2
     assert summary.status == "partial" and summary.exit_code == 3
-    assert "per-run budget $0.60" in summary.status_reason
+    assert f"per-run budget ${budget:.2f}" in summary.status_reason
     log = json.loads(Path(summary.run_log_path).read_text())
     assert [job["status"] for job in log["jobs"]] == ["done", "done", "skipped_budget", "skipped_budget"]
     assert summary.actual_cost_usd == pytest.approx(sum(e["cost_usd"] for e in log["cost_events"]))
-    assert summary.actual_cost_usd > 0.5
+    assert summary.actual_cost_usd > 1.5 * PRICE  # two real calls, priced from their usage
     run = get_run(workspace, summary.run_id)
     assert run["status"] == "partial" and len(run["cost_events"]) == 2
     assert [job["status"] for job in run["jobs"]] == ["done", "done", "skipped_budget", "skipped_budget"]
 
 
 def test_project_budget_includes_earlier_runs(workspace, demo, fake, openai_key):
-    settings = openai_settings(fake, per_run_usd=None, per_project_usd=0.6)
+    budget = round(2.5 * PRICE, 2)
+    settings = openai_settings(fake, per_run_usd=None, per_project_usd=budget)
     first = execute_run(workspace, openai_request(fake, scenes=2, settings=settings), confirm_spend=True)
     assert first.status == "done" and len(fake.requests) == 2
     second = execute_run(workspace, openai_request(fake, scenes=2, settings=settings), confirm_spend=True)
     assert len(fake.requests) == 2  # nothing new was sent
-    assert second.status == "partial" and "per-project budget $0.60" in second.status_reason
+    assert second.status == "partial" and f"per-project budget ${budget:.2f}" in second.status_reason
     assert second.jobs_done == 0 and second.actual_cost_usd == 0.0
 
 

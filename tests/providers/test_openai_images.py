@@ -71,9 +71,8 @@ def test_an_edit_sends_the_seed_fields_and_every_input_as_image_parts_scene_firs
     assert sent.method == "POST" and sent.path == "/v1/images/edits"
     assert sent.headers["content-type"].startswith("multipart/form-data; boundary=")
     assert sent.authorization == f"Bearer {KEY}"
-    assert sent.fields == {"prompt": "Preserve geometry. Ink the scene in noir style.", "model": "gpt-image-1",
-                           "size": "1024x1536", "quality": "high", "output_format": "png",
-                           "input_fidelity": "high"}
+    assert sent.fields == {"prompt": "Preserve geometry. Ink the scene in noir style.", "model": "gpt-image-2",
+                           "size": "1024x1536", "quality": "high", "output_format": "png"}
     assert [(p.name, p.filename, p.content_type) for p in sent.files] == [
         ("image[]", "scene_01.png", "image/png"), ("image[]", "noir.jpg", "image/jpeg"),
         ("image[]", "hero.webp", "image/webp")]
@@ -97,7 +96,7 @@ def test_background_is_sent_only_when_set(fake, inputs):
 @pytest.mark.parametrize(("model", "sends_fidelity"), [
     ("gpt-image-1", True), ("gpt-image-1.5", True), ("gpt-image-1-mini", False), ("gpt-image-2", False)])
 def test_input_fidelity_goes_only_to_models_that_accept_it(fake, inputs, model, sends_fidelity):
-    make(fake).generate(edit_request(inputs[:1], model=model))
+    make(fake, input_fidelity="high").generate(edit_request(inputs[:1], model=model))
     assert fake.last_request.fields["model"] == model
     assert ("input_fidelity" in fake.last_request.fields) is sends_fidelity
     assert accepts_input_fidelity(model) is sends_fidelity
@@ -115,7 +114,7 @@ def test_without_inputs_it_posts_a_json_generation(fake):
     sent = fake.last_request
     assert sent.path == "/v1/images/generations"
     assert sent.headers["content-type"] == "application/json"
-    assert sent.json == {"prompt": "A lighthouse at dusk", "model": "gpt-image-1", "size": "1024x1536",
+    assert sent.json == {"prompt": "A lighthouse at dusk", "model": "gpt-image-2", "size": "1024x1536",
                          "quality": "high", "output_format": "png"}
     assert sent.files == []
     assert result.params["endpoint"] == "images/generations"
@@ -132,8 +131,8 @@ def test_the_result_is_the_decoded_image_with_usage_and_cost_from_usage(fake, in
     with Image.open(io.BytesIO(result.image_bytes)) as image:
         assert image.format == "PNG" and image.size == (64, 96)  # the fake's 1/16 of 1024x1536
     assert result.mime_type == "image/png" and result.provider_code == "openai"
-    assert result.model == "gpt-image-1" and result.usage == usage
-    assert result.cost_usd == pytest.approx(60 * 5e-6 + 100 * 10e-6 + 6240 * 40e-6)
+    assert result.model == "gpt-image-2" and result.usage == usage
+    assert result.cost_usd == pytest.approx(60 * 5e-6 + 100 * 8e-6 + 6240 * 30e-6)  # gpt-image-2 token prices
     assert result.params["cost_basis"] == "usage"
     assert result.params["input_images"] == ["scene_01.png", "noir.jpg", "hero.webp"]
     assert result.params["request_id"].startswith("req_fake_")
@@ -277,11 +276,11 @@ def test_missing_key_fails_before_any_request_with_a_clear_message(fake, inputs)
 
 def test_planning_needs_no_key_and_makes_no_request(fake, inputs):
     provider = OpenAIImagesProvider(base_url=fake.base_url, env={})
-    assert provider.estimate_cost(edit_request(inputs)) == 0.25
+    assert provider.estimate_cost(edit_request(inputs)) == estimate_image_cost("gpt-image-2", "high", "1024x1536")
     assert provider.estimate_cost(edit_request(inputs, model="gpt-image-1-mini", quality="low")) == 0.006
     assert provider.describe() == {
-        "provider": "openai", "model": "gpt-image-1", "size": "1024x1536", "quality": "high",
-        "output_format": "png", "input_fidelity": "high", "background": None,
+        "provider": "openai", "model": "gpt-image-2", "size": "1024x1536", "quality": "high",
+        "output_format": "png", "input_fidelity": None, "background": None,
         "base_url": fake.base_url, "image_field": "image[]", "configured": False}
     assert fake.requests == []
 
@@ -317,8 +316,8 @@ def test_refine_cutout_sends_one_transparent_png_edit_without_size(fake, inputs)
     result = make(fake).refine_cutout(inputs[0])
     sent = fake.last_request
     assert sent.path == "/v1/images/edits"
-    assert sent.fields == {"prompt": REFINE_PROMPT, "model": "gpt-image-1", "quality": "high",
-                           "output_format": "png", "background": "transparent", "input_fidelity": "high"}
+    assert sent.fields == {"prompt": REFINE_PROMPT, "model": "gpt-image-2", "quality": "high",
+                           "output_format": "png", "background": "transparent"}
     assert [(p.name, p.filename, p.content_type) for p in sent.files] == [
         ("image[]", "scene_01.png", "image/png")]
     with Image.open(io.BytesIO(result.image_bytes)) as image:
@@ -333,6 +332,6 @@ def test_refine_cutout_takes_bytes_and_prices_as_auto_size(fake, inputs):
     part = fake.last_request.files[0]
     assert (part.filename, part.content_type, part.data) == ("cut.png", "image/png", inputs[0].read_bytes())
     assert fake.last_request.fields["prompt"] == "Clean the edges."
-    assert result.cost_usd == provider.estimate_refine_cost() == estimate_image_cost("gpt-image-1", "high", "auto")
+    assert result.cost_usd == provider.estimate_refine_cost() == estimate_image_cost("gpt-image-2", "high", "auto")
     with pytest.raises(ConfigError, match="png or webp"):
         provider.refine_cutout(inputs[0], output_format="jpeg")

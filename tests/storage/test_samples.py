@@ -6,6 +6,9 @@ references with opposite palettes, characters on a flat background), so each one
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import struct
 import subprocess
 import sys
@@ -47,12 +50,40 @@ def test_size_and_mode(kind: str, name: str, draw) -> None:
     assert image.mode == "RGB"
 
 
-@pytest.mark.parametrize(("kind", "name", "draw"), ALL, ids=IDS)
-def test_drawing_is_deterministic(kind: str, name: str, draw) -> None:
-    first = samples.png_bytes(draw(name))
-    second = samples.png_bytes(draw(name))
-    assert first == second
-    assert _chunk_types(first) <= {"IHDR", "IDAT", "IEND"}  # no tIME/tEXt/iTXt metadata
+# Draws every sample in a fresh interpreter and prints {"kind-name": sha256 of its PNG bytes}; argv[1]
+# "reverse" draws them in the opposite order, so state carried from one drawing to the next shows.
+_DIGEST_SCRIPT = """
+import hashlib, json, sys
+from kroma_kit import samples
+kinds = [("scene", samples.SCENES, samples.draw_scene), ("style", samples.STYLES, samples.draw_style),
+         ("character", samples.CHARACTERS, samples.draw_character)]
+todo = [(kind, name, draw) for kind, names, draw in kinds for name in names]
+if sys.argv[1] == "reverse":
+    todo.reverse()
+print(json.dumps({f"{kind}-{name}": hashlib.sha256(samples.png_bytes(draw(name))).hexdigest()
+                  for kind, name, draw in todo}))
+"""
+
+
+def _digests_in_a_new_process(order: str, hash_seed: str) -> dict[str, str]:
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, "-c", _DIGEST_SCRIPT, order], capture_output=True, text=True,
+                          env=env, timeout=120, check=True)
+    return json.loads(done.stdout)
+
+
+def test_drawing_is_deterministic_across_processes() -> None:
+    """Byte-stable sample files: two fresh interpreters (different hash seeds, opposite drawing
+    orders) and this one produce the same PNG bytes for every sample, with no metadata chunks."""
+    forward = _digests_in_a_new_process("forward", "1")
+    backward = _digests_in_a_new_process("reverse", "2")
+    assert sorted(forward) == sorted(IDS)
+    assert forward == backward
+    for (_kind, name, draw), sample_id in zip(ALL, IDS, strict=True):
+        png = samples.png_bytes(draw(name))
+        assert hashlib.sha256(png).hexdigest() == forward[sample_id], f"{sample_id} differs in this process"
+        assert _chunk_types(png) <= {"IHDR", "IDAT", "IEND"}  # no tIME/tEXt/iTXt metadata
+    assert len(set(forward.values())) == len(forward)  # and no two samples are the same picture
 
 
 def test_all_samples_together_stay_under_two_megabytes() -> None:

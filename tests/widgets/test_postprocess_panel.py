@@ -7,6 +7,7 @@ from pathlib import Path
 from PIL import Image
 
 from kroma_kit.postprocess import output_base
+from kroma_kit.providers.bg_remove import NO_PLAIN_BACKGROUND
 from kroma_kit.widgets import PostProcessPanel
 
 
@@ -42,14 +43,19 @@ def test_nothing_selected_or_no_step_is_refused_inline(workspace, demo_project, 
     assert "Tick at least one step" in panel.status.value and panel.task is None
 
 
-def test_cutout_then_upscale_chain(workspace, demo_project, local_run):
+def test_cutout_then_upscale_chain_leaves_a_whole_scene_whole(workspace, demo_project, local_run):
     panel = PostProcessPanel(workspace, project="demo", run_id=local_run.run_id)
-    panel.select([panel.outputs.options[0][1]])
+    chosen = panel.outputs.options[0][1]
+    panel.select([chosen])
     panel.set_steps(bg_remove=True, bg_backend="auto", upscale=True, upscale_backend="lanczos", upscale_scale=2)
     (result,) = panel.run_and_wait(timeout=120)
     assert result.ok and [step.step for step in result.steps] == ["bg_remove", "upscale"]
+    bg_step = result.record("bg_remove")
+    assert bg_step.output is None and bg_step.skipped == NO_PLAIN_BACKGROUND  # a street scene: nothing to key
+    assert result.record("upscale").input == str(chosen)  # the upscale got the whole picture
     with Image.open(result.final_path) as image:
-        assert image.mode == "RGBA" and image.size == (768 * 2, 512 * 2)
+        assert image.mode == "RGB" and image.size == (768 * 2, 512 * 2)
+    assert f"skipped: {NO_PLAIN_BACKGROUND}" in panel.table.value
     assert panel.progress.value == 2
 
 

@@ -31,7 +31,9 @@ def test_create_with_samples_from_the_form(workspace):
 def test_select_notifies_listeners_and_bad_slug_shows_inline(workspace, demo_project):
     picker = ProjectPicker(workspace)
     picker.create("empty", samples=False)
-    assert not (Path(get_project(workspace, "empty")["root"]) / "manifest.json").exists()
+    starter = json.loads((Path(get_project(workspace, "empty")["root"]) / "manifest.json").read_text())
+    assert starter["scene_refs"] == [] and starter["prompts"]  # a starter manifest, no sample scenes
+    assert "starter manifest" in picker.status.value
     seen: list[str | None] = []
     picker.on_select(seen.append)
     picker.dropdown.value = "demo"

@@ -6,6 +6,7 @@ import io
 
 from PIL import Image
 
+from kroma_kit.project_setup import SAMPLE_OUTPUT_GUARD
 from kroma_kit.widgets import QAChartPanel
 
 
@@ -20,7 +21,8 @@ def test_chart_is_a_png_with_the_threshold_and_counts(workspace, local_run):
     assert panel.png[:8] == b"\x89PNG\r\n\x1a\n" and panel.image.value == panel.png
     assert _size(panel.png) == (900, 340)
     assert "8 candidates with a chroma measurement" in panel.facts.value
-    assert "threshold 2" in panel.facts.value and "8 QA-checked" in panel.facts.value
+    threshold = SAMPLE_OUTPUT_GUARD["max_chroma_delta"]  # the sample manifest's guard, not the app's 2.0
+    assert f"threshold {threshold:g};" in panel.facts.value and "8 QA-checked" in panel.facts.value
     assert [value for _, value in panel.run_choice.options] == ["", local_run.run_id]
 
     panel.run_choice.value = local_run.run_id  # picking a run redraws for that run only

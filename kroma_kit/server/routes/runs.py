@@ -107,9 +107,11 @@ class Validation(BaseModel):
     project: str
     valid: bool
     problems: list[str]
+    notes: list[str] = Field(default_factory=list, description="what a run still needs, with the fix")
     manifest_file: str | None = None
     scenes: int
     style_refs: int
+    character_refs: int
     files_checked: dict[str, str]
 
 
