@@ -15,6 +15,7 @@ TOKEN_COLUMNS = ["id", "token_prefix", "label", "project_slug", "expires_at", "r
 def register(commands: argparse._SubParsersAction) -> None:
     serve = commands.add_parser("serve", help="serve the REST API (FastAPI + uvicorn)")
     serve.add_argument("--bind", default=None, help="HOST:PORT (default $KROMA_BACKEND_BIND, else 127.0.0.1:8788)")
+    serve.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     serve.set_defaults(handler=cmd_serve)
 
@@ -54,8 +55,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         split_bind(bind)
     except ValueError as exc:
         raise InputError(str(exc)) from None
+    if not 1 <= args.workers <= 32:
+        raise InputError(f"--workers must be from 1 to 32, got {args.workers}.")
     print(f"Kroma Kit API on http://{bind} (OpenAPI at /openapi.json)", file=sys.stderr)
-    serve(_ws(args), bind, log_level=args.log_level)
+    serve(_ws(args), bind, log_level=args.log_level, workers=args.workers)
     return 0
 
 

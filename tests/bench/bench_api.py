@@ -1,6 +1,6 @@
 """``api_concurrency``: requests per second over a mix of read routes (project detail, runs list,
 run detail, assets, quality reports, audit events) with 8 concurrent clients vs 1 client, against
-one ``kroma serve`` process on 127.0.0.1, same run. A server that serialised its readers (one
+``kroma serve --workers 2`` on 127.0.0.1, same run. A server that serialised its readers (one
 handler at a time, one shared connection) would score ~1x.
 
 The catalog holds the sample project after a dry run and a local run (4 jobs x 3 candidates). The
@@ -24,6 +24,7 @@ from tests.bench.lines import BenchLine  # noqa: E402
 
 CLIENTS = 8
 REQUESTS = 480  # per phase, split evenly between the clients
+WORKERS = 2  # server processes (`kroma serve --workers 2`), each with its thread pool
 
 
 def _workspace(home: Path) -> tuple[str, str]:
@@ -86,7 +87,7 @@ def bench() -> list[BenchLine]:
         home = folder / "home"
         os.environ["KROMA_HOME"] = str(home)
         token, run_id = _workspace(home)
-        with server_process(home, env={"KROMA_API_AUTH_DEV_BYPASS": ""}) as base:
+        with server_process(home, env={"KROMA_API_AUTH_DEV_BYPASS": ""}, workers=WORKERS) as base:
             paths = _paths(run_id)
             _phase(base, token, paths, 2)  # warm-up: imports, caches, connections
             single = _phase(base, token, paths, 1)
@@ -99,7 +100,7 @@ def bench() -> list[BenchLine]:
         shutil.rmtree(folder, ignore_errors=True)
     return [BenchLine("api_concurrency", f"{many / single:.1f}x", ">= 1.5x",
                       f"1 client {single:.0f} req/s, {CLIENTS} clients {many:.0f} req/s, {REQUESTS} read requests "
-                      f"each over {len(paths)} routes")]
+                      f"each over {len(paths)} routes, {WORKERS} server processes")]
 
 
 if __name__ == "__main__":

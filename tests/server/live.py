@@ -62,14 +62,14 @@ def serve_app(app) -> Iterator[str]:
 
 
 @contextmanager
-def server_process(home: Path, *, env: dict[str, str] | None = None) -> Iterator[str]:
+def server_process(home: Path, *, env: dict[str, str] | None = None, workers: int = 1) -> Iterator[str]:
     """``kroma serve`` in a child process on a free port; yields the base URL once /health answers."""
     sock = _socket()
     port = sock.getsockname()[1]
     sock.close()
     child_env = {**os.environ, "KROMA_HOME": str(home), "PYTHONPATH": str(REPO_ROOT), **(env or {})}
     proc = subprocess.Popen([sys.executable, "-m", "kroma_kit", "serve", "--bind", f"127.0.0.1:{port}",
-                             "--log-level", "warning"], env=child_env, cwd=REPO_ROOT,
+                             "--log-level", "warning", "--workers", str(workers)], env=child_env, cwd=REPO_ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -134,7 +134,7 @@ def test_kroma_token_cli_twins_and_kroma_serve(bare_ws, capsys):
     listed = json.loads(capsys.readouterr().out)
     assert [t["id"] for t in listed] == [created["id"]] and "token" not in listed[0]
 
-    with server_process(bare_ws.home, env={"KROMA_API_AUTH_DEV_BYPASS": ""}) as base:
+    with server_process(bare_ws.home, env={"KROMA_API_AUTH_DEV_BYPASS": ""}, workers=2) as base:
         auth = {"Authorization": f"Bearer {created['token']}"}
         assert httpx.get(f"{base}/api/projects/demo", headers=auth).status_code == 200
         assert main(["token", "revoke", created["id"], "--json"]) == 0
