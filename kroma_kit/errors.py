@@ -33,6 +33,10 @@ class SpendError(KromaError):
     """A paid call was refused by the spend guard (no confirm_spend, limits, budgets)."""
 
 
+class LimitExceeded(SpendError):
+    """A plan is over a safety limit (batch size, candidates per job) that a flag can lift."""
+
+
 class BudgetExceeded(SpendError):
     """The next paid call would cross a per-run or per-project budget."""
 
@@ -55,3 +59,11 @@ class ProviderNotConfigured(ProviderError):
 
 class StorageError(KromaError):
     """A file or catalog operation failed (permissions, path escapes, archive problems)."""
+
+
+class AuthError(KromaError):
+    """A request carries no credential, or one that is unknown, expired or revoked."""
+
+
+class PermissionDenied(KromaError):
+    """A valid credential that may not do this (a token scoped to another project)."""

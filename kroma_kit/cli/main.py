@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "kroma_kit.cli.continuity_cmds",
     "kroma_kit.cli.secrets_cmds",
     "kroma_kit.cli.sync_cmds",
+    "kroma_kit.cli.server_cmds",
 )
 
 

@@ -38,7 +38,7 @@ from kroma_kit.config import (
     ProjectSettings,
     resolve_project_settings,
 )
-from kroma_kit.errors import ConfigError, ImageInputError, InputError, SpendError
+from kroma_kit.errors import ConfigError, ImageInputError, InputError, LimitExceeded
 from kroma_kit.imaging import open_image, sanitize_stem
 from kroma_kit.pipeline.cast import cast_inputs, default_cast, parse_cast, scene_cast
 from kroma_kit.pipeline.sources import check_choice, jobs_from_file, scenes_from_run
@@ -297,11 +297,11 @@ def plan_run(ws: Workspace, request: PlanRequest, *, mode: str = "dry") -> Plan:
     _check_unique_ids(jobs)
     validate_inputs(jobs)
     if len(jobs) > manifest.safe_batch_limit and not request.allow_large_batch:
-        raise SpendError(f"Batch exceeds safety limit ({manifest.safe_batch_limit}): {len(jobs)} jobs. "
+        raise LimitExceeded(f"Batch exceeds safety limit ({manifest.safe_batch_limit}): {len(jobs)} jobs. "
                          "Use --allow-large-batch to override, or raise safe_batch_limit in the manifest.")
     max_candidates = manifest.generation.max_candidates
     if mode == "run" and candidates > max_candidates and not request.allow_many_candidates:
-        raise SpendError(f"Candidate count {candidates} exceeds limit {max_candidates}. "
+        raise LimitExceeded(f"Candidate count {candidates} exceeds limit {max_candidates}. "
                          "Use --allow-many-candidates to override.")
 
     check_post_chain(resolved)
