@@ -118,7 +118,7 @@ def resume_run(ws: Workspace, run_id: str, *, confirm_spend: bool = False, on_ev
     data.update(status="running", status_reason=None, finished_at=None, pid=pid, host=this_host(),
                 process_start=process_start_token(pid), budgets=budgets.to_dict(), concurrency=workers)
     runlog = RunLog(path, data)
-    runlog.update()
+    runlog.save()
     spend = SpendGuard(paid=provider.paid or refine_is_paid(data.get("postprocess") or {}), budgets=budgets,
                        run_spent=actual_cost(data),
                        project_spent=project_spent_usd(ws, project["id"], exclude_run=data["run_id"]))

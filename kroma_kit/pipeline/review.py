@@ -21,7 +21,7 @@ cannot be written the catalog rolls back, and if the commit fails the previous l
 A run that is still going can be reviewed too: an artist looking at a finished job should not
 wait for the other forty. The artist's choice always wins. The live executor (``execute_run`` or
 ``resume_run``, on this host) writes the log under the same lock and adopts the override before
-each write (:func:`adopt_overrides`, called by :class:`~kroma_kit.storage.runlog.RunLog`), its
+each write (:meth:`~kroma_kit.storage.runlog.RunLog.adopt_foreign_changes`), its
 catalog mirror adopts it inside its own catalog transaction, and a job ranked again later keeps the
 chosen candidate. A run whose process died is marked ``interrupted`` first (as ``kroma runs list``
 does) and reviewed like any stopped run. Refused: a run still going on another host, whose
@@ -40,7 +40,8 @@ from kroma_kit.catalog.audit import LOCAL_USER_ID, record_event
 from kroma_kit.catalog.db import from_json, new_id, to_json, utcnow
 from kroma_kit.errors import InputError, NotFoundError, StorageError
 from kroma_kit.storage.atomic import atomic_write_json
-from kroma_kit.storage.runlog import REVIEW_FIELDS, STEP_BLOCKS, adopt_overrides  # noqa: F401 (re-exported)
+from kroma_kit.storage.runlog import RunLog
+from kroma_kit.storage.runlog_model import CandidateRecord, JobRecord
 from kroma_kit.workspace import ProjectLayout, Workspace
 
 EVENT_CODE = "run.winner_overridden"
@@ -81,7 +82,7 @@ def override_winner(ws: Workspace, run_id: str, job_key: str, candidate_index: i
                 rows = _catalog_rows(conn, run["id"], job_key, index)
                 new_final = _new_final_asset(conn, run["project_id"], rows["candidate"], change.new_file)
                 event_id = _record(conn, run, job_key, change, rows, new_final)
-                change.runlog.update()  # last step before COMMIT: a failed write rolls the catalog back
+                change.runlog.save()  # last step before COMMIT: a failed write rolls the catalog back
                 try:
                     conn.execute("COMMIT")
                 except BaseException:
@@ -135,7 +136,7 @@ def _record(conn: sqlite3.Connection, run: dict[str, Any], job_key: str, change:
 class _Change:
     """The override applied to the run log in memory (written by the caller), and what it records."""
 
-    runlog: Any  # kroma_kit.storage.runlog.RunLog
+    runlog: RunLog
     before: dict[str, Any]
     entry: dict[str, Any]
     reason: str
@@ -146,24 +147,22 @@ class _Change:
     @classmethod
     def prepare(cls, root: Path, log_path: Path, run_id: str, job_key: str, index: int, *, force: bool,
                 note: str, reviewer: str) -> _Change:
-        from kroma_kit.storage.runlog import RunLog, read_run_log
-
-        runlog = RunLog(log_path, read_run_log(log_path))
-        job = _find_job(runlog.data, job_key, run_id)
+        runlog = RunLog.open(log_path)
+        job = _find_job(runlog, job_key, run_id)
         candidate = _find_candidate(job, index)
         new_file = _usable_file(root, candidate, force=force)
         before = runlog.snapshot()
-        previous = job.get("selected_candidate")
+        previous = job.selected_candidate
         entry = {"candidate_index": index, "previous_candidate": previous,
-                 "previous_winner_reason": job.get("winner_reason"), "previous_final_output": job.get("final_output"),
+                 "previous_winner_reason": job.winner_reason, "previous_final_output": job.final_output,
                  "final_output": ProjectLayout(root).relative(new_file), "note": note, "reviewer": reviewer,
-                 "forced": bool(force), "candidate_status": candidate["status"], "reviewed_at": utcnow(),
+                 "forced": bool(force), "candidate_status": candidate.status, "reviewed_at": utcnow(),
                  "report_id": new_id()}
         reason = f"chosen by {reviewer}" + (f": {note}" if note else "") + \
             (f" (was candidate {previous})" if previous not in (None, index) else "")
-        _apply_to_log(runlog.data, job_key, candidate, entry, reason)
-        meta = {key: value for key, value in runlog.job(job_key).items() if key != "candidates"}
-        return cls(runlog, before, entry, reason, meta, job["status"], new_file)
+        runlog.choose_winner(job_key, index, entry, reason, write=False)  # written by the caller
+        meta = {key: value for key, value in (runlog.job_snapshot(job_key) or {}).items() if key != "candidates"}
+        return cls(runlog, before, entry, reason, meta, job.status, new_file)
 
 
 def winner_history(ws: Workspace, run_id: str, job_key: str) -> list[dict[str, Any]]:
@@ -236,72 +235,55 @@ def _log_path(root: Path, run: dict[str, Any]) -> Path:
     return path if path.is_absolute() else root / path
 
 
-def _find_job(log: dict[str, Any], job_key: str, run_id: str) -> dict[str, Any]:
-    for job in log["jobs"]:
-        if job["id"] == job_key:
-            return job
-    known = ", ".join(job["id"] for job in log["jobs"][:12])
-    raise NotFoundError(f"Run {run_id} has no job '{job_key}'. Its jobs: {known}.")
+def _find_job(runlog: RunLog, job_key: str, run_id: str) -> JobRecord:
+    try:
+        return runlog.job(job_key)
+    except KeyError:
+        known = ", ".join(runlog.job_ids()[:12])
+        raise NotFoundError(f"Run {run_id} has no job '{job_key}'. Its jobs: {known}.") from None
 
 
-def _find_candidate(job: dict[str, Any], index: int) -> dict[str, Any]:
-    by_index = {candidate["candidate_index"]: candidate for candidate in job.get("candidates", [])}
-    candidate = by_index.get(index)
+def _find_candidate(job: JobRecord, index: int) -> CandidateRecord:
+    candidate = job.candidate(index)
     if candidate is None:
-        raise NotFoundError(f"Job '{job['id']}' has no candidate {index} "
-                            f"(it has {', '.join(str(i) for i in sorted(by_index)) or 'none'}).")
-    status = candidate["status"]
+        known = sorted(c.candidate_index for c in job.candidates)
+        raise NotFoundError(f"Job '{job.id}' has no candidate {index} "
+                            f"(it has {', '.join(str(i) for i in known) or 'none'}).")
+    status = candidate.status
     if status == "failed":
-        raise InputError(f"Candidate {index} of job '{job['id']}' failed ({candidate.get('error') or 'no image'}); "
+        raise InputError(f"Candidate {index} of job '{job.id}' failed ({candidate.error or 'no image'}); "
                          "it cannot be the winner.")
     if status in ("planned", "generated"):
-        raise InputError(f"Candidate {index} of job '{job['id']}' is not finished (status {status}); resume the "
+        raise InputError(f"Candidate {index} of job '{job.id}' is not finished (status {status}); resume the "
                          "run first.")
     return candidate
 
 
-def _usable_file(root: Path, candidate: dict[str, Any], *, force: bool) -> Path:
+def _usable_file(root: Path, candidate: CandidateRecord, *, force: bool) -> Path:
     """The file the winner points at: the final output, or for a forced guard failure the raw
     output where the guard left it (``archive/bad`` when it was moved there)."""
-    if candidate["status"] == "failed_output_guard":
+    if candidate.status == "failed_output_guard":
         if not force:
-            raise InputError(f"Candidate {candidate['candidate_index']} failed the output guard "
+            raise InputError(f"Candidate {candidate.candidate_index} failed the output guard "
                              f"({_guard_reasons(candidate)}). Pass force=True (CLI: --force) to choose it anyway.")
-        guard = candidate.get("output_guard") or {}
-        options = [guard.get("bad_archive"), guard.get("checked_input"), candidate.get("output")]
+        guard = candidate.output_guard or {}
+        options = [guard.get("bad_archive"), guard.get("checked_input"), candidate.output]
     else:
-        options = [candidate.get("final_output"), candidate.get("output")]
+        options = [candidate.final_output, candidate.output]
     for rel in options:
         if rel and (root / rel).is_file():
             return (root / rel).resolve()
-    raise StorageError(f"Candidate {candidate['candidate_index']}'s image is missing on disk "
+    raise StorageError(f"Candidate {candidate.candidate_index}'s image is missing on disk "
                        f"(looked for {', '.join(str(r) for r in options if r)}). Restore it or pick another.")
 
 
-def _guard_reasons(candidate: dict[str, Any]) -> str:
-    files = (candidate.get("output_guard") or {}).get("files") or []
+def _guard_reasons(candidate: CandidateRecord) -> str:
+    files = (candidate.output_guard or {}).get("files") or []
     reasons = sorted({reason for entry in files for reason in entry.get("hard_fail_reasons", [])})
     return ", ".join(reasons) or "hard failures"
 
 
 # --------------------------------------------------------------------------- writes
-
-def _apply_to_log(data: dict[str, Any], job_key: str, candidate: dict[str, Any], entry: dict[str, Any],
-                  reason: str) -> None:
-    job = next(job for job in data["jobs"] if job["id"] == job_key)
-    history = job.setdefault("winner_history", [])
-    if not history:
-        history.append({"source": "ranking", "candidate_index": job.get("selected_candidate"),
-                        "winner_reason": job.get("winner_reason")})
-    history.append({"source": "human_review", **entry})
-    job.update(selected_candidate=entry["candidate_index"], final_output=entry["final_output"],
-               output=entry["final_output"], winner_reason=reason, winner_override=entry)
-    for step in STEP_BLOCKS:
-        if step in candidate:
-            job[step] = candidate[step]
-        else:
-            job.pop(step, None)
-
 
 def _catalog_rows(conn: sqlite3.Connection, run_id: str, job_key: str, index: int) -> dict[str, Any]:
     job = conn.execute("SELECT id, final_asset_id FROM run_jobs WHERE run_id = ? AND job_key = ?",
