@@ -194,6 +194,19 @@ def project_spent_usd(ws: Workspace, project_id: str, *, exclude_run: str | None
         conn.close()
 
 
+def running_jobs(ws: Workspace, project_id: str, host: str) -> list[dict[str, Any]]:
+    """Every job of the project's runs still ``running`` on ``host``: ``id`` (the run), ``pid``,
+    ``job_key``. What a new run checks so that two live runs never write the same files."""
+    conn = ws.connect()
+    try:
+        rows = conn.execute(
+            "SELECT r.id, r.pid, j.job_key FROM runs r JOIN run_jobs j ON j.run_id = r.id "
+            "WHERE r.project_id = ? AND r.status = 'running' AND r.host = ?", (project_id, host)).fetchall()
+    finally:
+        conn.close()
+    return [dict(row) for row in rows]
+
+
 # --------------------------------------------------------------------------- crash detection
 
 def mark_interrupted_runs(ws: Workspace, project_slug: str | None = None) -> list[str]:

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from kroma_kit.catalog.db import new_id, utcnow
+from kroma_kit.catalog.projects import get_project
+from kroma_kit.catalog.runs import ingest_log_data, mark_interrupted_runs, project_spent_usd, running_jobs
 from kroma_kit.errors import ConfigError, InputError, ProviderNotConfigured
 from kroma_kit.pipeline import events as ev
 from kroma_kit.pipeline.candidate import adopt_orphan, run_candidate
@@ -31,6 +33,7 @@ from kroma_kit.pipeline.plan import PlannedJob, PlanRequest, plan_run
 from kroma_kit.pipeline.ranking import CandidateScore, rank_candidates
 from kroma_kit.pipeline.runlog import RunLog, log_from_plan, run_log_path
 from kroma_kit.pipeline.summary import RunSummary
+from kroma_kit.processes import this_host
 from kroma_kit.providers.spend import Budgets, SpendGuard, require_confirmation
 from kroma_kit.storage.atomic import atomic_write_json
 from kroma_kit.storage.runlog import JobSettlement
@@ -46,8 +49,6 @@ PostChain = Callable[[PlannedJob, dict[str, Any], Path], tuple[Path, dict[str, A
 def dry_run(ws: Workspace, request: PlanRequest) -> RunSummary:
     """Plan, write a run log whose jobs are all ``planned`` (with seeds, targets and costs) and
     ingest it. No provider is called and no image is written."""
-    from kroma_kit.catalog.runs import ingest_log_data, mark_interrupted_runs
-
     mark_interrupted_runs(ws, request.project)
     plan = plan_run(ws, request, mode="dry")
     run_id = new_id()
@@ -63,9 +64,6 @@ def execute_run(ws: Workspace, request: PlanRequest, *, confirm_spend: bool = Fa
                 archive_replaced: bool | None = None) -> RunSummary:
     """Plan and run ``request``. Raises before anything is written for bad input or a locked
     spend; afterwards it never raises for provider failures: they show in the summary."""
-    from kroma_kit.catalog.projects import get_project
-    from kroma_kit.catalog.runs import mark_interrupted_runs, project_spent_usd
-
     mark_interrupted_runs(ws, request.project)
     plan = plan_run(ws, request, mode="run")
     provider = plan.provider_obj
@@ -101,15 +99,7 @@ def execute_run(ws: Workspace, request: PlanRequest, *, confirm_spend: bool = Fa
 def _refuse_colliding_run(ws: Workspace, project_id: str, job_ids: set[str]) -> None:
     """Two live runs writing the same job ids would overwrite (and archive) each other's files.
     Runs of this host only: a run elsewhere cannot be checked for life, and must not block forever."""
-    from kroma_kit.processes import this_host
-
-    conn = ws.connect()
-    try:
-        rows = conn.execute(
-            "SELECT r.id, r.pid, j.job_key FROM runs r JOIN run_jobs j ON j.run_id = r.id "
-            "WHERE r.project_id = ? AND r.status = 'running' AND r.host = ?", (project_id, this_host())).fetchall()
-    finally:
-        conn.close()
+    rows = running_jobs(ws, project_id, this_host())
     clashing = sorted({row["job_key"] for row in rows} & job_ids)
     if clashing:
         run = next(row for row in rows if row["job_key"] in job_ids)
@@ -134,8 +124,6 @@ def _concurrency(given: int | None, configured: int) -> int:
 
 def run_context(ctx: RunContext) -> RunSummary:
     """Run (or resume) every unsettled candidate of ``ctx``, settle jobs and the run, ingest."""
-    from kroma_kit.catalog.runs import ingest_log_data
-
     try:
         tasks = _schedule(ctx)
         ctx.events.emit(ev.Planned(

@@ -26,6 +26,8 @@ import threading
 from pathlib import Path
 
 from kroma_kit.catalog.db import utcnow
+from kroma_kit.catalog.projects import get_project
+from kroma_kit.catalog.runs import get_run, mark_interrupted_runs, project_spent_usd
 from kroma_kit.config import Manifest, PipelineSettings, ProjectSettings, Resolved, resolve_project_settings
 from kroma_kit.errors import InputError, ProviderNotConfigured
 from kroma_kit.pipeline import events as ev
@@ -76,9 +78,6 @@ def _reopen_failed(data: dict) -> None:
 def resume_run(ws: Workspace, run_id: str, *, confirm_spend: bool = False, on_event: ev.EventCallback | None = None,
                concurrency: int | None = None, cancel: threading.Event | None = None) -> RunSummary:
     """Finish run ``run_id`` (full id or unique prefix) under the same id."""
-    from kroma_kit.catalog.projects import get_project
-    from kroma_kit.catalog.runs import get_run, mark_interrupted_runs, project_spent_usd
-
     run = get_run(ws, run_id)
     mark_interrupted_runs(ws, run["project_slug"])
     project = get_project(ws, run["project_slug"])
