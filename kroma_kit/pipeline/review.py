@@ -52,7 +52,7 @@ from kroma_kit.catalog.runs import mark_interrupted_runs
 from kroma_kit.errors import InputError, NotFoundError, StorageError
 from kroma_kit.processes import this_host
 from kroma_kit.storage.atomic import atomic_write_json
-from kroma_kit.storage.runlog import RunLog
+from kroma_kit.storage.runlog_live import RunLog
 from kroma_kit.storage.runlog_lock import run_log_lock
 from kroma_kit.storage.runlog_model import CandidateRecord, JobRecord
 from kroma_kit.workspace import ProjectLayout, Workspace

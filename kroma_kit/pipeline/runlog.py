@@ -17,13 +17,13 @@ from kroma_kit.clock import utcnow
 from kroma_kit.processes import process_alive, process_start_token, this_host
 from kroma_kit.storage.runlog import (
     STEP_BLOCKS,
-    RunLog,
     actual_cost,
     cost_event_key,
     read_run_log,
     run_log_path,
     validate_run_log,
 )
+from kroma_kit.storage.runlog_live import RunLog
 from kroma_kit.storage.runlog_model import (
     CANDIDATE_STATUSES,
     JOB_STATUSES,

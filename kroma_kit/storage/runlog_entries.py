@@ -162,3 +162,28 @@ def _copy_steps(source: dict[str, Any], job: dict[str, Any]) -> None:
             job[step] = source[step]
         else:
             job.pop(step, None)
+
+
+def reopen_unpaid_failures(data: dict[str, Any]) -> None:
+    """Resume: in jobs without a winner, failed candidates that cost nothing go back to
+    ``planned`` (the failure kept under ``previous_failures``); paid ones stay failed."""
+    for job in data["jobs"]:
+        if job["status"] == "done":
+            continue
+        for candidate in job["candidates"]:
+            if candidate["status"] == "failed" and not float(candidate.get("cost_usd") or 0):
+                history = candidate.setdefault("previous_failures", [])
+                history.append({"error": candidate.get("error"), "attempts": candidate.get("attempts", []),
+                                "timings": candidate.get("timings", {})})
+                candidate.update(status="planned", error=None, attempts=[], timings={})
+
+
+def begin_resume(data: dict[str, Any], *, pid: int, host: str, process_start: str | None, budgets: dict[str, Any],
+                 concurrency: int) -> None:
+    """The run goes on again in process ``pid``: a ``resumes`` entry keeps what the run was
+    (status, reason, cost so far) and the log says ``running`` with today's budgets."""
+    data["resumes"] = [*data.get("resumes", []), {
+        "at": utcnow(), "pid": pid, "host": host, "previous_status": data["status"],
+        "previous_reason": data.get("status_reason"), "previous_actual_cost_usd": actual_cost(data)}]
+    data.update(status="running", status_reason=None, finished_at=None, pid=pid, host=host,
+                process_start=process_start, budgets=budgets, concurrency=concurrency)

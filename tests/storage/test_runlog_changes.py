@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from kroma_kit.storage.runlog import JobSettlement, RunLog, load_run_log
+from kroma_kit.storage.runlog import JobSettlement, load_run_log
+from kroma_kit.storage.runlog_live import RunLog
 from tests.storage.runlog_rows import FIXTURES
 
 DEMO = FIXTURES / "demo_run.json"
