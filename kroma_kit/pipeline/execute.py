@@ -153,7 +153,7 @@ def run_context(ctx: RunContext) -> RunSummary:
     ctx.recorder.close()
     # The live log, read inside the catalog transaction: an override made during the run is kept.
     ingest_log_data(ctx.ws, ctx.log.current, ctx.log.path, current_job=ctx.log.job_snapshot)
-    summary = RunSummary.from_log(ctx.log.snapshot(), ctx.log.path)
+    summary = RunSummary.from_log(ctx.log.model, ctx.log.path)
     ctx.events.emit(ev.Finished(ctx.log.run_id, status=summary.status, status_reason=summary.status_reason,
                                 jobs_done=summary.jobs_done, jobs_failed=summary.jobs_failed,
                                 actual_cost_usd=summary.actual_cost_usd))

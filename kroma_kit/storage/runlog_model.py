@@ -193,6 +193,7 @@ class RunLogRecord(_Open):
     archive_replaced: bool | None = None
     postprocess: dict[str, Any] | None = None
     output_guard: dict[str, Any] | None = None
+    storage: dict[str, Any] | None = None
 
     def job(self, job_id: str) -> JobRecord | None:
         return next((job for job in self.jobs if job.id == job_id), None)
