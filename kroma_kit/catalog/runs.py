@@ -19,17 +19,16 @@ from typing import Any
 from kroma_kit.catalog.assets import find_asset
 from kroma_kit.catalog.audit import record_event
 from kroma_kit.catalog.costs import project_spent_usd as spent_usd
-from kroma_kit.catalog.db import from_json, to_json, transaction, utcnow
+from kroma_kit.catalog.db import from_json, new_id, to_json, transaction, utcnow
+from kroma_kit.catalog.projects import get_project
 from kroma_kit.catalog.run_ingest import CurrentJob, Ingestor, abs_path
 from kroma_kit.errors import InputError, NotFoundError
 from kroma_kit.processes import process_alive, this_host
-from kroma_kit.storage.runlog import mark_log_interrupted, read_run_log
+from kroma_kit.storage.runlog import load_run_log, mark_log_interrupted, read_run_log
 from kroma_kit.workspace import Workspace
 
 
 def _project_for_log(ws: Workspace, log: dict[str, Any]) -> dict[str, Any]:
-    from kroma_kit.catalog.projects import get_project
-
     project = get_project(ws, log["project"])
     if log.get("project_id") and log["project_id"] != project["id"]:
         raise InputError(f"Run log {log['run_id']} was written for another project with the slug "
@@ -126,8 +125,6 @@ def _run_dict(row: sqlite3.Row) -> dict[str, Any]:
 def list_runs(ws: Workspace, project_slug: str, *, limit: int = 200) -> list[dict[str, Any]]:
     """The project's runs, newest first. A pure read: a run whose process died still shows
     ``running`` until :func:`mark_interrupted_runs` is called (the CLI and resume call it first)."""
-    from kroma_kit.catalog.projects import get_project
-
     project = get_project(ws, project_slug)
     conn = ws.connect()
     try:
@@ -235,21 +232,19 @@ def mark_interrupted_runs(ws: Workspace, project_slug: str | None = None) -> lis
     for row in rows:
         if row["host"] != host:
             continue
-        from kroma_kit.catalog.projects import get_project
-
         root = Path(get_project(ws, row["slug"])["root"])
         log_path = abs_path(root, row["run_log_path"])
         log = None
         if log_path is not None and log_path.is_file():
             try:
-                log = read_run_log(log_path)
+                log = load_run_log(log_path)
             except InputError:
                 log = None
-        token = log.get("process_start") if log else None
+        token = log.process_start if log else None
         if process_alive(row["pid"], token):
             continue
         reason = f"process {row['pid']} on {host} ended while the run was running (crash or kill)"
-        if log is not None and log.get("status") == "running":
+        if log is not None and log.status == "running":
             mark_log_interrupted(log_path, reason)
         conn = ws.connect()
         try:
@@ -274,8 +269,6 @@ def record_quality_reports(ws: Workspace, project: dict[str, Any], report: dict[
     """Store a ``kroma qa`` report: one ``quality_reports`` row per checked file (no run), linked
     to the file's asset when the catalog knows it. Each QA pass is a new observation, so rows
     are added, not replaced."""
-    from kroma_kit.catalog.db import new_id
-
     written = 0
     conn = ws.connect()
     try:

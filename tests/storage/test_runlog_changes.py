@@ -84,3 +84,27 @@ def test_a_crashed_candidate_fails_only_when_it_had_not_settled(tmp_path):
     log.set_candidate(JOB, 2, status="generated")
     log.fail_unsettled_candidate(JOB, 2, "internal error")
     assert (log.candidate(JOB, 2).status, log.candidate(JOB, 2).error) == ("failed", "internal error")
+
+
+def test_a_resume_reopens_only_unpaid_failures_of_jobs_without_a_winner(tmp_path):
+    log = live_log(tmp_path)
+    other = "style_2_room"
+    log.set_job(JOB, status="failed")
+    log.set_candidate(JOB, 1, status="failed", error="HTTP 500", cost_usd=0.0)
+    log.set_candidate(JOB, 2, status="failed", error="paid, not saved", cost_usd=0.04)
+    log.set_candidate(other, 1, status="failed", error="HTTP 500", cost_usd=0.0)  # its job is done
+    log.reopen_unpaid_failures()
+    first, paid = log.candidate(JOB, 1), log.candidate(JOB, 2)
+    assert (first.status, first.error, first.get("previous_failures")[0]["error"]) == ("planned", None, "HTTP 500")
+    assert (paid.status, log.candidate(other, 1).status) == ("failed", "failed")
+
+
+def test_a_resume_keeps_what_the_run_was_and_says_running(tmp_path):
+    log = live_log(tmp_path)
+    log.set_run(status="partial", status_reason="budget reached")
+    before = log.head().actual_cost_usd
+    log.begin_resume(pid=4242, host="render-01", process_start="123.00", budgets={"per_run_usd": 5.0}, concurrency=2)
+    on_disk = load_run_log(log.path)
+    assert (on_disk.status, on_disk.status_reason, on_disk.pid, on_disk.concurrency) == ("running", None, 4242, 2)
+    assert on_disk.resumes[-1]["previous_status"] == "partial"
+    assert on_disk.resumes[-1]["previous_actual_cost_usd"] == before
