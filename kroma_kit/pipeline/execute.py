@@ -35,8 +35,7 @@ from kroma_kit.pipeline.runlog import RunLog, log_from_plan, run_log_path
 from kroma_kit.pipeline.summary import RunSummary
 from kroma_kit.processes import this_host
 from kroma_kit.providers.spend import Budgets, SpendGuard, require_confirmation
-from kroma_kit.storage.atomic import atomic_write_json
-from kroma_kit.storage.runlog import JobSettlement
+from kroma_kit.storage.runlog import JobSettlement, write_run_log
 from kroma_kit.storage.runlog_model import JobRecord
 from kroma_kit.workspace import Workspace
 
@@ -54,7 +53,7 @@ def dry_run(ws: Workspace, request: PlanRequest) -> RunSummary:
     run_id = new_id()
     data = log_from_plan(plan, run_id, "dry", request.to_dict())
     path = run_log_path(plan.layout.ensure().root, run_id)
-    atomic_write_json(path, data)
+    write_run_log(path, data)
     ingest_log_data(ws, data, path)
     return RunSummary.from_log(data, path)
 
@@ -79,10 +78,9 @@ def execute_run(ws: Workspace, request: PlanRequest, *, confirm_spend: bool = Fa
     run_id = new_id()
     data = log_from_plan(plan, run_id, "run", request.to_dict())
     keep = plan.archive_replaced if archive_replaced is None else bool(archive_replaced)
-    data.update(concurrency=workers, archive_replaced=keep)
     layout = plan.layout.ensure()
     runlog = RunLog(run_log_path(layout.root, run_id), data)
-    runlog.save()
+    runlog.set_run(concurrency=workers, archive_replaced=keep)  # the run's first write
     manifest = plan.settings.manifest
     spend = SpendGuard(paid=plan.paid or refine_is_paid(plan.postprocess), budgets=Budgets(**plan.budgets),
                        project_spent=project_spent_usd(ws, project["id"], exclude_run=run_id))

@@ -51,7 +51,7 @@ from kroma_kit.catalog.reviews import (  # noqa: F401 (EVENT_CODE, KIND_BY_ROLE 
 from kroma_kit.catalog.runs import mark_interrupted_runs
 from kroma_kit.errors import InputError, NotFoundError, StorageError
 from kroma_kit.processes import this_host
-from kroma_kit.storage.atomic import atomic_write_json
+from kroma_kit.storage.runlog import write_run_log
 from kroma_kit.storage.runlog_live import RunLog
 from kroma_kit.storage.runlog_lock import run_log_lock
 from kroma_kit.storage.runlog_model import CandidateRecord, JobRecord
@@ -77,7 +77,7 @@ def override_winner(ws: Workspace, run_id: str, job_key: str, candidate_index: i
 
     def put_back_the_log() -> None:  # the COMMIT failed after the log was written
         if change is not None:
-            atomic_write_json(change.runlog.path, change.before)
+            write_run_log(change.runlog.path, change.before)
 
     conn = ws.connect()
     try:
