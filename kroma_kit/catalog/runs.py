@@ -24,21 +24,22 @@ from kroma_kit.catalog.projects import get_project
 from kroma_kit.catalog.run_ingest import CurrentJob, Ingestor, abs_path
 from kroma_kit.errors import InputError, NotFoundError
 from kroma_kit.processes import process_alive, this_host
-from kroma_kit.storage.runlog import load_run_log, mark_log_interrupted, read_run_log
+from kroma_kit.storage.runlog import as_run_log, load_run_log, mark_log_interrupted, read_run_log
+from kroma_kit.storage.runlog_model import RunLogModel
 from kroma_kit.workspace import Workspace
 
 
-def _project_for_log(ws: Workspace, log: dict[str, Any]) -> dict[str, Any]:
-    project = get_project(ws, log["project"])
-    if log.get("project_id") and log["project_id"] != project["id"]:
-        raise InputError(f"Run log {log['run_id']} was written for another project with the slug "
-                         f"'{log['project']}' (id {log['project_id']}, now {project['id']}).")
+def _project_for_log(ws: Workspace, log: RunLogModel) -> dict[str, Any]:
+    project = get_project(ws, log.project)
+    if log.project_id and log.project_id != project["id"]:
+        raise InputError(f"Run log {log.run_id} was written for another project with the slug "
+                         f"'{log.project}' (id {log.project_id}, now {project['id']}).")
     return project
 
 
-def ingest_log_data(ws: Workspace, log: dict[str, Any] | Callable[[], dict[str, Any]], path: Path, *,
+def ingest_log_data(ws: Workspace, log: RunLogModel | dict[str, Any] | Callable[[], dict[str, Any]], path: Path, *,
                     audit: bool = True, current_job: CurrentJob | None = None) -> dict[str, Any]:
-    """Ingest an already-read run log (see :func:`ingest_run_log`).
+    """Ingest an already-read run log (see :func:`ingest_run_log`): the typed model or its JSON data.
 
     ``log`` may be a function returning the log: it is called inside the catalog write
     transaction, so a winner override (which rewrites the log inside its own transaction) is
@@ -46,24 +47,24 @@ def ingest_log_data(ws: Workspace, log: dict[str, Any] | Callable[[], dict[str, 
     ``current_job(job_id)`` says where a job's files are now when one has moved since ``log`` was
     taken; by default the log file at ``path`` is read again (only when it changed).
     """
-    project = _project_for_log(ws, log() if callable(log) else log)
+    project = _project_for_log(ws, as_run_log(log() if callable(log) else log))
     root = Path(project["root"])
     log_rel = _relative(root, path)
     conn = ws.connect()
     try:
         with transaction(conn):
-            data = log() if callable(log) else log
+            data = as_run_log(log() if callable(log) else log)
             ingestor = Ingestor(conn, project, current_job=current_job or _log_file_jobs(path))
             ingestor.run_row(data, log_rel)
             candidates = reports = 0
-            for job in data["jobs"]:
+            for job in data.jobs:
                 counts = ingestor.job(data, job)
                 candidates += counts["candidates"]
                 reports += counts["quality_reports"]
             costs = ingestor.cost_events(data)
-            log_asset = ingestor.asset(str(path), "run_log", data["run_id"], {"role": "run_log"}, refresh=True)
-            result = {"ok": True, "project_slug": project["slug"], "run_id": data["run_id"], "run_log_path": log_rel,
-                      "status": data["status"], "jobs": len(data["jobs"]), "candidates": candidates,
+            log_asset = ingestor.asset(str(path), "run_log", data.run_id, {"role": "run_log"}, refresh=True)
+            result = {"ok": True, "project_slug": project["slug"], "run_id": data.run_id, "run_log_path": log_rel,
+                      "status": data.status, "jobs": len(data.jobs), "candidates": candidates,
                       "assets_upserted": ingestor.counts["assets_upserted"], "asset_links": ingestor.counts["links"],
                       "missing_files": ingestor.counts["missing_files"], "notes": ingestor.notes,
                       "quality_reports_written": reports, "cost_events_written": costs,
