@@ -235,3 +235,57 @@ def test_modules_inside_a_package_do_not_import_each_other_in_a_circle() -> None
         ]
         problems += [f"[{package}] {p}" for p in _cycle_report(edges)]  # type: ignore[arg-type]
     assert not problems, "\n".join(problems)
+
+
+# --------------------------------------------------------------------------- where SQL lives
+
+# SQL lives in the catalog, in the module that owns the table. Exempt: ``analytics`` (DuckDB SQL
+# over its own snapshot of the catalog, not the catalog's tables) and ``workspace`` (the pragmas
+# every catalog connection is opened with).
+SQL_HOMES = ("catalog", "analytics", "workspace")
+SQL_KEYWORDS = ("SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "ALTER", "DROP", "WITH", "BEGIN",
+                "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA", "ATTACH", "VACUUM")
+EXECUTE_METHODS = ("execute", "executemany", "executescript")
+
+
+def _sql_calls(path: Path) -> list[tuple[int, str]]:
+    """``(line, first words)`` of every ``.execute(...)`` in ``path`` whose first argument is a
+    string (or f-string) that starts with an SQL keyword."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in EXECUTE_METHODS and node.args):
+            continue
+        arg = node.args[0]
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            text = arg.value
+        elif isinstance(arg, ast.JoinedStr):
+            text = "".join(v.value for v in arg.values if isinstance(v, ast.Constant) and isinstance(v.value, str))
+        else:
+            continue
+        words = text.strip().split()
+        if words and words[0].upper() in SQL_KEYWORDS:
+            found.append((node.lineno, " ".join(words[:4])))
+    return sorted(found)
+
+
+def test_the_sql_finder_sees_strings_and_f_strings(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "conn.execute('SELECT 1')\n"
+        "conn.execute(f'  update t SET x = {x}')\n"
+        "conn.executemany(sql, rows)\n"
+        "pool.execute(task)\n"
+        "conn.execute('BEGIN IMMEDIATE')\n",
+        encoding="utf-8")
+    assert [line for line, _ in _sql_calls(probe)] == [1, 2, 5]
+
+
+def test_sql_lives_in_the_catalog() -> None:
+    strays = []
+    for path in sorted(ROOT.rglob("*.py")):
+        if _existing_top(_module_name(path)) in SQL_HOMES:
+            continue
+        strays += [f"{path.relative_to(ROOT.parent)}:{line} {words} ..." for line, words in _sql_calls(path)]
+    assert not strays, "SQL outside kroma_kit/catalog (move it into the catalog module of its table):\n  " + \
+        "\n  ".join(strays)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,16 +19,30 @@ from kroma_kit.workspace import BUSY_TIMEOUT_MS, connect
 __all__ = ["BUSY_TIMEOUT_MS", "connect", "from_json", "new_id", "row_dict", "to_json", "transaction", "utcnow"]
 
 @contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def transaction(conn: sqlite3.Connection, *,
+                on_commit_error: Callable[[], None] | None = None) -> Iterator[sqlite3.Connection]:
     """``BEGIN IMMEDIATE`` ... ``COMMIT`` (rollback on error). Takes the write lock up front so
-    two writers queue on the busy timeout instead of failing on lock upgrade."""
+    two writers queue on the busy timeout instead of failing on lock upgrade.
+
+    A COMMIT that fails is rolled back too, after ``on_commit_error`` (what the caller wrote
+    outside the database in the same step, put back: the winner override's run log)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
+    try:
+        conn.execute("COMMIT")
+    except BaseException:
+        try:
+            if on_commit_error is not None:
+                on_commit_error()
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        raise
 
 
 def new_id() -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kroma_kit.catalog.audit import LOCAL_USER_ID, record_event
-from kroma_kit.catalog.db import from_json, new_id, to_json, transaction, utcnow
+from kroma_kit.catalog.db import connect, from_json, new_id, to_json, transaction, utcnow
 from kroma_kit.errors import InputError, KromaError, NotFoundError, StorageError
 from kroma_kit.workspace import ProjectLayout, Workspace
 
@@ -109,8 +109,6 @@ def _normalise_root(root: str | Path | None) -> str | None:
 def _read_conn(ws: Workspace) -> sqlite3.Connection:
     """A read-only connection: lookups from dashboards and analytics must never write, not even
     the WAL checkpoint a read-write connection performs when it is the last one to close."""
-    from kroma_kit.catalog.db import connect
-
     return connect(ws.catalog_path, read_only=True)
 
 

@@ -19,27 +19,27 @@ from typing import Any
 from kroma_kit.catalog.assets import find_asset
 from kroma_kit.catalog.audit import record_event
 from kroma_kit.catalog.costs import project_spent_usd as spent_usd
-from kroma_kit.catalog.db import from_json, to_json, transaction, utcnow
+from kroma_kit.catalog.db import from_json, new_id, to_json, transaction, utcnow
+from kroma_kit.catalog.projects import get_project
 from kroma_kit.catalog.run_ingest import CurrentJob, Ingestor, abs_path
 from kroma_kit.errors import InputError, NotFoundError
 from kroma_kit.processes import process_alive, this_host
-from kroma_kit.storage.runlog import mark_log_interrupted, read_run_log
+from kroma_kit.storage.runlog import as_run_log, load_run_log, mark_log_interrupted, read_run_log
+from kroma_kit.storage.runlog_model import RunLogModel
 from kroma_kit.workspace import Workspace
 
 
-def _project_for_log(ws: Workspace, log: dict[str, Any]) -> dict[str, Any]:
-    from kroma_kit.catalog.projects import get_project
-
-    project = get_project(ws, log["project"])
-    if log.get("project_id") and log["project_id"] != project["id"]:
-        raise InputError(f"Run log {log['run_id']} was written for another project with the slug "
-                         f"'{log['project']}' (id {log['project_id']}, now {project['id']}).")
+def _project_for_log(ws: Workspace, log: RunLogModel) -> dict[str, Any]:
+    project = get_project(ws, log.project)
+    if log.project_id and log.project_id != project["id"]:
+        raise InputError(f"Run log {log.run_id} was written for another project with the slug "
+                         f"'{log.project}' (id {log.project_id}, now {project['id']}).")
     return project
 
 
-def ingest_log_data(ws: Workspace, log: dict[str, Any] | Callable[[], dict[str, Any]], path: Path, *,
+def ingest_log_data(ws: Workspace, log: RunLogModel | dict[str, Any] | Callable[[], dict[str, Any]], path: Path, *,
                     audit: bool = True, current_job: CurrentJob | None = None) -> dict[str, Any]:
-    """Ingest an already-read run log (see :func:`ingest_run_log`).
+    """Ingest an already-read run log (see :func:`ingest_run_log`): the typed model or its JSON data.
 
     ``log`` may be a function returning the log: it is called inside the catalog write
     transaction, so a winner override (which rewrites the log inside its own transaction) is
@@ -47,24 +47,24 @@ def ingest_log_data(ws: Workspace, log: dict[str, Any] | Callable[[], dict[str, 
     ``current_job(job_id)`` says where a job's files are now when one has moved since ``log`` was
     taken; by default the log file at ``path`` is read again (only when it changed).
     """
-    project = _project_for_log(ws, log() if callable(log) else log)
+    project = _project_for_log(ws, as_run_log(log() if callable(log) else log))
     root = Path(project["root"])
     log_rel = _relative(root, path)
     conn = ws.connect()
     try:
         with transaction(conn):
-            data = log() if callable(log) else log
+            data = as_run_log(log() if callable(log) else log)
             ingestor = Ingestor(conn, project, current_job=current_job or _log_file_jobs(path))
             ingestor.run_row(data, log_rel)
             candidates = reports = 0
-            for job in data["jobs"]:
+            for job in data.jobs:
                 counts = ingestor.job(data, job)
                 candidates += counts["candidates"]
                 reports += counts["quality_reports"]
             costs = ingestor.cost_events(data)
-            log_asset = ingestor.asset(str(path), "run_log", data["run_id"], {"role": "run_log"}, refresh=True)
-            result = {"ok": True, "project_slug": project["slug"], "run_id": data["run_id"], "run_log_path": log_rel,
-                      "status": data["status"], "jobs": len(data["jobs"]), "candidates": candidates,
+            log_asset = ingestor.asset(str(path), "run_log", data.run_id, {"role": "run_log"}, refresh=True)
+            result = {"ok": True, "project_slug": project["slug"], "run_id": data.run_id, "run_log_path": log_rel,
+                      "status": data.status, "jobs": len(data.jobs), "candidates": candidates,
                       "assets_upserted": ingestor.counts["assets_upserted"], "asset_links": ingestor.counts["links"],
                       "missing_files": ingestor.counts["missing_files"], "notes": ingestor.notes,
                       "quality_reports_written": reports, "cost_events_written": costs,
@@ -126,8 +126,6 @@ def _run_dict(row: sqlite3.Row) -> dict[str, Any]:
 def list_runs(ws: Workspace, project_slug: str, *, limit: int = 200) -> list[dict[str, Any]]:
     """The project's runs, newest first. A pure read: a run whose process died still shows
     ``running`` until :func:`mark_interrupted_runs` is called (the CLI and resume call it first)."""
-    from kroma_kit.catalog.projects import get_project
-
     project = get_project(ws, project_slug)
     conn = ws.connect()
     try:
@@ -194,6 +192,19 @@ def project_spent_usd(ws: Workspace, project_id: str, *, exclude_run: str | None
         conn.close()
 
 
+def running_jobs(ws: Workspace, project_id: str, host: str) -> list[dict[str, Any]]:
+    """Every job of the project's runs still ``running`` on ``host``: ``id`` (the run), ``pid``,
+    ``job_key``. What a new run checks so that two live runs never write the same files."""
+    conn = ws.connect()
+    try:
+        rows = conn.execute(
+            "SELECT r.id, r.pid, j.job_key FROM runs r JOIN run_jobs j ON j.run_id = r.id "
+            "WHERE r.project_id = ? AND r.status = 'running' AND r.host = ?", (project_id, host)).fetchall()
+    finally:
+        conn.close()
+    return [dict(row) for row in rows]
+
+
 # --------------------------------------------------------------------------- crash detection
 
 def mark_interrupted_runs(ws: Workspace, project_slug: str | None = None) -> list[str]:
@@ -222,21 +233,19 @@ def mark_interrupted_runs(ws: Workspace, project_slug: str | None = None) -> lis
     for row in rows:
         if row["host"] != host:
             continue
-        from kroma_kit.catalog.projects import get_project
-
         root = Path(get_project(ws, row["slug"])["root"])
         log_path = abs_path(root, row["run_log_path"])
         log = None
         if log_path is not None and log_path.is_file():
             try:
-                log = read_run_log(log_path)
+                log = load_run_log(log_path)
             except InputError:
                 log = None
-        token = log.get("process_start") if log else None
+        token = log.process_start if log else None
         if process_alive(row["pid"], token):
             continue
         reason = f"process {row['pid']} on {host} ended while the run was running (crash or kill)"
-        if log is not None and log.get("status") == "running":
+        if log is not None and log.status == "running":
             mark_log_interrupted(log_path, reason)
         conn = ws.connect()
         try:
@@ -261,8 +270,6 @@ def record_quality_reports(ws: Workspace, project: dict[str, Any], report: dict[
     """Store a ``kroma qa`` report: one ``quality_reports`` row per checked file (no run), linked
     to the file's asset when the catalog knows it. Each QA pass is a new observation, so rows
     are added, not replaced."""
-    from kroma_kit.catalog.db import new_id
-
     written = 0
     conn = ws.connect()
     try:

@@ -262,7 +262,7 @@ def generate_character_images(ws: Workspace, request: CharacterRunRequest, *, co
     data["character_run"] = {"code": request.code, "kind": KINDS[request.kind]}
     layout = plan.layout.ensure()
     runlog = RunLog(run_log_path(layout.root, run_id), data)
-    runlog.update()
+    runlog.save()
     spend = SpendGuard(paid=plan.paid, budgets=Budgets(**plan.budgets),
                        project_spent=project_spent_usd(ws, proj["id"], exclude_run=run_id))
     ctx = RunContext(ws=ws, project=proj, layout=layout, log=runlog, jobs=plan.jobs, provider=provider,
@@ -342,7 +342,7 @@ def resume_character_run(ws: Workspace, run_id: str, *, confirm_spend: bool = Fa
                                                   "previous_reason": data.get("status_reason")}]
     data.update(status="running", status_reason=None, finished_at=None)
     runlog = RunLog(path, data)
-    runlog.update()
+    runlog.save()
     budgets = resolve_project_settings(root).settings.budgets
     spend = SpendGuard(paid=provider.paid, budgets=Budgets(per_run_usd=budgets.per_run_usd,
                                                          per_project_usd=budgets.per_project_usd),

@@ -25,12 +25,8 @@ from kroma_kit.pipeline.metadata import embed_record, embed_record_in_file, read
 from kroma_kit.pipeline.postchain import run_post_chain
 from kroma_kit.security.audit_hooks import audit_archive_moves
 from kroma_kit.storage.atomic import atomic_write_bytes, move_to_archive
-from kroma_kit.storage.runlog import (  # noqa: F401 (add_cost_event, attempt_records re-exported)
-    GENERATION_OPERATION,
-    PaidCall,
-    add_cost_event,
-    attempt_records,
-)
+from kroma_kit.storage.runlog import GENERATION_OPERATION, PaidCall, attempt_records  # noqa: F401 (re-exported)
+from kroma_kit.storage.runlog_model import CandidateRecord
 
 if TYPE_CHECKING:
     from kroma_kit.pipeline.context import RunContext
@@ -43,13 +39,13 @@ def _ms(clock: float) -> int:
     return int((time.perf_counter() - clock) * 1000)
 
 
-def generation_record(ctx: RunContext, job: PlannedJob, candidate: dict[str, Any], *, model: str | None,
+def generation_record(ctx: RunContext, job: PlannedJob, candidate: CandidateRecord, *, model: str | None,
                       cost_usd: float, usage: dict[str, Any]) -> dict[str, Any]:
     """What goes into the PNG: enough to know, from the file alone, how it was made."""
-    log = ctx.log.data
-    return {"prompt": job.prompt, "provider": ctx.provider.code, "model": model, "size": log.get("size"),
-            "quality": log.get("quality"), "seed": candidate["seed"], "run_id": ctx.log.run_id,
-            "job_id": job.id, "candidate_index": candidate["candidate_index"], "project": log["project"],
+    run = ctx.log.head()
+    return {"prompt": job.prompt, "provider": ctx.provider.code, "model": model, "size": run.get("size"),
+            "quality": run.get("quality"), "seed": candidate.seed, "run_id": ctx.log.run_id,
+            "job_id": job.id, "candidate_index": candidate.candidate_index, "project": run.project,
             "stage": job.mode, "time": job.time, "weather": job.weather, "cost_usd": cost_usd,
             "usage": usage, "created_at": utcnow(), "software": "kroma-kit"}
 
@@ -65,24 +61,17 @@ def run_candidate(ctx: RunContext, job: PlannedJob, index: int, action: str) -> 
     return _finish(ctx, job, index)
 
 
-def _candidate(ctx: RunContext, job_id: str, index: int) -> dict[str, Any]:
-    for candidate in ctx.log.job(job_id)["candidates"]:
-        if candidate["candidate_index"] == index:
-            return candidate
-    raise KeyError(f"{job_id} c{index}")
-
-
 def _generate(ctx: RunContext, job: PlannedJob, index: int) -> str:
     if ctx.cancel.is_set():
         ctx.spend.stop("cancelled: the run was cancelled before all candidates started")
         return NOT_STARTED
-    candidate = _candidate(ctx, job.id, index)
-    request = job.image_request(candidate["seed"], grayscale=ctx.grayscale)
+    candidate = ctx.log.candidate(job.id, index)
+    request = job.image_request(candidate.seed, grayscale=ctx.grayscale)
     key = f"{job.id}#c{index}"
     if ctx.spend.stopped or not ctx.spend.reserve(key, float(ctx.provider.estimate_cost(request))):
         return NOT_STARTED
     started_at = utcnow()
-    ctx.log.update(lambda data: _mark_running(ctx.log.job(job.id)), write=False)
+    ctx.log.start_job(job.id)
     ctx.events.emit(ev.Started(ctx.log.run_id, job_id=job.id, candidate_index=index))
     clock = time.perf_counter()
     try:
@@ -102,7 +91,7 @@ def _generate(ctx: RunContext, job: PlannedJob, index: int) -> str:
     generate_ms = _ms(clock)
     cost = round(float(result.cost_usd or 0.0), 6)
     ctx.spend.settle(key, cost)
-    target = ctx.layout.root / candidate["output"]
+    target = ctx.layout.root / candidate.output
     write_clock = time.perf_counter()
     replaced = None
     params = {k: v for k, v in (result.params or {}).items() if k not in ("look",)}
@@ -114,7 +103,7 @@ def _generate(ctx: RunContext, job: PlannedJob, index: int) -> str:
         record = generation_record(ctx, job, candidate, model=result.model, cost_usd=cost, usage=result.usage)
         atomic_write_bytes(target, embed_record(to_png_bytes(result.image_bytes), record))
     except Exception as exc:  # noqa: BLE001 - paid but not written: record the money and the reason
-        message = f"the image was paid (${cost}) but could not be saved to {candidate['output']}: {exc}"
+        message = f"the image was paid (${cost}) but could not be saved to {candidate.output}: {exc}"
 
         ctx.log.set_candidate(job.id, index, status="failed", error=message, cost_usd=cost, usage=result.usage or {},
                               model=result.model, attempts=attempt_records(result.attempts),
@@ -135,17 +124,11 @@ def _generate(ctx: RunContext, job: PlannedJob, index: int) -> str:
     return "generated"
 
 
-def _mark_running(job: dict[str, Any]) -> None:
-    if job["status"] in ("planned", "skipped_budget", "failed"):
-        job["status"] = "running"
-
-
 def adopt_orphan(ctx: RunContext, job: PlannedJob, index: int) -> bool:
     """Resume: a file at the candidate's target whose embedded record names this run, job and
     candidate was paid for by the process that died before logging it. Record it (with the cost
     it carries) instead of paying again. True when adopted."""
-    candidate = _candidate(ctx, job.id, index)
-    target = ctx.layout.root / candidate["output"]
+    target = ctx.layout.root / ctx.log.candidate(job.id, index).output
     record = read_record(target) if target.is_file() else None
     if not record or (record.get("run_id"), record.get("job_id"), record.get("candidate_index")) != (
             ctx.log.run_id, job.id, index):
@@ -165,16 +148,16 @@ def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
     """Post chain and guard on a generated candidate; settles it as done / failed_output_guard."""
     from kroma_kit.pipeline.guard import archive_failing, audit, rank_from_report
 
-    candidate = _candidate(ctx, job.id, index)
-    raw = ctx.layout.root / candidate["output"]
-    timings = dict(candidate.get("timings") or {})
+    candidate = ctx.log.candidate(job.id, index)
+    raw = ctx.layout.root / candidate.output
+    timings = dict(candidate.timings)
     if not raw.is_file():
-        message = (f"output file {candidate['output']} is missing; it was paid (${candidate.get('cost_usd', 0)}) "
+        message = (f"output file {candidate.output} is missing; it was paid (${candidate.cost_usd}) "
                    "and is not generated again")
         ctx.log.set_candidate(job.id, index, status="failed", error=message)
         ctx.record(job.id)
         ctx.events.emit(ev.CandidateDone(ctx.log.run_id, job_id=job.id, candidate_index=index, status="failed",
-                                         output=None, cost_usd=float(candidate.get("cost_usd") or 0), error=message))
+                                         output=None, cost_usd=float(candidate.cost_usd or 0), error=message))
         return "failed"
     clock = time.perf_counter()
     try:
@@ -188,7 +171,7 @@ def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
         ctx.log.set_candidate(job.id, index, error=waiting, **steps)
         ctx.record(job.id)
         ctx.events.emit(ev.CandidateDone(ctx.log.run_id, job_id=job.id, candidate_index=index, status="generated",
-                                         output=candidate["output"], cost_usd=float(candidate.get("cost_usd") or 0),
+                                         output=candidate.output, cost_usd=float(candidate.cost_usd or 0),
                                          error=waiting))
         return "generated"
     except Exception as exc:  # noqa: BLE001 - a post step failure fails this candidate only
@@ -198,7 +181,7 @@ def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
         ctx.log.set_candidate(job.id, index, status="failed", error=message, **steps)
         ctx.record(job.id)
         ctx.events.emit(ev.CandidateDone(ctx.log.run_id, job_id=job.id, candidate_index=index, status="failed",
-                                         output=candidate["output"], cost_usd=float(candidate.get("cost_usd") or 0),
+                                         output=candidate.output, cost_usd=float(candidate.cost_usd or 0),
                                          error=message))
         return "failed"
     if steps:
@@ -231,31 +214,27 @@ def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
 
     post_cost = round(sum(float(step.get("cost_usd") or 0) for step in steps.values()), 6)
 
-    def settled(data: dict[str, Any]) -> None:
-        # The move to archive/bad happens here, inside the log's update (its data lock), together
-        # with the entry that says where the file went: no snapshot of the log (the catalog
-        # mirror's) ever names a place the file has already left without saying where it is now.
-        if status == "failed_output_guard":
-            moved = archive_failing(report, ctx.layout.archive_bad)
-            if moved["moved"]:
-                guard["bad_archive"] = ctx.layout.relative(moved["moved"][0]["to"])
-        candidate.update(status=status, rank=rank, output_guard=guard, final_output=final_rel if status == "done"
-                         else None, timings=timings, **steps)
-        if continuity is not None:
-            candidate["continuity"] = continuity
-        if post_cost:
-            candidate["cost_usd"] = round(float(candidate.get("cost_usd") or 0) + post_cost, 6)
-        if final != raw and status == "done":
-            candidate["final_sha256"] = sha256_file(final)
-    ctx.log.update(settled)
-    if guard.get("bad_archive"):
-        audit_archive_moves(ctx.ws, ctx.project["id"], [{"from": final_rel, "to": guard["bad_archive"]}],
+    def move_failing() -> str | None:
+        # Runs inside the log's change (its data lock), together with the entry that says where
+        # the file went (see RunLog.settle_candidate_guard).
+        moved = archive_failing(report, ctx.layout.archive_bad)
+        return ctx.layout.relative(moved["moved"][0]["to"]) if moved["moved"] else None
+
+    extra = {"final_sha256": sha256_file(final)} if final != raw and status == "done" else {}
+    settled = ctx.log.settle_candidate_guard(
+        job.id, index, move_failing=move_failing if status == "failed_output_guard" else None,
+        add_cost_usd=post_cost, status=status, rank=rank, output_guard=guard,
+        final_output=final_rel if status == "done" else None, timings=timings, **steps, **extra,
+        **({"continuity": continuity} if continuity is not None else {}))
+    bad_archive = (settled.output_guard or {}).get("bad_archive") if isinstance(settled.output_guard, dict) else None
+    if bad_archive:
+        audit_archive_moves(ctx.ws, ctx.project["id"], [{"from": final_rel, "to": bad_archive}],
                             reason="failed_output_guard", run_id=ctx.log.run_id)
     ctx.record(job.id)
     ctx.events.emit(ev.GuardResult(ctx.log.run_id, job_id=job.id, candidate_index=index, verdict=verdict,
                                    rank=rank, checked_input=final_rel))
     ctx.events.emit(ev.CandidateDone(ctx.log.run_id, job_id=job.id, candidate_index=index, status=status,
-                                     output=final_rel, cost_usd=float(candidate.get("cost_usd") or 0)))
+                                     output=final_rel, cost_usd=float(settled.cost_usd or 0)))
     return status
 
 

@@ -18,7 +18,7 @@ from kroma_kit.pipeline.plan import PlannedJob, build_provider
 from kroma_kit.pipeline.recorder import CatalogRecorder
 from kroma_kit.providers.base import ImageProvider
 from kroma_kit.providers.spend import SpendGuard
-from kroma_kit.storage.runlog import RunLog
+from kroma_kit.storage.runlog_live import RunLog
 from kroma_kit.workspace import ProjectLayout, Workspace
 
 

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from kroma_kit.catalog.db import new_id, utcnow
+from kroma_kit.catalog.projects import get_project
+from kroma_kit.catalog.runs import ingest_log_data, mark_interrupted_runs, project_spent_usd, running_jobs
 from kroma_kit.errors import ConfigError, InputError, ProviderNotConfigured
 from kroma_kit.pipeline import events as ev
 from kroma_kit.pipeline.candidate import adopt_orphan, run_candidate
@@ -32,9 +34,11 @@ from kroma_kit.pipeline.plan import PlannedJob, PlanRequest, plan_run
 from kroma_kit.pipeline.ranking import CandidateScore, rank_candidates
 from kroma_kit.pipeline.runlog import RunLog, log_from_plan, run_log_path
 from kroma_kit.pipeline.summary import RunSummary
+from kroma_kit.processes import this_host
 from kroma_kit.providers.spend import Budgets, SpendGuard, require_confirmation
 from kroma_kit.security.secrets import with_project_keys
-from kroma_kit.storage.atomic import atomic_write_json
+from kroma_kit.storage.runlog import JobSettlement, write_run_log
+from kroma_kit.storage.runlog_model import JobRecord
 from kroma_kit.sync.after_run import push_after_run
 from kroma_kit.workspace import Workspace
 
@@ -48,8 +52,6 @@ PostChain = Callable[[PlannedJob, dict[str, Any], Path], tuple[Path, dict[str, A
 def dry_run(ws: Workspace, request: PlanRequest) -> RunSummary:
     """Plan, write a run log whose jobs are all ``planned`` (with seeds, targets and costs) and
     ingest it. No provider is called and no image is written."""
-    from kroma_kit.catalog.runs import ingest_log_data, mark_interrupted_runs
-
     mark_interrupted_runs(ws, request.project)
     plan = plan_run(ws, request, mode="dry")
     plan.warnings.extend(offline_model_warnings(plan.provider_obj, plan.settings,
@@ -57,7 +59,7 @@ def dry_run(ws: Workspace, request: PlanRequest) -> RunSummary:
     run_id = new_id()
     data = log_from_plan(plan, run_id, "dry", request.to_dict())
     path = run_log_path(plan.layout.ensure().root, run_id)
-    atomic_write_json(path, data)
+    write_run_log(path, data)
     ingest_log_data(ws, data, path)
     return RunSummary.from_log(data, path)
 
@@ -68,9 +70,6 @@ def execute_run(ws: Workspace, request: PlanRequest, *, confirm_spend: bool = Fa
                 archive_replaced: bool | None = None) -> RunSummary:
     """Plan and run ``request``. Raises before anything is written for bad input or a locked
     spend; afterwards it never raises for provider failures: they show in the summary."""
-    from kroma_kit.catalog.projects import get_project
-    from kroma_kit.catalog.runs import mark_interrupted_runs, project_spent_usd
-
     mark_interrupted_runs(ws, request.project)
     plan = plan_run(ws, request, mode="run")
     provider = plan.provider_obj
@@ -88,10 +87,9 @@ def execute_run(ws: Workspace, request: PlanRequest, *, confirm_spend: bool = Fa
     run_id = new_id()
     data = log_from_plan(plan, run_id, "run", request.to_dict())
     keep = plan.archive_replaced if archive_replaced is None else bool(archive_replaced)
-    data.update(concurrency=workers, archive_replaced=keep)
     layout = plan.layout.ensure()
     runlog = RunLog(run_log_path(layout.root, run_id), data)
-    runlog.update()
+    runlog.set_run(concurrency=workers, archive_replaced=keep)  # the run's first write
     manifest = plan.settings.manifest
     spend = SpendGuard(paid=plan.paid or refine_is_paid(plan.postprocess), budgets=Budgets(**plan.budgets),
                        project_spent=project_spent_usd(ws, project["id"], exclude_run=run_id))
@@ -111,15 +109,7 @@ def execute_run(ws: Workspace, request: PlanRequest, *, confirm_spend: bool = Fa
 def _refuse_colliding_run(ws: Workspace, project_id: str, job_ids: set[str]) -> None:
     """Two live runs writing the same job ids would overwrite (and archive) each other's files.
     Runs of this host only: a run elsewhere cannot be checked for life, and must not block forever."""
-    from kroma_kit.processes import this_host
-
-    conn = ws.connect()
-    try:
-        rows = conn.execute(
-            "SELECT r.id, r.pid, j.job_key FROM runs r JOIN run_jobs j ON j.run_id = r.id "
-            "WHERE r.project_id = ? AND r.status = 'running' AND r.host = ?", (project_id, this_host())).fetchall()
-    finally:
-        conn.close()
+    rows = running_jobs(ws, project_id, this_host())
     clashing = sorted({row["job_key"] for row in rows} & job_ids)
     if clashing:
         run = next(row for row in rows if row["job_key"] in job_ids)
@@ -144,17 +134,15 @@ def _concurrency(given: int | None, configured: int) -> int:
 
 def run_context(ctx: RunContext) -> RunSummary:
     """Run (or resume) every unsettled candidate of ``ctx``, settle jobs and the run, ingest."""
-    from kroma_kit.catalog.runs import ingest_log_data
-
     try:
         tasks = _schedule(ctx)
         ctx.events.emit(ev.Planned(
             ctx.log.run_id, project=ctx.project["slug"], jobs_total=len(ctx.jobs),
-            candidates_total=sum(len(ctx.log.job(j.id)["candidates"]) for j in ctx.jobs),
-            candidates_to_run=len(tasks), estimated_cost_usd=float(ctx.log.data.get("estimated_cost_usd") or 0),
+            candidates_total=sum(len(ctx.log.job(j.id).candidates) for j in ctx.jobs),
+            candidates_to_run=len(tasks), estimated_cost_usd=float(ctx.log.head().estimated_cost_usd or 0),
             run_log_path=ctx.log.path.as_posix()))
         for job in ctx.jobs:
-            if ctx._pending.get(job.id) == 0 and ctx.log.job(job.id)["status"] in ("planned", "running"):
+            if ctx._pending.get(job.id) == 0 and ctx.log.job(job.id).status in ("planned", "running"):
                 _settle_job(ctx, job)
         _run_tasks(ctx, tasks)
         _settle_run(ctx)
@@ -175,7 +163,7 @@ def run_context(ctx: RunContext) -> RunSummary:
     ctx.recorder.close()
     # The live log, read inside the catalog transaction: an override made during the run is kept.
     ingest_log_data(ctx.ws, ctx.log.current, ctx.log.path, current_job=ctx.log.job_snapshot)
-    summary = RunSummary.from_log(ctx.log.snapshot(), ctx.log.path)
+    summary = RunSummary.from_log(ctx.log.model, ctx.log.path)
     ctx.events.emit(ev.Finished(ctx.log.run_id, status=summary.status, status_reason=summary.status_reason,
                                 jobs_done=summary.jobs_done, jobs_failed=summary.jobs_failed,
                                 actual_cost_usd=summary.actual_cost_usd))
@@ -189,8 +177,8 @@ def _schedule(ctx: RunContext) -> list[tuple[PlannedJob, int, str]]:
     tasks = []
     for job in ctx.jobs:
         count = 0
-        for candidate in ctx.log.job(job.id)["candidates"]:
-            status, index = candidate["status"], candidate["candidate_index"]
+        for candidate in ctx.log.job(job.id).candidates:
+            status, index = candidate.status, candidate.candidate_index
             if status == "generated":
                 action = "finish"
             elif status == "planned":
@@ -226,12 +214,7 @@ def _task(ctx: RunContext, job: PlannedJob, index: int, action: str) -> str:
     except Exception as exc:  # noqa: BLE001 - a bug in one candidate must not lose the others
         log.exception("candidate %s c%d crashed", job.id, index)
         message = f"internal error: {type(exc).__name__}: {exc}"
-
-        def crashed(data: dict[str, Any]) -> None:
-            for candidate in ctx.log.job(job.id)["candidates"]:
-                if candidate["candidate_index"] == index and candidate["status"] in ("planned", "generated"):
-                    candidate.update(status="failed", error=message)
-        ctx.log.update(crashed)
+        ctx.log.fail_unsettled_candidate(job.id, index, message)
         status = "failed"
     with ctx._pending_lock:
         ctx._pending[job.id] -= 1
@@ -243,78 +226,59 @@ def _task(ctx: RunContext, job: PlannedJob, index: int, action: str) -> str:
 
 def _settle_job(ctx: RunContext, job: PlannedJob) -> None:
     """Rank the job's candidates (seed rule) and record the winner, or why there is none."""
-    budget_stop = (ctx.spend.stop_reason or "").startswith("budget")
-
-    def settle(data: dict[str, Any]) -> None:
-        record = ctx.log.job(job.id)
-        candidates = record["candidates"]
-        # ``generated`` = paid and on disk but not finished (its post chain waits for budget, or
-        # its finish task was cancelled): not ranked now, finished by a resume.
-        tried = [c for c in candidates if c["status"] not in ("planned", "generated")]
-        record["candidates_not_started"] = len(candidates) - len(tried)
-        if not tried:
-            record["status"] = "skipped_budget" if budget_stop else "planned"
-            record["failure_reason"] = ctx.spend.stop_reason
-            return
-        ranking = rank_candidates(CandidateScore.from_mapping(c) for c in tried)
-        positions = {item.score.candidate_index: item.position for item in ranking.ordered}
-        for candidate in candidates:
-            candidate["rank_position"] = positions.get(candidate["candidate_index"])
-        record["ranking"] = ranking.to_dict()["ordered"]
-        guard_failed = [c for c in tried if c["status"] == "failed_output_guard"]
-        errors = sorted({c.get("error") for c in tried if c.get("error")})
-        if ranking.winner_index is not None:
-            record.update(status="done", failure_reason=None)
-        elif guard_failed:
-            reason = "all_candidates_failed_output_guard" if len(guard_failed) == len(tried) else \
-                f"no candidate passed: {len(guard_failed)} failed the output guard, " \
-                f"{len(tried) - len(guard_failed)} failed ({'; '.join(errors)})"
-            record.update(status="failed_output_guard", failure_reason=reason)
-        else:
-            record.update(status="failed", failure_reason=f"all candidates failed: {'; '.join(errors)}")
-        override = (record.get("winner_override") or {}).get("candidate_index")
-        if any(c["candidate_index"] == override and c["status"] in ("done", "failed_output_guard")
-               for c in candidates):
-            return  # an artist chose this winner (pipeline.review), maybe forced past the guard: it stays
-        if ranking.winner_index is not None:
-            winner = next(c for c in candidates if c["candidate_index"] == ranking.winner_index)
-            record.update(selected_candidate=ranking.winner_index, winner_reason=ranking.reason,
-                          final_output=winner["final_output"], output=winner["final_output"])
-            for step in ("bg_remove", "upscale", "color", "output_guard"):
-                if step in winner:
-                    record[step] = winner[step]
-            return
-        record.update(selected_candidate=None, final_output=None, output=None, winner_reason=ranking.reason)
-
-    ctx.log.update(settle)
+    # Every candidate of the job has settled (none is in flight), so ranking a copy is ranking the
+    # log; the log keeps a winner an artist chose meanwhile (RunLog.settle_job).
+    record = ctx.log.settle_job(job.id, job_settlement(ctx.log.job(job.id), ctx.spend.stop_reason))
     ctx.record(job.id)
-    record = ctx.log.job(job.id)
-    ctx.events.emit(ev.JobDone(ctx.log.run_id, job_id=job.id, status=record["status"],
-                               selected_candidate=record.get("selected_candidate"),
-                               final_output=record.get("final_output"),
-                               reason=record.get("winner_reason") or record.get("failure_reason")))
+    ctx.events.emit(ev.JobDone(ctx.log.run_id, job_id=job.id, status=record.status,
+                               selected_candidate=record.selected_candidate,
+                               final_output=record.final_output,
+                               reason=record.winner_reason or record.failure_reason))
+
+
+def job_settlement(record: JobRecord, stop_reason: str | None) -> JobSettlement:
+    """What the seed's ranking rule decides for a job whose candidates have all settled."""
+    candidates = record.candidates
+    # ``generated`` = paid and on disk but not finished (its post chain waits for budget, or
+    # its finish task was cancelled): not ranked now, finished by a resume.
+    tried = [c for c in candidates if c.status not in ("planned", "generated")]
+    not_started = len(candidates) - len(tried)
+    if not tried:
+        budget_stop = (stop_reason or "").startswith("budget")
+        return JobSettlement("skipped_budget" if budget_stop else "planned", stop_reason, not_started)
+    ranking = rank_candidates(CandidateScore.from_mapping(c.to_json_data()) for c in tried)
+    positions = {item.score.candidate_index: item.position for item in ranking.ordered}
+    guard_failed = [c for c in tried if c.status == "failed_output_guard"]
+    errors = sorted({c.error for c in tried if c.error})
+    if ranking.winner_index is not None:
+        status, reason = "done", None
+    elif guard_failed:
+        status = "failed_output_guard"
+        reason = "all_candidates_failed_output_guard" if len(guard_failed) == len(tried) else \
+            f"no candidate passed: {len(guard_failed)} failed the output guard, " \
+            f"{len(tried) - len(guard_failed)} failed ({'; '.join(errors)})"
+    else:
+        status, reason = "failed", f"all candidates failed: {'; '.join(errors)}"
+    return JobSettlement(status, reason, not_started, ranking=ranking.to_dict()["ordered"], positions=positions,
+                         winner_index=ranking.winner_index, winner_reason=ranking.reason)
 
 
 def _settle_run(ctx: RunContext) -> None:
     """The run's status: partial when stopped early (budget, cancel) with work left, else failed
     when a job failed, else done. The reason says why in one line."""
-    def settle(data: dict[str, Any]) -> None:
-        jobs = data["jobs"]
-        failed = [job for job in jobs if job["status"].startswith("failed")]
-        unfinished = [job for job in jobs if job["status"] in ("planned", "running", "skipped_budget")]
-        not_started = sum(1 for job in jobs for c in job["candidates"] if c["status"] == "planned")
-        waiting = sum(1 for job in jobs for c in job["candidates"] if c["status"] == "generated")
-        failures = "; ".join(f"{job['id']}: {job.get('failure_reason')}" for job in failed[:3])
-        if len(failed) > 3:
-            failures += f"; and {len(failed) - 3} more"
-        stop = ctx.spend.stop_reason
-        if stop and (unfinished or not_started or waiting):
-            status, reason = "partial", stop + (f"; {len(failed)} job(s) failed: {failures}" if failed else "")
-        elif failed:
-            status, reason = "failed", f"{len(failed)} job(s) failed: {failures}"
-        else:
-            status, reason = "done", None
-        data.update(status=status, status_reason=reason, finished_at=utcnow(),
-                    candidates_not_started=not_started)
-    ctx.log.update(settle, pretty=True)
-
+    jobs = ctx.log.model.jobs  # every task has finished: the statuses no longer change
+    failed = [job for job in jobs if job.status.startswith("failed")]
+    unfinished = [job for job in jobs if job.status in ("planned", "running", "skipped_budget")]
+    not_started = sum(1 for job in jobs for c in job.candidates if c.status == "planned")
+    waiting = sum(1 for job in jobs for c in job.candidates if c.status == "generated")
+    failures = "; ".join(f"{job.id}: {job.failure_reason}" for job in failed[:3])
+    if len(failed) > 3:
+        failures += f"; and {len(failed) - 3} more"
+    stop = ctx.spend.stop_reason
+    if stop and (unfinished or not_started or waiting):
+        status, reason = "partial", stop + (f"; {len(failed)} job(s) failed: {failures}" if failed else "")
+    elif failed:
+        status, reason = "failed", f"{len(failed)} job(s) failed: {failures}"
+    else:
+        status, reason = "done", None
+    ctx.log.settle_run(status, reason, candidates_not_started=not_started)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kroma_kit.catalog.projects import get_project
 from kroma_kit.config import (
     NO_INVENTION_SENTENCE,
     STAGES,
@@ -215,8 +216,6 @@ def plan_run(ws: Workspace, request: PlanRequest, *, mode: str = "dry") -> Plan:
 
     ``mode="run"`` also applies the candidate cap (the seed's dry mode skips it).
     """
-    from kroma_kit.catalog.projects import get_project
-
     check_choice("mode", mode, ("dry", "run"))
     check_choice("stage", request.stage, STAGES)
     check_choice("time", request.time, TIMES)

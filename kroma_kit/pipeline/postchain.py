@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from kroma_kit.errors import BudgetExceeded
 from kroma_kit.postprocess.project import chain_config, chain_enabled, check_post_chain, refine_estimate_usd  # noqa: F401
-from kroma_kit.storage.runlog import add_cost_event, attempt_records
+from kroma_kit.storage.runlog import attempt_records
+from kroma_kit.storage.runlog_model import CandidateRecord
 
 if TYPE_CHECKING:
     from kroma_kit.pipeline.context import RunContext
@@ -33,7 +34,7 @@ def _step_dict(ctx: RunContext, record: Any) -> dict[str, Any]:
     return data
 
 
-def run_post_chain(ctx: RunContext, job: PlannedJob, candidate: dict[str, Any],
+def run_post_chain(ctx: RunContext, job: PlannedJob, candidate: CandidateRecord,
                    raw: Path) -> tuple[Path, dict[str, Any]]:
     """Run the enabled steps on ``raw``; return the final file and the step records. A failing
     step raises its KromaError with ``post_steps`` (the records so far) attached."""
@@ -41,7 +42,7 @@ def run_post_chain(ctx: RunContext, job: PlannedJob, candidate: dict[str, Any],
         return raw, {}
     from kroma_kit.postprocess import ChainDirs, run_chain
 
-    index = candidate["candidate_index"]
+    index = candidate.candidate_index
     key = f"{job.id}#c{index}#refine"
     reserved: list[str] = []
 
@@ -64,8 +65,7 @@ def run_post_chain(ctx: RunContext, job: PlannedJob, candidate: dict[str, Any],
     if cost:
         refine = result.record("bg_remove")
         usage = (refine.usage or {}).get("openai_refine", {}) if refine else {}
-        ctx.log.update(lambda data: add_cost_event(data, "openai", None, job.id, index, cost, usage,
-                                                   operation=REFINE_OPERATION))
+        ctx.log.record_cost("openai", None, job.id, index, cost, usage, operation=REFINE_OPERATION)
     steps = {record.step: _step_dict(ctx, record) for record in result.steps}
     if result.error is not None:
         error = result.error

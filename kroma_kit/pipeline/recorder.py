@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from kroma_kit.catalog.db import transaction
+from kroma_kit.catalog.run_ingest import Ingestor
 from kroma_kit.pipeline.runlog import RunLog
 from kroma_kit.workspace import ProjectLayout, Workspace
 
@@ -92,8 +93,6 @@ class CatalogRecorder:
             conn.close()
 
     def _write(self, conn: sqlite3.Connection, dirty: set[str]) -> None:
-        from kroma_kit.catalog.run_ingest import Ingestor
-
         rel = ProjectLayout(Path(self.project["root"])).relative(self.runlog.path)
         everything = ALL_JOBS in dirty
         with transaction(conn):

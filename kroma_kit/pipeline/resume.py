@@ -25,7 +25,8 @@ import os
 import threading
 from pathlib import Path
 
-from kroma_kit.catalog.db import utcnow
+from kroma_kit.catalog.projects import get_project
+from kroma_kit.catalog.runs import get_run, mark_interrupted_runs, project_spent_usd
 from kroma_kit.config import Manifest, PipelineSettings, ProjectSettings, Resolved, resolve_project_settings
 from kroma_kit.errors import InputError, ProviderNotConfigured
 from kroma_kit.pipeline import events as ev
@@ -34,106 +35,86 @@ from kroma_kit.pipeline.execute import _concurrency, refine_is_paid, run_context
 from kroma_kit.pipeline.guard import GuardSettings
 from kroma_kit.pipeline.model_check import check_paid_models
 from kroma_kit.pipeline.plan import PlannedJob, build_provider, validate_inputs
-from kroma_kit.pipeline.runlog import RunLog, actual_cost, process_start_token, read_run_log, this_host
+from kroma_kit.pipeline.runlog import process_start_token, this_host
 from kroma_kit.pipeline.summary import RunSummary
 from kroma_kit.postprocess.project import check_post_chain
 from kroma_kit.project_setup import resolve_ref
 from kroma_kit.providers.spend import Budgets, SpendGuard, require_confirmation
+from kroma_kit.storage.runlog_live import RunLog
+from kroma_kit.storage.runlog_model import RunLogModel
 from kroma_kit.workspace import ProjectLayout, Workspace
 
 RESUMABLE = ("interrupted", "partial", "failed")
 
 
-def _settings_from_log(data: dict, root: Path) -> ProjectSettings:
-    settings = PipelineSettings.model_validate(data["settings_snapshot"])
-    manifest = Manifest.model_validate(data["manifest"])
-    return ProjectSettings(settings, manifest, Resolved(data["settings_snapshot"], {}),
-                           Resolved(data["manifest"], {}), root, None)
+def _settings_from_log(log: RunLogModel, root: Path) -> ProjectSettings:
+    settings = PipelineSettings.model_validate(log.settings_snapshot)
+    manifest = Manifest.model_validate(log.manifest)
+    return ProjectSettings(settings, manifest, Resolved(log.settings_snapshot, {}), Resolved(log.manifest, {}),
+                           root, None)
 
 
-def _jobs_from_log(data: dict, root: Path) -> list[PlannedJob]:
-    return [PlannedJob(id=job["id"], mode=job["mode"], time=job["time"], weather=job["weather"],
-                       prompt=job["prompt"], input_images=list(job["input_images"]),
-                       candidates=len(job["candidates"]), estimated_cost_usd=float(job.get("estimated_cost_usd") or 0),
-                       scene_key=job.get("scene_key"), character_ref_count=int(job.get("character_ref_count") or 0),
-                       source=dict(job.get("source") or {}),
-                       character_placements=list(job.get("character_placements") or []),
-                       input_paths=[resolve_ref(root, path) for path in job["input_images"]])
-            for job in data["jobs"]]
-
-
-def _reopen_failed(data: dict) -> None:
-    """Failed candidates that cost nothing go back to ``planned``; paid ones stay failed."""
-    for job in data["jobs"]:
-        if job["status"] == "done":
-            continue
-        for candidate in job["candidates"]:
-            if candidate["status"] == "failed" and not float(candidate.get("cost_usd") or 0):
-                history = candidate.setdefault("previous_failures", [])
-                history.append({"error": candidate.get("error"), "attempts": candidate.get("attempts", []),
-                                "timings": candidate.get("timings", {})})
-                candidate.update(status="planned", error=None, attempts=[], timings={})
+def _jobs_from_log(log: RunLogModel, root: Path) -> list[PlannedJob]:
+    return [PlannedJob(id=job.id, mode=job.mode, time=job.time, weather=job.weather, prompt=job.prompt,
+                       input_images=list(job.input_images), candidates=len(job.candidates),
+                       estimated_cost_usd=float(job.estimated_cost_usd or 0), scene_key=job.scene_key,
+                       character_ref_count=int(job.character_ref_count or 0), source=dict(job.source or {}),
+                       character_placements=list(job.character_placements or []),
+                       input_paths=[resolve_ref(root, path) for path in job.input_images])
+            for job in log.jobs]
 
 
 def resume_run(ws: Workspace, run_id: str, *, confirm_spend: bool = False, on_event: ev.EventCallback | None = None,
                concurrency: int | None = None, cancel: threading.Event | None = None) -> RunSummary:
     """Finish run ``run_id`` (full id or unique prefix) under the same id."""
-    from kroma_kit.catalog.projects import get_project
-    from kroma_kit.catalog.runs import get_run, mark_interrupted_runs, project_spent_usd
-
     run = get_run(ws, run_id)
     mark_interrupted_runs(ws, run["project_slug"])
     project = get_project(ws, run["project_slug"])
     root = Path(project["root"])
     path = resolve_ref(root, run["run_log_path"])
-    data = read_run_log(path)
-    if data.get("character_run"):  # its jobs make character images with a character provider
-        raise InputError(f"Run {data['run_id']} is a character run: resume it with "
-                         f"`kroma character resume {data['run_id']}`.")
-    status = data["status"]
+    runlog = RunLog.open(path)
+    log = runlog.model
+    if log.get("character_run"):  # its jobs make character images with a character provider
+        raise InputError(f"Run {log.run_id} is a character run: resume it with "
+                         f"`kroma character resume {log.run_id}`.")
+    status = log.status
     if status == "running":
-        raise InputError(f"Run {data['run_id']} is still running (pid {data.get('pid')} on {data.get('host')}). "
+        raise InputError(f"Run {log.run_id} is still running (pid {log.pid} on {log.host}). "
                          "Wait for it to finish, or stop that process first.")
-    if data["mode"] == "dry" or status == "planned":
-        raise InputError(f"Run {data['run_id']} is a dry run (a plan): nothing was started, so there is nothing "
+    if log.mode == "dry" or status == "planned":
+        raise InputError(f"Run {log.run_id} is a dry run (a plan): nothing was started, so there is nothing "
                          "to resume. Start a real run with `kroma run`.")
     if status not in RESUMABLE:
-        raise InputError(f"Run {data['run_id']} is {status}; only {', '.join(RESUMABLE)} runs can be resumed.")
+        raise InputError(f"Run {log.run_id} is {status}; only {', '.join(RESUMABLE)} runs can be resumed.")
 
-    resolved = _settings_from_log(data, root)
-    provider = build_provider(data["provider"], resolved)
-    require_confirmation(provider.paid or refine_is_paid(data.get("postprocess") or {}), confirm_spend,
-                         provider.code)
+    resolved = _settings_from_log(log, root)
+    provider = build_provider(log.provider, resolved)
+    refine_paid = refine_is_paid(log.postprocess or {})
+    require_confirmation(provider.paid or refine_paid, confirm_spend, provider.code)
     if provider.paid and not provider.describe().get("configured", True):
         raise ProviderNotConfigured(f"Provider '{provider.code}' is not configured (no API key): set "
                                     "OPENAI_API_KEY to resume. Nothing was sent.", provider=provider.code)
-    if provider.paid or refine_is_paid(data.get("postprocess") or {}):
-        data["warnings"] = [*data.get("warnings", []), *check_paid_models(
-            provider, resolved, refine=refine_is_paid(data.get("postprocess") or {}))]
-    jobs = _jobs_from_log(data, root)
-    _reopen_failed(data)
-    open_jobs = {job["id"] for job in data["jobs"]
-                 if any(c["status"] in ("planned", "generated") for c in job["candidates"])}
+    if provider.paid or refine_paid:
+        runlog.set_run(warnings=[*log.warnings, *check_paid_models(provider, resolved, refine=refine_paid)],
+                       write=False)
+    jobs = _jobs_from_log(log, root)
+    runlog.reopen_unpaid_failures()
+    open_jobs = {job.id for job in runlog.model.jobs
+                 if any(c.status in ("planned", "generated") for c in job.candidates)}
     validate_inputs([job for job in jobs if job.id in open_jobs])
     check_post_chain(resolved)
     today = resolve_project_settings(root).settings.budgets
     budgets = Budgets(per_run_usd=today.per_run_usd, per_project_usd=today.per_project_usd)
-    workers = _concurrency(concurrency, int(data.get("concurrency") or resolved.settings.pipeline.concurrency))
+    workers = _concurrency(concurrency, int(log.concurrency or resolved.settings.pipeline.concurrency))
     pid = os.getpid()
-    data["resumes"] = [*data.get("resumes", []), {
-        "at": utcnow(), "pid": pid, "host": this_host(), "previous_status": status,
-        "previous_reason": data.get("status_reason"), "previous_actual_cost_usd": actual_cost(data)}]
-    data.update(status="running", status_reason=None, finished_at=None, pid=pid, host=this_host(),
-                process_start=process_start_token(pid), budgets=budgets.to_dict(), concurrency=workers)
-    runlog = RunLog(path, data)
-    runlog.update()
-    spend = SpendGuard(paid=provider.paid or refine_is_paid(data.get("postprocess") or {}), budgets=budgets,
-                       run_spent=actual_cost(data),
-                       project_spent=project_spent_usd(ws, project["id"], exclude_run=data["run_id"]))
+    runlog.begin_resume(pid=pid, host=this_host(), process_start=process_start_token(pid), budgets=budgets.to_dict(),
+                        concurrency=workers)
+    spend = SpendGuard(paid=provider.paid or refine_paid, budgets=budgets, run_spent=runlog.head().actual_cost_usd,
+                       project_spent=project_spent_usd(ws, project["id"], exclude_run=log.run_id))
     manifest = resolved.manifest
     ctx = RunContext(ws=ws, project=project, layout=ProjectLayout(root).ensure(), log=runlog, jobs=jobs,
-                     provider=provider, guard_settings=GuardSettings.from_mapping(data["output_guard"]),
-                     settings=resolved, archive_replaced=bool(data.get("archive_replaced", True)),
+                     provider=provider, guard_settings=GuardSettings.from_mapping(log.output_guard or {}),
+                     settings=resolved, archive_replaced=bool(log.get("archive_replaced", True)),
                      concurrency=workers, spend=spend, events=ev.EventEmitter(on_event),
                      cancel=cancel or threading.Event(), grayscale=manifest.output_guard.enforce_grayscale,
                      confirm_spend=confirm_spend)

@@ -21,7 +21,7 @@ cannot be written the catalog rolls back, and if the commit fails the previous l
 A run that is still going can be reviewed too: an artist looking at a finished job should not
 wait for the other forty. The artist's choice always wins. The live executor (``execute_run`` or
 ``resume_run``, on this host) writes the log under the same lock and adopts the override before
-each write (:func:`adopt_overrides`, called by :class:`~kroma_kit.storage.runlog.RunLog`), its
+each write (:meth:`~kroma_kit.storage.runlog.RunLog.adopt_foreign_changes`), its
 catalog mirror adopts it inside its own catalog transaction, and a job ranked again later keeps the
 chosen candidate. A run whose process died is marked ``interrupted`` first (as ``kroma runs list``
 does) and reviewed like any stopped run. Refused: a run still going on another host, whose
@@ -31,21 +31,31 @@ process this machine can neither see nor share a lock with.
 from __future__ import annotations
 
 import sqlite3
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kroma_kit.catalog.assets import find_asset
-from kroma_kit.catalog.audit import LOCAL_USER_ID, record_event
-from kroma_kit.catalog.db import from_json, new_id, to_json, utcnow
+from kroma_kit.catalog.db import new_id, transaction, utcnow
+from kroma_kit.catalog.reviews import (  # noqa: F401 (EVENT_CODE, KIND_BY_ROLE re-exported)
+    EVENT_CODE,
+    KIND_BY_ROLE,
+    ReviewedJobRows,
+    job_reviews,
+    new_final_asset,
+    record_winner_review,
+    review_target,
+    reviewed_rows,
+    run_liveness,
+)
+from kroma_kit.catalog.runs import mark_interrupted_runs
 from kroma_kit.errors import InputError, NotFoundError, StorageError
-from kroma_kit.storage.atomic import atomic_write_json
-from kroma_kit.storage.runlog import REVIEW_FIELDS, STEP_BLOCKS, adopt_overrides  # noqa: F401 (re-exported)
+from kroma_kit.processes import this_host
+from kroma_kit.storage.runlog import write_run_log
+from kroma_kit.storage.runlog_live import RunLog
+from kroma_kit.storage.runlog_lock import run_log_lock
+from kroma_kit.storage.runlog_model import CandidateRecord, JobRecord
 from kroma_kit.workspace import ProjectLayout, Workspace
-
-EVENT_CODE = "run.winner_overridden"
-KIND_BY_ROLE = {"candidate_output": "generated", "bg_remove": "bg_removed", "upscale": "upscaled",
-                "color": "color_corrected"}
 
 
 def override_winner(ws: Workspace, run_id: str, job_key: str, candidate_index: int, *, note: str = "",
@@ -59,38 +69,34 @@ def override_winner(ws: Workspace, run_id: str, job_key: str, candidate_index: i
     Choosing the current winner again records the review (an approval) without changing anything
     else.
     """
-    from kroma_kit.catalog.runs import mark_interrupted_runs
-    from kroma_kit.storage.runlog_lock import run_log_lock
-
     index = _check_index(candidate_index)
-    run = _run_row(ws, run_id)
+    run = review_target(ws, run_id)
     mark_interrupted_runs(ws, run["slug"])  # a crashed run must not look live (before our write lock)
     root = Path(run["project_root"])
+    change: _Change | None = None
+
+    def put_back_the_log() -> None:  # the COMMIT failed after the log was written
+        if change is not None:
+            write_run_log(change.runlog.path, change.before)
+
     conn = ws.connect()
     try:
         # Lock order everywhere: catalog write lock, then the run log's lock (the executor's catalog
         # mirror does the same), held until the commit so a failed commit can restore the log.
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            run.update(dict(conn.execute("SELECT status, pid, host FROM runs WHERE id = ?",
-                                         (run["id"],)).fetchone()))
+        with ExitStack() as log_locked, transaction(conn, on_commit_error=put_back_the_log):
+            run.update(run_liveness(conn, run["id"]))
             log_path = _log_path(root, run)
-            with run_log_lock(log_path):
-                change = _Change.prepare(root, log_path, run["id"], job_key, index, force=force, note=note,
-                                         reviewer=reviewer)
-                rows = _catalog_rows(conn, run["id"], job_key, index)
-                new_final = _new_final_asset(conn, run["project_id"], rows["candidate"], change.new_file)
-                event_id = _record(conn, run, job_key, change, rows, new_final)
-                change.runlog.update()  # last step before COMMIT: a failed write rolls the catalog back
-                try:
-                    conn.execute("COMMIT")
-                except BaseException:
-                    atomic_write_json(change.runlog.path, change.before)  # put the previous log back
-                    raise
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+            log_locked.enter_context(run_log_lock(log_path))
+            change = _Change.prepare(root, log_path, run["id"], job_key, index, force=force, note=note,
+                                     reviewer=reviewer)
+            rows = reviewed_rows(conn, run["id"], job_key, index)
+            new_final = new_final_asset(conn, run["project_id"], rows, change.new_file)
+            event_id = record_winner_review(
+                conn, project_id=run["project_id"], run_id=run["id"], rows=rows, candidate_index=index,
+                new_final=new_final, meta=change.meta, job_status=change.job_status,
+                report_id=change.entry["report_id"], summary=_summary(run["id"], job_key, change, rows, new_final),
+                reviewer=reviewer, reviewed_at=change.entry["reviewed_at"])
+            change.runlog.save()  # last step before COMMIT: a failed write rolls the catalog back
     except sqlite3.Error as exc:
         raise StorageError(f"Could not record the winner override in the catalog {ws.catalog_path}: {exc}. "
                            "Nothing was changed.") from exc
@@ -105,37 +111,24 @@ def override_winner(ws: Workspace, run_id: str, job_key: str, candidate_index: i
             "run_log_path": change.runlog.path.as_posix()}
 
 
-def _record(conn: sqlite3.Connection, run: dict[str, Any], job_key: str, change: _Change, rows: dict[str, Any],
-            new_final: str | None) -> str:
-    """The catalog side of one override: the job row, the asset kinds, a ``human_review`` quality
-    report keeping the previous and the new choice, and the audit event (its id is returned)."""
+def _summary(run_id: str, job_key: str, change: _Change, rows: ReviewedJobRows, new_final: str | None) -> dict[str, Any]:
+    """What the ``human_review`` report and the audit event keep: the previous and the new choice."""
     entry = change.entry
-    old_final = rows["job"]["final_asset_id"]
-    summary = {"action": "override_winner", "run_id": run["id"], "job_key": job_key,
-               "previous": {"candidate_index": entry["previous_candidate"],
-                            "winner_reason": entry["previous_winner_reason"],
-                            "final_output": entry["previous_final_output"], "asset_id": old_final},
-               "new": {"candidate_index": entry["candidate_index"], "status": entry["candidate_status"],
-                       "final_output": entry["final_output"], "asset_id": new_final},
-               "changed": entry["previous_candidate"] != entry["candidate_index"], "note": entry["note"],
-               "reviewer": entry["reviewer"], "forced": entry["forced"], "reviewed_at": entry["reviewed_at"]}
-    conn.execute("UPDATE run_jobs SET selected_candidate_index = ?, final_asset_id = ?, meta_json = ? WHERE id = ?",
-                 (entry["candidate_index"], new_final, to_json(change.meta), rows["job"]["id"]))
-    _rekind(conn, old_final, new_final, job_status=change.job_status)
-    conn.execute(
-        "INSERT INTO quality_reports (id, project_id, run_id, job_id, candidate_id, asset_id, report_type, "
-        "verdict, chroma_delta, summary_json, created_at) VALUES (?, ?, ?, ?, ?, ?, 'human_review', 'pass', ?, ?, ?)",
-        (entry["report_id"], run["project_id"], run["id"], rows["job"]["id"], rows["candidate"]["id"], new_final,
-         rows["candidate"]["chroma_delta"], to_json(summary), entry["reviewed_at"]))
-    return record_event(conn, EVENT_CODE, summary, project_id=run["project_id"],
-                        actor_user_id=_user_id(conn, entry["reviewer"]))
+    return {"action": "override_winner", "run_id": run_id, "job_key": job_key,
+            "previous": {"candidate_index": entry["previous_candidate"],
+                         "winner_reason": entry["previous_winner_reason"],
+                         "final_output": entry["previous_final_output"], "asset_id": rows.old_final_asset_id},
+            "new": {"candidate_index": entry["candidate_index"], "status": entry["candidate_status"],
+                    "final_output": entry["final_output"], "asset_id": new_final},
+            "changed": entry["previous_candidate"] != entry["candidate_index"], "note": entry["note"],
+            "reviewer": entry["reviewer"], "forced": entry["forced"], "reviewed_at": entry["reviewed_at"]}
 
 
 @dataclass
 class _Change:
     """The override applied to the run log in memory (written by the caller), and what it records."""
 
-    runlog: Any  # kroma_kit.storage.runlog.RunLog
+    runlog: RunLog
     before: dict[str, Any]
     entry: dict[str, Any]
     reason: str
@@ -146,42 +139,30 @@ class _Change:
     @classmethod
     def prepare(cls, root: Path, log_path: Path, run_id: str, job_key: str, index: int, *, force: bool,
                 note: str, reviewer: str) -> _Change:
-        from kroma_kit.storage.runlog import RunLog, read_run_log
-
-        runlog = RunLog(log_path, read_run_log(log_path))
-        job = _find_job(runlog.data, job_key, run_id)
+        runlog = RunLog.open(log_path)
+        job = _find_job(runlog, job_key, run_id)
         candidate = _find_candidate(job, index)
         new_file = _usable_file(root, candidate, force=force)
         before = runlog.snapshot()
-        previous = job.get("selected_candidate")
+        previous = job.selected_candidate
         entry = {"candidate_index": index, "previous_candidate": previous,
-                 "previous_winner_reason": job.get("winner_reason"), "previous_final_output": job.get("final_output"),
+                 "previous_winner_reason": job.winner_reason, "previous_final_output": job.final_output,
                  "final_output": ProjectLayout(root).relative(new_file), "note": note, "reviewer": reviewer,
-                 "forced": bool(force), "candidate_status": candidate["status"], "reviewed_at": utcnow(),
+                 "forced": bool(force), "candidate_status": candidate.status, "reviewed_at": utcnow(),
                  "report_id": new_id()}
         reason = f"chosen by {reviewer}" + (f": {note}" if note else "") + \
             (f" (was candidate {previous})" if previous not in (None, index) else "")
-        _apply_to_log(runlog.data, job_key, candidate, entry, reason)
-        meta = {key: value for key, value in runlog.job(job_key).items() if key != "candidates"}
-        return cls(runlog, before, entry, reason, meta, job["status"], new_file)
+        runlog.choose_winner(job_key, index, entry, reason, write=False)  # written by the caller
+        meta = {key: value for key, value in (runlog.job_snapshot(job_key) or {}).items() if key != "candidates"}
+        return cls(runlog, before, entry, reason, meta, job.status, new_file)
 
 
 def winner_history(ws: Workspace, run_id: str, job_key: str) -> list[dict[str, Any]]:
     """Every choice for the job, oldest first: the ranking's pick (``source`` "ranking"), then each
     human review (``source`` "human_review") with its note, reviewer and whether it was forced."""
-    run = _run_row(ws, run_id)
-    conn = ws.connect()
-    try:
-        job = conn.execute("SELECT id, selected_candidate_index, meta_json FROM run_jobs WHERE run_id = ? AND "
-                           "job_key = ?", (run["id"], job_key)).fetchone()
-        if job is None:
-            raise NotFoundError(f"Run {run['id']} has no job '{job_key}'.")
-        reports = conn.execute("SELECT id, summary_json, created_at FROM quality_reports WHERE job_id = ? AND "
-                               "report_type = 'human_review' ORDER BY created_at, id", (job["id"],)).fetchall()
-    finally:
-        conn.close()
-    reviews = [(row["id"], from_json(row["summary_json"])) for row in reports]
-    meta = from_json(job["meta_json"])
+    run = review_target(ws, run_id)
+    job, reviews = job_reviews(ws, run["id"], job_key)
+    meta = job["meta"]
     if reviews:
         first = reviews[0][1]["previous"]
         ranked = {"candidate_index": first.get("candidate_index"), "winner_reason": first.get("winner_reason")}
@@ -205,25 +186,7 @@ def _check_index(candidate_index: int) -> int:
     return candidate_index
 
 
-def _run_row(ws: Workspace, run_id: str) -> dict[str, Any]:
-    from kroma_kit.catalog.projects import get_project
-    from kroma_kit.catalog.runs import resolve_run_id
-
-    conn = ws.connect()
-    try:
-        full_id = resolve_run_id(conn, run_id)
-        row = dict(conn.execute("SELECT r.id, r.project_id, r.run_mode, r.status, r.run_log_path, p.slug "
-                                "FROM runs r JOIN projects p ON p.id = r.project_id WHERE r.id = ?",
-                                (full_id,)).fetchone())
-    finally:
-        conn.close()
-    row["project_root"] = get_project(ws, row["slug"])["root"]
-    return row
-
-
 def _log_path(root: Path, run: dict[str, Any]) -> Path:
-    from kroma_kit.processes import this_host
-
     if run["run_mode"] == "dry":
         raise InputError(f"Run {run['id']} is a dry run: it has no generated candidates to choose from.")
     if run["status"] == "running" and run.get("host") != this_host():
@@ -236,106 +199,49 @@ def _log_path(root: Path, run: dict[str, Any]) -> Path:
     return path if path.is_absolute() else root / path
 
 
-def _find_job(log: dict[str, Any], job_key: str, run_id: str) -> dict[str, Any]:
-    for job in log["jobs"]:
-        if job["id"] == job_key:
-            return job
-    known = ", ".join(job["id"] for job in log["jobs"][:12])
-    raise NotFoundError(f"Run {run_id} has no job '{job_key}'. Its jobs: {known}.")
+def _find_job(runlog: RunLog, job_key: str, run_id: str) -> JobRecord:
+    try:
+        return runlog.job(job_key)
+    except KeyError:
+        known = ", ".join(runlog.job_ids()[:12])
+        raise NotFoundError(f"Run {run_id} has no job '{job_key}'. Its jobs: {known}.") from None
 
 
-def _find_candidate(job: dict[str, Any], index: int) -> dict[str, Any]:
-    by_index = {candidate["candidate_index"]: candidate for candidate in job.get("candidates", [])}
-    candidate = by_index.get(index)
+def _find_candidate(job: JobRecord, index: int) -> CandidateRecord:
+    candidate = job.candidate(index)
     if candidate is None:
-        raise NotFoundError(f"Job '{job['id']}' has no candidate {index} "
-                            f"(it has {', '.join(str(i) for i in sorted(by_index)) or 'none'}).")
-    status = candidate["status"]
+        known = sorted(c.candidate_index for c in job.candidates)
+        raise NotFoundError(f"Job '{job.id}' has no candidate {index} "
+                            f"(it has {', '.join(str(i) for i in known) or 'none'}).")
+    status = candidate.status
     if status == "failed":
-        raise InputError(f"Candidate {index} of job '{job['id']}' failed ({candidate.get('error') or 'no image'}); "
+        raise InputError(f"Candidate {index} of job '{job.id}' failed ({candidate.error or 'no image'}); "
                          "it cannot be the winner.")
     if status in ("planned", "generated"):
-        raise InputError(f"Candidate {index} of job '{job['id']}' is not finished (status {status}); resume the "
+        raise InputError(f"Candidate {index} of job '{job.id}' is not finished (status {status}); resume the "
                          "run first.")
     return candidate
 
 
-def _usable_file(root: Path, candidate: dict[str, Any], *, force: bool) -> Path:
+def _usable_file(root: Path, candidate: CandidateRecord, *, force: bool) -> Path:
     """The file the winner points at: the final output, or for a forced guard failure the raw
     output where the guard left it (``archive/bad`` when it was moved there)."""
-    if candidate["status"] == "failed_output_guard":
+    if candidate.status == "failed_output_guard":
         if not force:
-            raise InputError(f"Candidate {candidate['candidate_index']} failed the output guard "
+            raise InputError(f"Candidate {candidate.candidate_index} failed the output guard "
                              f"({_guard_reasons(candidate)}). Pass force=True (CLI: --force) to choose it anyway.")
-        guard = candidate.get("output_guard") or {}
-        options = [guard.get("bad_archive"), guard.get("checked_input"), candidate.get("output")]
+        guard = candidate.output_guard or {}
+        options = [guard.get("bad_archive"), guard.get("checked_input"), candidate.output]
     else:
-        options = [candidate.get("final_output"), candidate.get("output")]
+        options = [candidate.final_output, candidate.output]
     for rel in options:
         if rel and (root / rel).is_file():
             return (root / rel).resolve()
-    raise StorageError(f"Candidate {candidate['candidate_index']}'s image is missing on disk "
+    raise StorageError(f"Candidate {candidate.candidate_index}'s image is missing on disk "
                        f"(looked for {', '.join(str(r) for r in options if r)}). Restore it or pick another.")
 
 
-def _guard_reasons(candidate: dict[str, Any]) -> str:
-    files = (candidate.get("output_guard") or {}).get("files") or []
+def _guard_reasons(candidate: CandidateRecord) -> str:
+    files = (candidate.output_guard or {}).get("files") or []
     reasons = sorted({reason for entry in files for reason in entry.get("hard_fail_reasons", [])})
     return ", ".join(reasons) or "hard failures"
-
-
-# --------------------------------------------------------------------------- writes
-
-def _apply_to_log(data: dict[str, Any], job_key: str, candidate: dict[str, Any], entry: dict[str, Any],
-                  reason: str) -> None:
-    job = next(job for job in data["jobs"] if job["id"] == job_key)
-    history = job.setdefault("winner_history", [])
-    if not history:
-        history.append({"source": "ranking", "candidate_index": job.get("selected_candidate"),
-                        "winner_reason": job.get("winner_reason")})
-    history.append({"source": "human_review", **entry})
-    job.update(selected_candidate=entry["candidate_index"], final_output=entry["final_output"],
-               output=entry["final_output"], winner_reason=reason, winner_override=entry)
-    for step in STEP_BLOCKS:
-        if step in candidate:
-            job[step] = candidate[step]
-        else:
-            job.pop(step, None)
-
-
-def _catalog_rows(conn: sqlite3.Connection, run_id: str, job_key: str, index: int) -> dict[str, Any]:
-    job = conn.execute("SELECT id, final_asset_id FROM run_jobs WHERE run_id = ? AND job_key = ?",
-                       (run_id, job_key)).fetchone()
-    candidate = conn.execute("SELECT id, status, output_asset_id, final_asset_id, chroma_delta FROM run_candidates "
-                             "WHERE job_id = ? AND candidate_index = ?",
-                             (job["id"] if job else None, index)).fetchone()
-    if job is None or candidate is None:
-        raise NotFoundError(f"The catalog has no row for job '{job_key}' candidate {index} of run {run_id}; "
-                            "re-ingest the run log (`kroma runs ingest`) and try again.")
-    return {"job": dict(job), "candidate": dict(candidate)}
-
-
-def _new_final_asset(conn: sqlite3.Connection, project_id: str, candidate: dict[str, Any],
-                     new_file: Path) -> str | None:
-    """The asset of the file the winner now points at (for a forced guard failure after a post
-    chain that is the archived last step, not the raw output); the candidate's recorded assets
-    when the catalog has not registered that file yet (a live run's mirror lags a little)."""
-    asset = find_asset(conn, project_id, new_file)
-    return asset["id"] if asset else candidate["final_asset_id"] or candidate["output_asset_id"]
-
-
-def _rekind(conn: sqlite3.Connection, old: str | None, new: str | None, *, job_status: str) -> None:
-    """The previous winner's file goes back to the kind its role gives it; the new one becomes
-    ``final`` (as ingest does, only for a ``done`` job)."""
-    if old and old != new:
-        row = conn.execute("SELECT metadata_json FROM assets WHERE id = ?", (old,)).fetchone()
-        role = from_json(row["metadata_json"]).get("role") if row else None
-        conn.execute("UPDATE assets SET kind = ? WHERE id = ? AND kind = 'final'",
-                     (KIND_BY_ROLE.get(role, "generated"), old))
-    if new and job_status == "done":
-        conn.execute("UPDATE assets SET kind = 'final' WHERE id = ?", (new,))
-
-
-def _user_id(conn: sqlite3.Connection, username: str) -> str:
-    row = conn.execute("SELECT id FROM app_users WHERE username = ?", (username,)).fetchone()
-    return row["id"] if row else LOCAL_USER_ID

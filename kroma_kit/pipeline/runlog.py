@@ -16,16 +16,14 @@ from typing import Any
 from kroma_kit.clock import utcnow
 from kroma_kit.processes import process_alive, process_start_token, this_host
 from kroma_kit.storage.runlog import (
-    REVIEW_FIELDS,
     STEP_BLOCKS,
-    RunLog,
     actual_cost,
-    adopt_overrides,
     cost_event_key,
     read_run_log,
     run_log_path,
     validate_run_log,
 )
+from kroma_kit.storage.runlog_live import RunLog
 from kroma_kit.storage.runlog_model import (
     CANDIDATE_STATUSES,
     JOB_STATUSES,
@@ -41,9 +39,9 @@ from kroma_kit.storage.runlog_model import (
 
 # The run-log file, its model and its lock live in :mod:`kroma_kit.storage.runlog`; these names
 # stay importable from here so existing callers keep working.
-__all__ = ["CANDIDATE_STATUSES", "JOB_STATUSES", "LOG_KIND", "REVIEW_FIELDS", "RUN_STATUSES", "SCHEMA_VERSION",
+__all__ = ["CANDIDATE_STATUSES", "JOB_STATUSES", "LOG_KIND", "RUN_STATUSES", "SCHEMA_VERSION",
            "SETTLED_CANDIDATE", "STEP_BLOCKS", "CandidateRecord", "CostEventRecord", "JobRecord", "RunLog",
-           "RunLogRecord", "actual_cost", "adopt_overrides", "candidate_filename", "candidate_seed",
+           "RunLogRecord", "actual_cost", "candidate_filename", "candidate_seed",
            "cost_event_key", "log_from_plan", "process_alive", "process_start_token", "read_run_log",
            "run_log_path", "this_host", "validate_run_log"]
 

@@ -9,10 +9,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+from kroma_kit.catalog.runs import get_run
 from kroma_kit.config import STAGES, TIMES, WEATHERS
 from kroma_kit.errors import InputError
 from kroma_kit.imaging import sanitize_stem
 from kroma_kit.project_setup import resolve_ref
+from kroma_kit.storage.runlog import load_run_log
 from kroma_kit.workspace import Workspace
 
 JOB_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,119}$")
@@ -82,9 +84,6 @@ def scenes_from_run(ws: Workspace, project: dict[str, Any],
                     run_id: str) -> list[tuple[Path, str | None, dict[str, Any]]]:
     """The approved outputs (winners' final files) of an earlier run of the same project, each
     with the scene key of the job it came from: ``(path, scene_key, origin)``."""
-    from kroma_kit.catalog.runs import get_run
-    from kroma_kit.storage.runlog import load_run_log
-
     run = get_run(ws, run_id)
     if run["project_id"] != project["id"]:
         raise InputError(f"Run {run['id']} belongs to project '{run.get('project_slug')}', "

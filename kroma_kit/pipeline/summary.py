@@ -6,6 +6,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kroma_kit.storage.runlog import as_run_log
+from kroma_kit.storage.runlog_model import RunLogModel
+
 # CLI exit codes: done 0; some job failed 1; stopped early (budget, cancel) 3.
 EXIT_CODES = {"planned": 0, "done": 0, "failed": 1, "partial": 3, "interrupted": 3, "running": 3}
 
@@ -54,32 +57,34 @@ class RunSummary:
                  "reason": job.get("reason")} for job in self.jobs]
 
     @classmethod
-    def from_log(cls, log: dict[str, Any], path: Path) -> RunSummary:
-        root = Path(log["storage"]["project_root"])
+    def from_log(cls, log: RunLogModel | dict[str, Any], path: Path) -> RunSummary:
+        """The summary of run log ``log`` (the typed model, or its JSON data) written at ``path``."""
+        log = as_run_log(log)
+        root = Path((log.storage or {})["project_root"])
         jobs = []
         outputs = []
         candidates_total = candidates_done = 0
-        for job in log["jobs"]:
-            candidates = job.get("candidates", [])
-            settled = [c for c in candidates if c["status"] != "planned"]
+        for job in log.jobs:
+            candidates = job.candidates
+            settled = [c for c in candidates if c.status != "planned"]
             candidates_total += len(candidates)
-            candidates_done += sum(1 for c in candidates if c["status"] == "done")
-            final = job.get("final_output")
-            if job["status"] == "done" and final:
+            candidates_done += sum(1 for c in candidates if c.status == "done")
+            final = job.final_output
+            if job.status == "done" and final:
                 outputs.append((root / final).as_posix() if not Path(final).is_absolute() else final)
-            jobs.append({"id": job["id"], "status": job["status"], "selected_candidate": job.get("selected_candidate"),
+            jobs.append({"id": job.id, "status": job.status, "selected_candidate": job.selected_candidate,
                          "candidates": len(candidates), "settled": len(settled),
-                         "cost_usd": round(sum(float(c.get("cost_usd") or 0) for c in candidates), 6),
-                         "estimated_cost_usd": job.get("estimated_cost_usd", 0.0), "final_output": final,
-                         "reason": job.get("winner_reason") or job.get("failure_reason")})
+                         "cost_usd": round(sum(float(c.cost_usd or 0) for c in candidates), 6),
+                         "estimated_cost_usd": job.estimated_cost_usd, "final_output": final,
+                         "reason": job.winner_reason or job.failure_reason})
         return cls(
-            run_id=log["run_id"], project=log["project"], status=log["status"], run_log_path=Path(path).as_posix(),
-            jobs_total=len(log["jobs"]), jobs_done=sum(1 for j in log["jobs"] if j["status"] == "done"),
-            jobs_failed=sum(1 for j in log["jobs"] if j["status"].startswith("failed")),
-            estimated_cost_usd=float(log.get("estimated_cost_usd") or 0),
-            actual_cost_usd=float(log.get("actual_cost_usd") or 0), outputs=outputs, mode=log["mode"],
-            status_reason=log.get("status_reason"),
-            jobs_skipped=sum(1 for j in log["jobs"] if j["status"] in ("skipped_budget", "planned"))
-            if log["mode"] == "run" else 0,
+            run_id=log.run_id, project=log.project, status=log.status, run_log_path=Path(path).as_posix(),
+            jobs_total=len(log.jobs), jobs_done=sum(1 for j in log.jobs if j.status == "done"),
+            jobs_failed=sum(1 for j in log.jobs if j.status.startswith("failed")),
+            estimated_cost_usd=float(log.estimated_cost_usd or 0),
+            actual_cost_usd=float(log.actual_cost_usd or 0), outputs=outputs, mode=log.mode,
+            status_reason=log.status_reason,
+            jobs_skipped=sum(1 for j in log.jobs if j.status in ("skipped_budget", "planned"))
+            if log.mode == "run" else 0,
             candidates_total=candidates_total, candidates_done=candidates_done,
-            warnings=list(log.get("warnings") or []), jobs=jobs)
+            warnings=list(log.warnings or []), jobs=jobs)

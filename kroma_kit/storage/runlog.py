@@ -14,9 +14,9 @@ lacked is added (``schema_version``, ``run_id``, ``status``/``status_reason``, t
 attempts, timings, and top-level ``cost_events`` whose ``event_key`` makes catalog ingest
 idempotent). Paths are relative to the project root ('/' separators) when inside it, else absolute.
 
-This module alone reads, validates, migrates and writes run-log files (:class:`RunLog` for a log
-being written, :func:`read_run_log`/:func:`load_run_log` for a finished one); the typed model is
-:mod:`kroma_kit.storage.runlog_model`. It sits below the catalog and the pipeline so that both
+This module and :mod:`kroma_kit.storage.runlog_live` (the :class:`RunLog` of a run being written)
+alone read, validate, migrate and write run-log files (:func:`read_run_log`/:func:`load_run_log`
+for a finished one); the typed model is :mod:`kroma_kit.storage.runlog_model`. It sits below the catalog and the pipeline so that both
 can read logs without importing each other.
 """
 
@@ -24,25 +24,30 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from kroma_kit.clock import utcnow
 from kroma_kit.errors import InputError
-from kroma_kit.storage.atomic import atomic_write_bytes, atomic_write_json
+from kroma_kit.storage.atomic import atomic_write_json
+from kroma_kit.storage.runlog_entries import (
+    GENERATION_OPERATION,
+    STEP_BLOCKS,
+    JobSettlement,
+    PaidCall,
+    actual_cost,
+    attempt_records,
+    cost_event_key,
+)
 from kroma_kit.storage.runlog_lock import run_log_lock
-from kroma_kit.storage.runlog_model import SCHEMA_VERSION, CandidateRecord, JobRecord, RunLogModel
+from kroma_kit.storage.runlog_model import SCHEMA_VERSION, JobRecord, RunLogModel
 
-GENERATION_OPERATION = "image_generation"
-STEP_BLOCKS = ("bg_remove", "upscale", "color", "output_guard")
-# The job fields a winner override writes (and a live executor adopts from the file).
-REVIEW_FIELDS = ("selected_candidate", "final_output", "output", "winner_reason", "winner_override",
-                 "winner_history")
+__all__ = ["GENERATION_OPERATION", "STEP_BLOCKS", "JobSettlement", "PaidCall",
+           "actual_cost", "as_run_log", "attempt_records", "cost_event_key", "job_entry",
+           "load_run_log", "mark_log_interrupted", "parse_run_log", "read_run_log", "run_log_path",
+           "validate_run_log", "write_run_log"]
 
 
 # --------------------------------------------------------------------------- reading
@@ -133,240 +138,3 @@ def mark_log_interrupted(path: str | os.PathLike[str], reason: str) -> bool:
 
 def run_log_path(project_root: Path, run_id: str) -> Path:
     return Path(project_root) / "runs" / f"{run_id}.json"
-
-
-def actual_cost(log: dict[str, Any]) -> float:
-    return round(sum(float(event.get("cost_usd") or 0) for event in log.get("cost_events", [])), 6)
-
-
-@dataclass(frozen=True)
-class PaidCall:
-    """One provider call's cost, to book as a cost event with the candidate it paid for."""
-
-    provider: str
-    model: str | None
-    cost_usd: float
-    usage: dict[str, Any]
-    operation: str = GENERATION_OPERATION
-
-
-class RunLog:
-    """A run log being written: one dict, one lock, one atomic file write per change.
-
-    Worker threads call :meth:`update` with a function that edits the dict; the change and the
-    write happen under the lock, so the file on disk is always one consistent snapshot.
-
-    The dict is not the only writer of the file: an artist may override a job's winner
-    (:mod:`kroma_kit.pipeline.review`) while this process runs or resumes the run. Every write
-    therefore happens under the run log's cross-process lock (:mod:`kroma_kit.storage.runlog_lock`)
-    and first adopts what another process wrote since this one last wrote (the file's identity
-    changed): the artist's choice is merged into memory, never overwritten by a stale copy.
-    """
-
-    def __init__(self, path: Path, data: dict[str, Any]) -> None:
-        self.path = Path(path)
-        self.data = data
-        self._lock = threading.RLock()  # guards ``data``
-        self._write_lock = threading.Lock()  # one file write at a time, outside the data lock
-        self._version = 0
-        self._written = 0
-        # What this object last wrote or read (inode, times, size). None until then: ``data`` may
-        # have been read before another process rewrote the file, so the first write checks it.
-        self._disk_stamp: tuple[int, int, int, int] | None = None
-
-    @property
-    def run_id(self) -> str:
-        return self.data["run_id"]
-
-    @property
-    def model(self) -> RunLogModel:
-        """The log as it is now, as the typed model (a validated copy: read fields from it)."""
-        with self._lock:
-            return RunLogModel.model_validate(json.loads(_compact(self.data)))
-
-    def set_run(self, *, write: bool = True, pretty: bool = False, **fields: Any) -> None:
-        """Set run-level fields by name (``status=``, ``status_reason=``, ``finished_at=`` ...)."""
-        _check_fields(RunLogModel, fields)
-        self.update(lambda data: data.update(fields), write=write, pretty=pretty)
-
-    def set_job(self, job_id: str, *, write: bool = True, **fields: Any) -> None:
-        """Set fields of job ``job_id`` by name (``status=``, ``failure_reason=`` ...)."""
-        _check_fields(JobRecord, fields)
-        self.update(lambda data: self.job(job_id).update(fields), write=write)
-
-    def set_candidate(self, job_id: str, index: int, *, paid: PaidCall | None = None, write: bool = True,
-                      **fields: Any) -> None:
-        """Set fields of candidate ``index`` of job ``job_id`` by name and, when ``paid`` is given,
-        book that call's cost event in the same write (the money and the candidate never disagree)."""
-        _check_fields(CandidateRecord, fields)
-
-        def change(data: dict[str, Any]) -> None:
-            self.candidate(job_id, index).update(fields)
-            if paid is not None:
-                add_cost_event(data, paid.provider, paid.model, job_id, index, paid.cost_usd, paid.usage,
-                               operation=paid.operation)
-        self.update(change, write=write)
-
-    def record_cost(self, provider: str, model: str | None, job_id: str, index: int, cost: float,
-                    usage: dict[str, Any], *, operation: str = GENERATION_OPERATION) -> None:
-        """Append a paid call's cost event once (see :func:`add_cost_event`) and write."""
-        self.update(lambda data: add_cost_event(data, provider, model, job_id, index, cost, usage,
-                                                operation=operation))
-
-    def candidate(self, job_id: str, index: int) -> dict[str, Any]:
-        for candidate in self.job(job_id)["candidates"]:
-            if candidate["candidate_index"] == index:
-                return candidate
-        raise KeyError(f"{job_id}#c{index}")
-
-    def job(self, job_id: str) -> dict[str, Any]:
-        for job in self.data["jobs"]:
-            if job["id"] == job_id:
-                return job
-        raise KeyError(job_id)
-
-    def update(self, change: Callable[[dict[str, Any]], Any] | None = None, *, write: bool = True,
-               pretty: bool = False) -> Any:
-        """Apply ``change`` and write the file atomically. While the run is going the JSON is
-        compact (the C encoder: a growing log rewritten after every candidate must stay cheap);
-        ``pretty=True`` (the final write) gives the seed's 2-space layout. ``write=False`` only
-        changes memory, for states not worth an fsync (a job starting)."""
-        with self._lock:
-            result = change(self.data) if change is not None else None
-            if not write:
-                return result
-            self.data["updated_at"] = utcnow()
-            self.data["actual_cost_usd"] = actual_cost(self.data)
-            self._version += 1
-            mine = self._version
-        # The fsync happens outside the data lock so other workers keep going; writes are
-        # serialised and coalesced: whoever writes takes the newest state, and a change returns
-        # only once a write that includes it is on disk.
-        with self._write_lock:
-            if self._written >= mine and not pretty:
-                return result
-            with run_log_lock(self.path):
-                self._adopt_foreign()
-                with self._lock:
-                    version = self._version
-                    text = json.dumps(self.data, indent=2, ensure_ascii=False, default=str) + "\n" if pretty \
-                        else _compact(self.data)
-                atomic_write_bytes(self.path, text.encode("utf-8"))
-                self._disk_stamp = _stamp(self.path)
-            self._written = version
-        return result
-
-    def adopt_foreign_changes(self) -> bool:
-        """Merge into memory what another process wrote to the file since this object last wrote
-        or read it (an artist's winner override). True when something was taken."""
-        with run_log_lock(self.path):
-            return self._adopt_foreign()
-
-    def _adopt_foreign(self) -> bool:
-        stamp = _stamp(self.path)
-        if stamp is None or stamp == self._disk_stamp:
-            return False
-        try:
-            disk = json.loads(self.path.read_bytes())
-        except (OSError, ValueError):
-            return False  # not ours to repair: the next write replaces it
-        with self._lock:
-            changed = adopt_overrides(self.data, disk)
-        self._disk_stamp = stamp
-        return changed
-
-    def current(self) -> dict[str, Any]:
-        """A snapshot that includes what another process wrote (see :meth:`adopt_foreign_changes`);
-        what a catalog write should mirror."""
-        self.adopt_foreign_changes()
-        return self.snapshot()
-
-    def snapshot(self) -> dict[str, Any]:
-        """A deep copy of the whole log as this process knows it now."""
-        with self._lock:
-            return json.loads(_compact(self.data))
-
-    def job_snapshot(self, job_id: str) -> dict[str, Any] | None:
-        """A deep copy of one job as it is now (None when the log has no such job): where its
-        files are at this moment, for a catalog write that found a file moved since its snapshot."""
-        with self._lock:
-            for job in self.data["jobs"]:
-                if job["id"] == job_id:
-                    return json.loads(_compact(job))
-        return None
-
-
-def _check_fields(model: type[BaseModel], fields: dict[str, Any]) -> None:
-    """A named update may only set fields the model names: a typo must fail, not add a key."""
-    unknown = sorted(set(fields) - set(model.model_fields))
-    if unknown:
-        raise KeyError(f"{model.__name__} has no field {', '.join(unknown)}")
-
-
-def _stamp(path: Path) -> tuple[int, int, int, int] | None:
-    """The identity of the file now at ``path``: every atomic replace changes it."""
-    try:
-        info = path.stat()
-    except OSError:
-        return None
-    return info.st_ino, info.st_mtime_ns, info.st_ctime_ns, info.st_size
-
-
-def _compact(data: dict[str, Any]) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-
-def adopt_overrides(data: dict[str, Any], disk: dict[str, Any]) -> bool:
-    """Take into ``data`` (a live executor's log in memory) every winner choice that ``disk`` (the
-    file, rewritten by an override from another process) has and ``data`` lacks. A job's
-    ``winner_history`` only grows, one entry per review, so the longer history is the newer
-    choice. Only the fields an override writes are taken; the executor's own state (statuses,
-    candidates, costs) is left as it is. True when a job changed."""
-    theirs = {job.get("id"): job for job in disk.get("jobs") or [] if isinstance(job, dict)}
-    changed = False
-    for job in data["jobs"]:
-        other = theirs.get(job["id"])
-        if other is None or len(other.get("winner_history") or []) <= len(job.get("winner_history") or []):
-            continue
-        for key in REVIEW_FIELDS:
-            job[key] = other.get(key)
-        for step in STEP_BLOCKS:
-            if step in other:
-                job[step] = other[step]
-            else:
-                job.pop(step, None)
-        changed = True
-    return changed
-
-
-
-
-# --------------------------------------------------------------------------- entries
-
-def cost_event_key(run_id: str, job_id: str, candidate_index: int, operation: str) -> str:
-    return f"{run_id}:{job_id}:c{candidate_index}:{operation}"
-
-
-def attempt_records(attempts: list[Any]) -> list[dict[str, Any]]:
-    """Provider attempts in the run log's shape: time, status, latency_ms, error, retry_wait_s."""
-    records = []
-    for attempt in attempts or []:
-        data = attempt.to_dict() if hasattr(attempt, "to_dict") else dict(attempt)
-        records.append({"time": data.get("started_at") or data.get("time"),
-                        "status": data.get("status_code", data.get("status")),
-                        "latency_ms": data.get("latency_ms"), "error": data.get("error"),
-                        "retry_wait_s": data.get("retry_wait_s")})
-    return records
-
-
-def add_cost_event(data: dict[str, Any], provider: str, model: str | None, job_id: str, index: int,
-                   cost: float, usage: dict[str, Any], *, operation: str = GENERATION_OPERATION) -> None:
-    """Append the call's cost event once (its ``event_key`` is unique per candidate and operation)."""
-    key = cost_event_key(data["run_id"], job_id, index, operation)
-    if any(event["event_key"] == key for event in data["cost_events"]):
-        return
-    data["cost_events"].append({
-        "provider_code": provider, "operation_code": operation, "model": model, "units": 1,
-        "cost_usd": cost, "currency": "USD", "job_id": job_id, "candidate_index": index, "event_key": key,
-        "usage": usage, "at": utcnow()})

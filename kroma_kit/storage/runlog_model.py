@@ -17,6 +17,9 @@ RUN_STATUSES = ("planned", "running", "done", "failed", "partial", "interrupted"
 JOB_STATUSES = ("planned", "running", "done", "failed_output_guard", "failed", "skipped_budget")
 CANDIDATE_STATUSES = ("planned", "generated", "done", "failed_output_guard", "failed")
 SETTLED_CANDIDATE = ("generated", "done", "failed_output_guard")  # a file exists and was paid for
+# The job fields that name its winner: what a winner override writes (all are :class:`JobRecord` fields).
+WINNER_FIELDS = ("selected_candidate", "final_output", "output", "winner_reason", "winner_override",
+                 "winner_history")
 
 
 RunStatus = Literal["planned", "running", "done", "failed", "partial", "interrupted"]
@@ -93,6 +96,7 @@ class CandidateRecord(_Open):
     bg_refine_openai: dict[str, Any] | None = None
     upscale: dict[str, Any] | None = None
     color: dict[str, Any] | None = None
+    continuity: dict[str, Any] | None = None  # the continuity gate's scores and verdict
 
 
 class RankingEntry(_Open):
@@ -124,6 +128,9 @@ class JobRecord(_Open):
     ranking: list[RankingEntry] = Field(default_factory=list)
     candidates: list[CandidateRecord] = Field(default_factory=list)
     output_guard: dict[str, Any] | None = None
+    candidates_not_started: int | None = None
+    character_placements: list[dict[str, Any]] = Field(default_factory=list)  # where each cut-out goes
+    character_ref_count: int | None = None
 
     def candidate(self, index: int) -> CandidateRecord | None:
         return next((c for c in self.candidates if c.candidate_index == index), None)
@@ -183,6 +190,12 @@ class RunLogRecord(_Open):
     actual_cost_usd: Number = 0.0
     resumes: list[dict[str, Any]] = Field(default_factory=list)
     warnings: list[Any] = Field(default_factory=list)
+    candidates_not_started: int | None = None
+    concurrency: int | None = None
+    archive_replaced: bool | None = None
+    postprocess: dict[str, Any] | None = None
+    output_guard: dict[str, Any] | None = None
+    storage: dict[str, Any] | None = None
 
     def job(self, job_id: str) -> JobRecord | None:
         return next((job for job in self.jobs if job.id == job_id), None)

@@ -82,14 +82,14 @@ def test_a_log_held_in_memory_adopts_an_override_instead_of_overwriting_it(works
     """What ``resume_run`` does: read the log, keep it in memory, write it as the run goes on."""
     summary = execute_run(workspace, local_request(scenes=1, candidates=2))
     held = RunLog(Path(summary.run_log_path), read_run_log(summary.run_log_path))
-    chosen = other_done(held.job("style_1_street"))
+    chosen = other_done(held.job_snapshot("style_1_street"))
 
     override_winner(workspace, summary.run_id, "style_1_street", chosen, note="kept the hat")
-    held.update(lambda data: data.update(status_reason="still going"))  # the executor's next write
+    held.set_run(status_reason="still going")  # the executor's next write
 
     job = log_job(summary.run_log_path, "style_1_street")
     assert job["selected_candidate"] == chosen and job["winner_override"]["note"] == "kept the hat"
-    assert held.job("style_1_street")["selected_candidate"] == chosen
+    assert held.job("style_1_street").selected_candidate == chosen
     assert read_run_log(summary.run_log_path)["status_reason"] == "still going"  # its own change kept too
 
 

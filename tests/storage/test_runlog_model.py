@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from kroma_kit.errors import InputError
-from kroma_kit.storage.runlog import RunLog, load_run_log, parse_run_log, write_run_log
+from kroma_kit.storage.runlog import load_run_log, parse_run_log, write_run_log
+from kroma_kit.storage.runlog_live import RunLog
 from kroma_kit.storage.runlog_model import RunLogModel
 from tests.storage.runlog_rows import FIXTURES, catalog_rows, ingest_fixture
 

@@ -1,0 +1,310 @@
+"""A run log being written: the live log of a run (or a resume) in one process.
+
+:class:`RunLog` holds the log while its run goes on, changes it only through named methods (what
+happened: a candidate settled, a job was ranked, an artist chose a winner) and rewrites the file
+atomically after each change, under the run log's cross-process lock. Finished logs are read with
+:mod:`kroma_kit.storage.runlog`; the edits themselves are :mod:`kroma_kit.storage.runlog_entries`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from kroma_kit.clock import utcnow
+from kroma_kit.storage.atomic import atomic_write_bytes
+from kroma_kit.storage.runlog import read_run_log
+from kroma_kit.storage.runlog_entries import (
+    GENERATION_OPERATION,
+    JobSettlement,
+    PaidCall,
+    actual_cost,
+    add_cost_event,
+    adopt_overrides,
+    apply_settlement,
+    apply_winner_choice,
+    begin_resume,
+    find_candidate,
+    find_job,
+    reopen_unpaid_failures,
+)
+from kroma_kit.storage.runlog_lock import run_log_lock
+from kroma_kit.storage.runlog_model import CandidateRecord, JobRecord, RunLogModel
+
+__all__ = ["RunLog"]
+
+
+class RunLog:
+    """A run log being written: the log's data, one lock, one atomic file write per change.
+
+    Callers change it only through named methods (:meth:`set_run`, :meth:`set_candidate`,
+    :meth:`settle_job` ...), each a change and a write under the lock, so the file on disk is always
+    one consistent snapshot and no caller ever holds the log's data; reads return typed copies
+    (:meth:`job`, :meth:`candidate`, :attr:`model`).
+
+    This object is not the only writer of the file: an artist may override a job's winner
+    (:mod:`kroma_kit.pipeline.review`) while this process runs or resumes the run. Every write
+    therefore happens under the run log's cross-process lock (:mod:`kroma_kit.storage.runlog_lock`)
+    and first adopts what another process wrote since this one last wrote (the file's identity
+    changed): the artist's choice is merged into memory, never overwritten by a stale copy.
+    """
+
+    def __init__(self, path: Path, data: RunLogModel | dict[str, Any]) -> None:
+        self.path = Path(path)
+        # JSON data, not the model: every change is rewritten with the C encoder (cheap for a log
+        # that grows with each candidate); reads and writes go through the methods below.
+        self._data = data.to_dict() if isinstance(data, RunLogModel) else data
+        self._lock = threading.RLock()  # guards ``_data``
+        self._write_lock = threading.Lock()  # one file write at a time, outside the data lock
+        self._version = 0
+        self._written = 0
+        # What this object last wrote or read (inode, times, size). None until then: the data may
+        # have been read before another process rewrote the file, so the first write checks it.
+        self._disk_stamp: tuple[int, int, int, int] | None = None
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> RunLog:
+        """The log at ``path``, read and validated, ready to be changed."""
+        return cls(Path(path), read_run_log(path))
+
+    @property
+    def run_id(self) -> str:
+        return self._data["run_id"]
+
+    # ----------------------------------------------------------------- reads (typed copies)
+
+    @property
+    def model(self) -> RunLogModel:
+        """The log as it is now, as the typed model (a validated copy: read fields from it)."""
+        with self._lock:
+            return RunLogModel.model_validate(json.loads(_compact(self._data)))
+
+    def head(self) -> RunLogModel:
+        """The run-level fields as they are now (``jobs`` and ``cost_events`` left empty): a cheap
+        copy for a reader that needs the run's settings, not its growing lists."""
+        with self._lock:
+            data = {key: value for key, value in self._data.items() if key not in ("jobs", "cost_events")}
+            return RunLogModel.model_validate({**json.loads(_compact(data)), "jobs": []})
+
+    def job_ids(self) -> list[str]:
+        with self._lock:
+            return [job["id"] for job in self._data["jobs"]]
+
+    def job(self, job_id: str) -> JobRecord:
+        """A typed copy of job ``job_id`` as it is now (KeyError when the log has no such job)."""
+        with self._lock:
+            return JobRecord.model_validate(json.loads(_compact(find_job(self._data, job_id))))
+
+    def candidate(self, job_id: str, index: int) -> CandidateRecord:
+        """A typed copy of candidate ``index`` of job ``job_id`` as it is now."""
+        with self._lock:
+            return CandidateRecord.model_validate(json.loads(_compact(find_candidate(self._data, job_id, index))))
+
+    def current(self) -> dict[str, Any]:
+        """A snapshot that includes what another process wrote (see :meth:`adopt_foreign_changes`);
+        what a catalog write should mirror."""
+        self.adopt_foreign_changes()
+        return self.snapshot()
+
+    def snapshot(self) -> dict[str, Any]:
+        """A deep copy of the whole log's JSON data as this process knows it now."""
+        with self._lock:
+            return json.loads(_compact(self._data))
+
+    def job_snapshot(self, job_id: str) -> dict[str, Any] | None:
+        """A deep copy of one job's JSON data as it is now (None when the log has no such job): where
+        its files are at this moment, for a catalog write that found a file moved since its snapshot."""
+        with self._lock:
+            for job in self._data["jobs"]:
+                if job["id"] == job_id:
+                    return json.loads(_compact(job))
+        return None
+
+    # ----------------------------------------------------------------- named changes
+
+    def save(self, *, pretty: bool = False) -> None:
+        """Write the log as it is (the first write of a run, or of a resume)."""
+        self._update(None, pretty=pretty)
+
+    def set_run(self, *, write: bool = True, pretty: bool = False, **fields: Any) -> None:
+        """Set run-level fields by name (``status=``, ``status_reason=``, ``finished_at=`` ...)."""
+        _check_fields(RunLogModel, fields)
+        self._update(lambda data: data.update(fields), write=write, pretty=pretty)
+
+    def set_job(self, job_id: str, *, write: bool = True, **fields: Any) -> None:
+        """Set fields of job ``job_id`` by name (``status=``, ``failure_reason=`` ...)."""
+        _check_fields(JobRecord, fields)
+        self._update(lambda data: find_job(data, job_id).update(fields), write=write)
+
+    def start_job(self, job_id: str) -> None:
+        """A candidate of job ``job_id`` starts: the job is ``running`` (in memory only; the next
+        write carries it, a start is not worth an fsync)."""
+        def change(data: dict[str, Any]) -> None:
+            job = find_job(data, job_id)
+            if job["status"] in ("planned", "skipped_budget", "failed"):
+                job["status"] = "running"
+        self._update(change, write=False)
+
+    def set_candidate(self, job_id: str, index: int, *, paid: PaidCall | None = None, write: bool = True,
+                      **fields: Any) -> None:
+        """Set fields of candidate ``index`` of job ``job_id`` by name and, when ``paid`` is given,
+        book that call's cost event in the same write (the money and the candidate never disagree)."""
+        _check_fields(CandidateRecord, fields)
+
+        def change(data: dict[str, Any]) -> None:
+            find_candidate(data, job_id, index).update(fields)
+            if paid is not None:
+                add_cost_event(data, paid.provider, paid.model, job_id, index, paid.cost_usd, paid.usage,
+                               operation=paid.operation)
+        self._update(change, write=write)
+
+    def fail_unsettled_candidate(self, job_id: str, index: int, error: str) -> None:
+        """Candidate ``index`` crashed (a bug, not a provider failure): ``failed`` with ``error``
+        unless it already settled."""
+        def change(data: dict[str, Any]) -> None:
+            candidate = find_candidate(data, job_id, index)
+            if candidate["status"] in ("planned", "generated"):
+                candidate.update(status="failed", error=error)
+        self._update(change)
+
+    def settle_candidate_guard(self, job_id: str, index: int, *, move_failing: Callable[[], str | None] | None = None,
+                               add_cost_usd: float = 0.0, **fields: Any) -> CandidateRecord:
+        """Record the output guard's verdict on candidate ``index`` (``status=``, ``rank=``,
+        ``output_guard=`` ... by name) with ``add_cost_usd`` (its paid post steps) added to its
+        cost; returns the settled candidate.
+
+        ``move_failing`` (the move of a failing file to ``archive/bad``) runs here, under the data
+        lock, and the path it returns is recorded as the guard's ``bad_archive`` in the same
+        change: no snapshot of the log (the catalog mirror's) ever names a place the file has
+        already left without saying where it is now."""
+        _check_fields(CandidateRecord, fields)
+
+        def change(data: dict[str, Any]) -> CandidateRecord:
+            candidate = find_candidate(data, job_id, index)
+            moved = move_failing() if move_failing is not None else None
+            if moved and isinstance(fields.get("output_guard"), dict):
+                fields["output_guard"] = {**fields["output_guard"], "bad_archive": moved}
+            candidate.update(fields)
+            if add_cost_usd:
+                candidate["cost_usd"] = round(float(candidate.get("cost_usd") or 0) + add_cost_usd, 6)
+            return CandidateRecord.model_validate(json.loads(_compact(candidate)))
+        return self._update(change)
+
+    def settle_job(self, job_id: str, settled: JobSettlement) -> JobRecord:
+        """Record what ranking decided for job ``job_id`` (see :func:`apply_settlement`: a winner an
+        artist chose stays); returns the settled job."""
+        def change(data: dict[str, Any]) -> JobRecord:
+            job = find_job(data, job_id)
+            apply_settlement(job, settled)
+            return JobRecord.model_validate(json.loads(_compact(job)))
+        return self._update(change)
+
+    def settle_run(self, status: str, status_reason: str | None, *, candidates_not_started: int) -> None:
+        """The run's final status, written in the seed's 2-space layout."""
+        self.set_run(status=status, status_reason=status_reason, finished_at=utcnow(),
+                     candidates_not_started=candidates_not_started, pretty=True)
+
+    def choose_winner(self, job_id: str, index: int, review: dict[str, Any], reason: str, *,
+                      write: bool = True) -> JobRecord:
+        """An artist's choice of candidate ``index`` as job ``job_id``'s winner (``review`` is the
+        ``winner_override`` entry; see :func:`apply_winner_choice`); returns the changed job."""
+        def change(data: dict[str, Any]) -> JobRecord:
+            job = find_job(data, job_id)
+            apply_winner_choice(job, index, review, reason)
+            return JobRecord.model_validate(json.loads(_compact(job)))
+        return self._update(change, write=write)
+
+    def reopen_unpaid_failures(self) -> None:
+        """Resume: failed candidates that cost nothing are ``planned`` again (see
+        :func:`reopen_unpaid_failures`); in memory, the resume's first write carries it."""
+        self._update(reopen_unpaid_failures, write=False)
+
+    def begin_resume(self, *, pid: int, host: str, process_start: str | None, budgets: dict[str, Any],
+                     concurrency: int) -> None:
+        """The run goes on in this process (see :func:`begin_resume`): the resume's first write."""
+        self._update(lambda data: begin_resume(data, pid=pid, host=host, process_start=process_start,
+                                               budgets=budgets, concurrency=concurrency))
+
+    def record_cost(self, provider: str, model: str | None, job_id: str, index: int, cost: float,
+                    usage: dict[str, Any], *, operation: str = GENERATION_OPERATION) -> None:
+        """Append a paid call's cost event once (see :func:`add_cost_event`) and write."""
+        self._update(lambda data: add_cost_event(data, provider, model, job_id, index, cost, usage,
+                                                 operation=operation))
+
+    # ----------------------------------------------------------------- the write
+
+    def _update(self, change: Callable[[dict[str, Any]], Any] | None = None, *, write: bool = True,
+                pretty: bool = False) -> Any:
+        """Apply ``change`` and write the file atomically. While the run is going the JSON is
+        compact (the C encoder: a growing log rewritten after every candidate must stay cheap);
+        ``pretty=True`` (the final write) gives the seed's 2-space layout. ``write=False`` only
+        changes memory, for states not worth an fsync (a job starting)."""
+        with self._lock:
+            result = change(self._data) if change is not None else None
+            if not write:
+                return result
+            self._data["updated_at"] = utcnow()
+            self._data["actual_cost_usd"] = actual_cost(self._data)
+            self._version += 1
+            mine = self._version
+        # The fsync happens outside the data lock so other workers keep going; writes are
+        # serialised and coalesced: whoever writes takes the newest state, and a change returns
+        # only once a write that includes it is on disk.
+        with self._write_lock:
+            if self._written >= mine and not pretty:
+                return result
+            with run_log_lock(self.path):
+                self._adopt_foreign()
+                with self._lock:
+                    version = self._version
+                    text = json.dumps(self._data, indent=2, ensure_ascii=False, default=str) + "\n" if pretty \
+                        else _compact(self._data)
+                atomic_write_bytes(self.path, text.encode("utf-8"))
+                self._disk_stamp = _stamp(self.path)
+            self._written = version
+        return result
+
+    def adopt_foreign_changes(self) -> bool:
+        """Merge into memory what another process wrote to the file since this object last wrote
+        or read it (an artist's winner override). True when something was taken."""
+        with run_log_lock(self.path):
+            return self._adopt_foreign()
+
+    def _adopt_foreign(self) -> bool:
+        stamp = _stamp(self.path)
+        if stamp is None or stamp == self._disk_stamp:
+            return False
+        try:
+            disk = json.loads(self.path.read_bytes())
+        except (OSError, ValueError):
+            return False  # not ours to repair: the next write replaces it
+        with self._lock:
+            changed = adopt_overrides(self._data, disk)
+        self._disk_stamp = stamp
+        return changed
+
+
+def _check_fields(model: type[BaseModel], fields: dict[str, Any]) -> None:
+    """A named update may only set fields the model names: a typo must fail, not add a key."""
+    unknown = sorted(set(fields) - set(model.model_fields))
+    if unknown:
+        raise KeyError(f"{model.__name__} has no field {', '.join(unknown)}")
+
+
+def _stamp(path: Path) -> tuple[int, int, int, int] | None:
+    """The identity of the file now at ``path``: every atomic replace changes it."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_ino, info.st_mtime_ns, info.st_ctime_ns, info.st_size
+
+
+def _compact(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
