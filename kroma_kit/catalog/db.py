@@ -19,13 +19,15 @@ from kroma_kit.workspace import BUSY_TIMEOUT_MS, connect
 __all__ = ["BUSY_TIMEOUT_MS", "connect", "from_json", "new_id", "row_dict", "to_json", "transaction", "utcnow"]
 
 @contextmanager
-def transaction(conn: sqlite3.Connection, *,
-                on_commit_error: Callable[[], None] | None = None) -> Iterator[sqlite3.Connection]:
+def transaction(conn: sqlite3.Connection, *, on_commit_error: Callable[[], None] | None = None,
+                rollback: bool = False) -> Iterator[sqlite3.Connection]:
     """``BEGIN IMMEDIATE`` ... ``COMMIT`` (rollback on error). Takes the write lock up front so
     two writers queue on the busy timeout instead of failing on lock upgrade.
 
     A COMMIT that fails is rolled back too, after ``on_commit_error`` (what the caller wrote
-    outside the database in the same step, put back: the winner override's run log)."""
+    outside the database in the same step, put back: the winner override's run log).
+    ``rollback`` ends a successful block with ROLLBACK instead: a dry run that computes its
+    change counts with the real statements and keeps none of them."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
@@ -33,6 +35,9 @@ def transaction(conn: sqlite3.Connection, *,
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+    if rollback:
+        conn.execute("ROLLBACK")
+        return
     try:
         conn.execute("COMMIT")
     except BaseException:

@@ -210,3 +210,10 @@ def set_local_root(ws: Workspace, slug: str, root: str | Path) -> dict[str, Any]
 def project_layout(ws: Workspace, slug: str) -> ProjectLayout:
     """The folder layout of an existing project (folders created if missing)."""
     return ProjectLayout(Path(get_project(ws, slug)["root"])).ensure()
+
+
+def project_name_description(conn: sqlite3.Connection, project_id: str) -> dict[str, Any]:
+    """The project's current name and description, read inside the caller's transaction (so a
+    change made in it shows)."""
+    row = conn.execute("SELECT name, description FROM projects WHERE id = ?", (project_id,)).fetchone()
+    return dict(row) if row is not None else {}

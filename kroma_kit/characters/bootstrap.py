@@ -29,7 +29,8 @@ from kroma_kit.catalog import knowledge as kq
 from kroma_kit.catalog import project_settings_rows as ps
 from kroma_kit.catalog import refsets as rq
 from kroma_kit.catalog.audit import record_event
-from kroma_kit.catalog.db import utcnow
+from kroma_kit.catalog.db import transaction, utcnow
+from kroma_kit.catalog.projects import project_name_description
 from kroma_kit.characters._common import project_of, reading
 from kroma_kit.characters.records import IdentityConstraints, StyleRules, parse_model, validate_code
 from kroma_kit.characters.references import reference_asset
@@ -175,22 +176,13 @@ def bootstrap_import(ws: Workspace, project: str | dict[str, Any], *, settings: 
     proj = project_of(ws, project)
     conn = ws.connect()
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(conn, rollback=dry_run):
             result = _apply(conn, proj, payload, mode)
             result["settings"] = current_settings(conn, proj)
-            result["project"] = _project_card({**proj, **dict(conn.execute(
-                "SELECT name, description FROM projects WHERE id = ?", (proj["id"],)).fetchone())})
-            if dry_run:
-                conn.execute("ROLLBACK")
-            else:
+            result["project"] = _project_card({**proj, **project_name_description(conn, proj["id"])})
+            if not dry_run:
                 record_event(conn, "project.bootstrap_imported", {"mode": mode, "applied": result["applied"]},
                              project_id=proj["id"])
-                conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
     finally:
         conn.close()
     return {"schema_version": SCHEMA_VERSION, "mode": mode, "dry_run": dry_run, **result}
