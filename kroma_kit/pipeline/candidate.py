@@ -98,7 +98,7 @@ def _generate(ctx: RunContext, job: PlannedJob, index: int) -> str:
     try:
         if target.exists() and ctx.archive_replaced:
             replaced = ctx.layout.relative(move_to_archive(target, ctx.layout.archive_replaced, "replaced"))
-            audit_archive_moves(ctx.ws, ctx.project["id"], [{"from": candidate["output"], "to": replaced}],
+            audit_archive_moves(ctx.ws, ctx.project["id"], [{"from": candidate.output, "to": replaced}],
                                 reason="replaced", run_id=ctx.log.run_id)
         record = generation_record(ctx, job, candidate, model=result.model, cost_usd=cost, usage=result.usage)
         atomic_write_bytes(target, embed_record(to_png_bytes(result.image_bytes), record))

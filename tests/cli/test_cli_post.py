@@ -41,7 +41,9 @@ def test_chain_of_standalone_steps_keeps_alpha_and_registers_lineage(kroma_home:
         chain.append(asset["kind"])
         parents = asset_parents(conn, asset["id"])
         asset = parents[0] if parents else None
-    assert chain == ["color_corrected", "upscaled", "bg_removed", "input"]
+    # the sample characters are registered reference images (their reference sets), so the
+    # lineage ends at that asset rather than at a fresh "input"
+    assert chain == ["color_corrected", "upscaled", "bg_removed", "reference"]
 
     again = json.loads(kroma(kroma_home, "color", "--project", "demo", "--input", str(upscaled),
                              "--profile", "cold_rain", "--json").stdout)

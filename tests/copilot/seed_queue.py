@@ -1,6 +1,6 @@
 """Agent instructions for the seeded dashboard workspace, made the real way (chat -> confirm ->
 worker), with no side effect on runs, assets or QA rows (the other dashboards compare those):
-a storage sync that fails (this build has no S3 sync), a QA check canceled before it ran, and an
+a storage sync that fails (the project has no S3 storage enabled), a QA check canceled before it ran, and an
 archive request left waiting for confirmation."""
 
 from __future__ import annotations

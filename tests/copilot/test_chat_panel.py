@@ -28,7 +28,7 @@ def test_send_cancel_confirm_and_run(workspace, demo_project):
     _buttons(panel, "kk-chat-confirm")[0].click()
     assert panel.cards[-1]["status"] == "queued"
     panel.run_queued_and_wait(timeout=60)
-    assert panel.cards[-1]["status"] == "failed" and "S3 storage sync" in panel.cards[-1]["last_error"]
+    assert panel.cards[-1]["status"] == "failed" and "S3 storage is disabled" in panel.cards[-1]["last_error"]
     assert "kk-chat-msg" in panel.transcript.value and panel.last_error is None
     panel.send("please make me a sandwich")
     assert panel.messages[-1].text.startswith("I did not understand, try:")

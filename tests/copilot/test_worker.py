@@ -124,7 +124,7 @@ def test_dispatch_to_agent_api_retries_then_succeeds(workspace, demo_project, mo
         assert rejected.id == third and rejected.status == "failed" and "rejected" in rejected.last_error
 
 
-def test_missing_capability_and_cancel_request(workspace, demo_project):
+def test_failed_instruction_and_cancel_request(workspace, demo_project):
     from kroma_kit.catalog.chat import list_messages
     from kroma_kit.copilot.service import cancel, confirm, send_message
 
@@ -132,7 +132,7 @@ def test_missing_capability_and_cancel_request(workspace, demo_project):
     confirm(workspace, "demo", turn.instruction.id)
     stats = run_worker(workspace, WorkerOptions(drain=True))
     failed = ins.get_instruction(workspace, turn.instruction.id)
-    assert stats.failed == 1 and failed.status == "failed" and "S3 storage sync" in failed.last_error
+    assert stats.failed == 1 and failed.status == "failed" and "S3 storage is disabled" in failed.last_error
     last = list_messages(workspace, turn.session.id)[-1]
     assert last.role == "assistant" and "failed" in last.text and failed.id[:8] in last.text
 

@@ -76,6 +76,7 @@ def seed_workspace(home: Path) -> SeededWorkspace:
     seeded = SeededWorkspace(home)
     with _env(KROMA_HOME=str(home), OPENAI_API_KEY=None, OPENAI_BASE_URL=None):
         ws = open_workspace(home)
+        seed_characters(ws)  # first, so the newest run stays the failed weather run the viewer opens on
         seeded.run_ids["style"] = execute_run(ws, PlanRequest(project=DEMO, candidates=3)).run_id
         with FakeOpenAIImagesServer() as fake, _env(OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=fake.base_url):
             seeded.run_ids["time"] = execute_run(
@@ -85,7 +86,6 @@ def seed_workspace(home: Path) -> SeededWorkspace:
             ws, PlanRequest(project=DEMO, stage="weather", weather="rain", candidates=2,
                             manifest_overrides={"output_guard": {"max_chroma_delta": 2.0,
                                                                  "fail_on_chroma_exceed": True}})).run_id
-        seed_characters(ws)
         from tests.copilot.seed_queue import seed_queue
 
         seeded.instruction_ids = seed_queue(ws, DEMO)

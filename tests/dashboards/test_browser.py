@@ -72,7 +72,7 @@ def test_project_overview_cards_and_runs_match_analytics(page, probe, voila, see
     summary = analytics.project_summary(seeded_ws, DEMO)
     runs = analytics.runs_table(seeded_ws, DEMO, limit=15)
 
-    assert int(card(page, "total-runs")) == summary["total_runs"] == 3
+    assert int(card(page, "total-runs")) == summary["total_runs"] == 4  # 3 stages + the courier portfolio
     assert int(card(page, "assets")) == summary["assets"] > 0
     assert float(card(page, "cost-usd")) == pytest.approx(summary["cost_usd"])
     assert summary["cost_usd"] > 0
@@ -148,7 +148,7 @@ def test_qa_report_counts_chart_and_failing_files(page, probe, voila, seeded_ws)
         assert int(card(page, key)) == int(stages[column].sum()), key
     usable = int(stages["passed"].sum() + stages["warned"].sum())
     assert float(card(page, "pass-rate")) == pytest.approx(usable / int(stages["checked"].sum()))
-    assert row_keys(page, "by-stage") == list(stages["stage"]) == ["style", "time", "weather"]
+    assert row_keys(page, "by-stage") == list(stages["stage"]) == ["style", "time", "weather", "character_portfolio"]
 
     failing = int((everything["verdict"] == "fail").sum())
     assert failing > 0

@@ -26,7 +26,7 @@ def test_queue_matches_the_catalog(page, probe, voila, seeded, seeded_ws):
     items = list_instructions(seeded_ws, project_id=project_id)
     assert row_keys(page, "instructions") == [i.id for i in items]
     error = page.locator(f'table[data-table="instructions"] tr[data-row="{failed}"] td[data-col="error"]').inner_text()
-    assert "S3 storage sync" in error
+    assert "S3 storage is disabled" in error
     events = [e["event_type"] for e in list_instruction_events(seeded_ws, failed)]
     assert row_keys(page, "instruction-events") == events and events[-1] == "error"
     assert len(images_loaded(page, "figure.kk-chart img")) == 1

@@ -19,9 +19,9 @@ from tests.dashboards.conftest import free_port
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_dashboard_urls_name_the_four_pages() -> None:
+def test_dashboard_urls_name_every_page() -> None:
     urls = dashboard_urls(8866)
-    assert list(urls) == ["Project overview", "Run viewer", "QA report", "Costs", "Queue"]
+    assert list(urls) == ["Project overview", "Run viewer", "QA report", "Costs", "Characters", "Queue"]
     assert urls["Run viewer"] == "http://127.0.0.1:8866/voila/render/run_viewer.ipynb"
     assert all((REPO_ROOT / "dashboards" / notebook).is_file() for notebook in DASHBOARDS.values())
 
