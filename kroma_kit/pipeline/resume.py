@@ -40,6 +40,7 @@ from kroma_kit.pipeline.summary import RunSummary
 from kroma_kit.postprocess.project import check_post_chain
 from kroma_kit.project_setup import resolve_ref
 from kroma_kit.providers.spend import Budgets, SpendGuard, require_confirmation
+from kroma_kit.security.secrets import project_keys
 from kroma_kit.storage.runlog_live import RunLog
 from kroma_kit.storage.runlog_model import RunLogModel
 from kroma_kit.workspace import ProjectLayout, Workspace
@@ -66,8 +67,16 @@ def _jobs_from_log(log: RunLogModel, root: Path) -> list[PlannedJob]:
 
 def resume_run(ws: Workspace, run_id: str, *, confirm_spend: bool = False, on_event: ev.EventCallback | None = None,
                concurrency: int | None = None, cancel: threading.Event | None = None) -> RunSummary:
-    """Finish run ``run_id`` (full id or unique prefix) under the same id."""
+    """Finish run ``run_id`` (full id or unique prefix) under the same id, with the project's own
+    provider keys available like a new run has them (call option > environment > project secret)."""
     run = get_run(ws, run_id)
+    with project_keys(ws, run["project_slug"]):
+        return _resume(ws, run, confirm_spend=confirm_spend, on_event=on_event, concurrency=concurrency,
+                       cancel=cancel)
+
+
+def _resume(ws: Workspace, run: dict, *, confirm_spend: bool, on_event: ev.EventCallback | None,
+            concurrency: int | None, cancel: threading.Event | None) -> RunSummary:
     mark_interrupted_runs(ws, run["project_slug"])
     project = get_project(ws, run["project_slug"])
     root = Path(project["root"])

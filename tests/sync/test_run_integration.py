@@ -67,3 +67,22 @@ def test_paid_run_uses_the_project_key_pushes_after_and_leaks_nothing(workspace,
     }
     assert "Traceback" in cli_outputs[2].stderr
     assert {name: SECRET.encode() in data for name, data in haystacks.items()} == dict.fromkeys(haystacks, False)
+
+
+def test_resume_takes_the_key_from_the_project_secrets_too(workspace, demo, monkeypatch) -> None:  # noqa: F811
+    """A run stopped by a provider error is resumed with the project's own key, exactly like a
+    new run gets it (no OPENAI_API_KEY in the environment)."""
+    from kroma_kit.pipeline.resume import resume_run
+    from tests.fakes.openai_images_server import Reply
+
+    monkeypatch.delenv("KROMA_MASTER_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    set_secret(workspace, "demo", "openai", "api_key", SECRET)
+    with FakeOpenAIImagesServer(api_key=SECRET) as fake:
+        fake.script(Reply.api_error(500, "the server had an error"))
+        first = execute_run(workspace, openai_request(fake, settings=openai_settings(fake, max_attempts=1)),
+                            confirm_spend=True)
+        assert first.status != "done"
+        resumed = resume_run(workspace, first.run_id, confirm_spend=True)
+        assert resumed.status == "done", resumed.status_reason
+        assert {r.authorization for r in fake.requests} == {f"Bearer {SECRET}"}
