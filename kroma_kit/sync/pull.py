@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from kroma_kit.catalog import sync_state
-from kroma_kit.catalog.db import connect
 from kroma_kit.catalog.projects import get_project
 from kroma_kit.errors import StorageError
 from kroma_kit.storage import s3
 from kroma_kit.storage.atomic import move_to_archive
 from kroma_kit.storage.sync_plan import is_synced_path
 from kroma_kit.sync.policy import s3_credentials, s3_location
-from kroma_kit.sync.push import load_state_map, record_sync
+from kroma_kit.sync.push import load_state_map
 from kroma_kit.sync.report import NoProgress, SyncProgress, SyncReport
+from kroma_kit.sync.session import recorded_sync
 from kroma_kit.workspace import ProjectLayout, Workspace
 
 
@@ -38,15 +38,9 @@ def pull_project(ws: Workspace, slug: str, *, dry_run: bool = False, progress: S
     settings = settings or s3.TransferSettings()
     progress = progress or NoProgress()
     started = time.monotonic()
-    conn = None if dry_run else connect(ws.catalog_path)
-    sync_id = None
-    recorded = False
-    if conn is not None:
+    if not dry_run:
         layout.ensure()
-        sync_id = sync_state.start_sync_run(conn, project["id"], "pull", location.destination, dry_run=False,
-                                            triggered_by=triggered_by)
-        report.sync_id = sync_id
-    try:
+    with recorded_sync(ws, project, report, location.destination, progress, triggered_by=triggered_by) as conn:
         client = client or s3.make_client(location, credentials=s3_credentials(ws, project["id"], location),
                                           settings=settings)
         state = load_state_map(ws, project["id"], location.destination)
@@ -106,21 +100,6 @@ def pull_project(ws: Workspace, slug: str, *, dry_run: bool = False, progress: S
             pool.shutdown(wait=True, cancel_futures=True)
             for rel, *_rest in todo:  # temp files of downloads that were never settled
                 s3.temp_beside(layout.root / rel).unlink(missing_ok=True)
-    except BaseException as exc:
-        report.seconds = time.monotonic() - started
-        if conn is not None:
-            record_sync(conn, project["id"], sync_id, report, "failed",
-                    "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc))
-            recorded = True
-        raise
-    finally:
-        progress.close()
-        if conn is not None and not recorded:
-            report.seconds = time.monotonic() - started
-            record_sync(conn, project["id"], sync_id, report, report.status,
-                    f"{len(report.failed)} file(s) failed" if report.failed else None)
-        if conn is not None:
-            conn.close()
     return report
 
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from kroma_kit.catalog import sync_state
-from kroma_kit.catalog.audit import record_event
 from kroma_kit.catalog.db import connect
 from kroma_kit.catalog.projects import get_project
 from kroma_kit.errors import StorageError
@@ -26,6 +25,7 @@ from kroma_kit.storage import s3
 from kroma_kit.storage.sync_plan import LocalFile, StateEntry, known_sha, plan_push, scan_local
 from kroma_kit.sync.policy import s3_credentials, s3_location
 from kroma_kit.sync.report import NoProgress, SyncProgress, SyncReport
+from kroma_kit.sync.session import recorded_sync
 from kroma_kit.workspace import Workspace
 
 
@@ -58,14 +58,8 @@ def push_project(ws: Workspace, slug: str, *, dry_run: bool = False, delete: boo
     settings = settings or s3.TransferSettings()
     progress = progress or NoProgress()
     started = time.monotonic()
-    conn = None if dry_run else connect(ws.catalog_path)
-    sync_id = None
-    recorded = False
-    if conn is not None:
-        sync_id = sync_state.start_sync_run(conn, project["id"], "push", location.destination, dry_run=False,
-                                            triggered_by=triggered_by, run_id=run_id)
-        report.sync_id = sync_id
-    try:
+    with recorded_sync(ws, project, report, location.destination, progress, triggered_by=triggered_by,
+                       run_id=run_id) as conn:
         client = client or s3.make_client(location, credentials=s3_credentials(ws, project["id"], location),
                                           settings=settings)
         state = load_state_map(ws, project["id"], location.destination)
@@ -142,29 +136,6 @@ def push_project(ws: Workspace, slug: str, *, dry_run: bool = False, delete: boo
             report.deleted = len(keys) - len(not_deleted)
             gone = [location.rel(k) or "" for k in keys if k not in not_deleted]
             sync_state.forget_state(conn, project["id"], location.destination, gone)
-    except BaseException as exc:
-        report.seconds = time.monotonic() - started
-        if conn is not None and sync_id is not None:
-            message = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
-            record_sync(conn, project["id"], sync_id, report, "failed", message)
-            recorded = True
-        raise
-    finally:
-        progress.close()
-        if conn is not None and not recorded:
-            report.seconds = time.monotonic() - started
-            record_sync(conn, project["id"], sync_id, report, report.status,
-                    f"{len(report.failed)} file(s) failed" if report.failed else None)
-        if conn is not None:
-            conn.close()
     return report
 
 
-def record_sync(conn: Any, project_id: str, sync_id: str | None, report: SyncReport, status: str,
-            error: str | None) -> None:
-    counts = report.counts()
-    if sync_id is not None:
-        sync_state.finish_sync_run(conn, sync_id, status, {**counts, "failed_paths": sorted(report.failed)[:50]},
-                                   error)
-    record_event(conn, f"sync.{report.direction}", {**counts, "status": status, "destination": report.destination,
-                                                    "error": error}, project_id=project_id)
