@@ -4,7 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-16)
-DEB_PACKAGES := chromium libomp5 libvulkan1 espeak-ng sox libsox-fmt-mp3
+DEB_PACKAGES := chromium libomp5 libvulkan1 espeak-ng sox libsox-fmt-mp3 postgresql
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: install debs demo test lint bench lab dashboards clean
@@ -19,7 +19,8 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # Debian packages: Chromium for the dashboard browser tests, libomp5 + libvulkan1 for Real-ESRGAN,
-# espeak-ng (offline TTS) and sox + libsox-fmt-mp3 (audio conversion) for the copilot's voice.
+# espeak-ng (offline TTS) and sox + libsox-fmt-mp3 (audio conversion) for the copilot's voice,
+# postgresql (server binaries) for the catalog tests on PostgreSQL.
 debs:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
