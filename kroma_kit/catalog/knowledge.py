@@ -89,6 +89,13 @@ def delete_style_guides(conn: sqlite3.Connection, project_id: str) -> int:
     return conn.execute("DELETE FROM style_guides WHERE project_id = ?", (project_id,)).rowcount
 
 
+def delete_style_guide(conn: sqlite3.Connection, project_id: str, guide_id: str) -> int:
+    """Erase one guide; the characters that followed it fall back to the project's default."""
+    conn.execute("UPDATE characters SET style_guide_id = NULL WHERE project_id = ? AND style_guide_id = ?",
+                 (project_id, guide_id))
+    return conn.execute("DELETE FROM style_guides WHERE project_id = ? AND id = ?", (project_id, guide_id)).rowcount
+
+
 # --------------------------------------------------------------------------- characters
 
 

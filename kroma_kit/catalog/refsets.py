@@ -93,6 +93,11 @@ def delete_reference_sets(conn: sqlite3.Connection, project_id: str, *, exclude_
     return conn.execute("DELETE FROM reference_sets WHERE project_id = ?", (project_id,)).rowcount
 
 
+def delete_reference_set(conn: sqlite3.Connection, project_id: str, set_id: str) -> int:
+    """Erase one set (its items go with it; the assets and their files stay)."""
+    return conn.execute("DELETE FROM reference_sets WHERE project_id = ? AND id = ?", (project_id, set_id)).rowcount
+
+
 def _item(row: sqlite3.Row) -> dict[str, Any]:
     data = dict(row)
     data["metadata"] = from_json(data.pop("metadata_json"))
@@ -157,3 +162,19 @@ def clear_items(conn: sqlite3.Connection, project_id: str, set_id: str) -> int:
 def asset_in_project(conn: sqlite3.Connection, project_id: str, asset_id: str) -> dict[str, Any] | None:
     row = conn.execute("SELECT * FROM assets WHERE project_id = ? AND id = ?", (project_id, asset_id)).fetchone()
     return dict(row) if row else None
+
+
+def update_item(conn: sqlite3.Connection, project_id: str, set_id: str, item_id: str, *,
+                weight: float | None = None, notes: str | None = None, role: str | None = None,
+                sort_order: int | None = None, metadata: dict[str, Any] | None = None) -> int:
+    """Change an item's weight, notes, role, order or metadata (``None`` keeps the value)."""
+    current = next((i for i in list_items(conn, project_id, set_id) if i["id"] == item_id), None)
+    if current is None:
+        return 0
+    return conn.execute(
+        "UPDATE reference_items SET weight = ?, notes = ?, role = ?, sort_order = ?, metadata_json = ? "
+        "WHERE reference_set_id = ? AND id = ?",
+        (float(weight if weight is not None else current["weight"]), notes if notes is not None else current["notes"],
+         role if role is not None else current["role"],
+         sort_order if sort_order is not None else current["sort_order"],
+         to_json(metadata if metadata is not None else current["metadata"]), set_id, item_id)).rowcount

@@ -15,6 +15,7 @@ from kroma_kit.catalog import refsets as rq
 from kroma_kit.catalog.audit import record_event
 from kroma_kit.characters._common import project_of, reading, writing
 from kroma_kit.characters.records import (
+    CODE_PATTERN,
     Character,
     IdentityConstraints,
     StyleGuide,
@@ -114,6 +115,19 @@ def delete_character(ws: Workspace, project: str | dict[str, Any], code: str) ->
     return Character.from_row(row)
 
 
+def find_character(ws: Workspace, project: str | dict[str, Any], key: str) -> Character:
+    """The live character whose code or id is ``key`` (the API addresses characters by id, as
+    the original did, and by code, as the CLI does); anything else is not found."""
+    proj = project_of(ws, project)
+    with reading(ws) as conn:
+        row = kq.get_character(conn, proj["id"], key) if CODE_PATTERN.fullmatch(key) else None
+        if row is None:
+            row = kq.get_character_by_id(conn, proj["id"], key)
+    if row is None or row.get("deleted_at"):
+        raise NotFoundError(f"No character with code or id '{key}' in project '{proj['slug']}'.")
+    return Character.from_row(row)
+
+
 # --------------------------------------------------------------------------- style guides
 
 def _guide_id(conn: Any, proj: dict[str, Any], name: str | None) -> str | None:
@@ -185,3 +199,25 @@ def effective_style_guide(ws: Workspace, project: str | dict[str, Any], characte
             row = kq.get_style_guide(conn, proj["id"], guide_id=character.style_guide_id)
         row = row or kq.default_style_guide(conn, proj["id"])
         return StyleGuide.from_row(row) if row else None
+
+
+def find_style_guide(ws: Workspace, project: str | dict[str, Any], key: str) -> StyleGuide:
+    """The guide whose id or name is ``key`` (ids for the API, names for the CLI)."""
+    proj = project_of(ws, project)
+    with reading(ws) as conn:
+        row = kq.get_style_guide(conn, proj["id"], guide_id=key) or kq.get_style_guide(conn, proj["id"], name=key)
+    if row is None:
+        raise NotFoundError(f"No style guide with id or name '{key}' in project '{proj['slug']}'.")
+    return StyleGuide.from_row(row)
+
+
+def delete_style_guide(ws: Workspace, project: str | dict[str, Any], name: str) -> StyleGuide:
+    """Erase a guide (it holds no history worth keeping: its rules are in every run log that used
+    it); characters that followed it fall back to the project's default guide."""
+    proj = project_of(ws, project)
+    current = get_style_guide(ws, proj, name)
+    with writing(ws) as conn:
+        kq.delete_style_guide(conn, proj["id"], current.id)
+        record_event(conn, "style_guide.deleted", {"name": name, "style_guide_id": current.id},
+                     project_id=proj["id"])
+    return current

@@ -16,7 +16,7 @@ from kroma_kit.catalog import refsets as rq
 from kroma_kit.catalog.assets import find_asset, register_asset
 from kroma_kit.catalog.audit import record_event
 from kroma_kit.characters._common import project_of, reading, writing
-from kroma_kit.characters.records import ReferenceSet
+from kroma_kit.characters.records import ReferenceItem, ReferenceSet
 from kroma_kit.errors import ImageInputError, InputError, NotFoundError
 from kroma_kit.imaging import describe_file, open_image, sanitize_stem
 from kroma_kit.storage.atomic import atomic_write_with
@@ -100,6 +100,13 @@ def add_reference(ws: Workspace, project: str | dict[str, Any], set_name: str, s
                   weight: float = 1.0, notes: str = "", role: str = "reference") -> ReferenceSet:
     """Add an image file to a set (imported into the project first when it lives outside it)."""
     proj = project_of(ws, project)
+    _add_file(ws, proj, set_name, source, weight=weight, notes=notes, role=role)
+    return get_reference_set(ws, proj, set_name)
+
+
+def _add_file(ws: Workspace, proj: dict[str, Any], set_name: str, source: str | Path, *, weight: float,
+              notes: str, role: str) -> str:
+    """Import ``source`` and link it into the set; returns its asset id."""
     current = get_reference_set(ws, proj, set_name)
     folder = f"inputs/refs/{sanitize_stem(set_name, 'set')}"
     path = import_image(proj, source, folder)
@@ -108,7 +115,7 @@ def add_reference(ws: Workspace, project: str | dict[str, Any], set_name: str, s
         rq.add_item(conn, proj["id"], current.id, asset_id, weight=weight, notes=notes, role=role)
         record_event(conn, "reference_set.item_added", {"set": set_name, "asset_id": asset_id,
                                                         "path": Path(path).as_posix()}, project_id=proj["id"])
-    return get_reference_set(ws, proj, set_name)
+    return asset_id
 
 
 def add_asset_to_set(ws: Workspace, project: str | dict[str, Any], set_name: str, asset_id: str, *,
@@ -141,3 +148,78 @@ def remove_reference(ws: Workspace, project: str | dict[str, Any], set_name: str
         record_event(conn, "reference_set.item_removed", {"set": set_name, "asset_id": asset_id},
                      project_id=proj["id"])
     return get_reference_set(ws, proj, set_name)
+
+
+def find_reference_set(ws: Workspace, project: str | dict[str, Any], key: str) -> ReferenceSet:
+    """The set whose id or name is ``key`` (ids for the API, names for the CLI)."""
+    proj = project_of(ws, project)
+    with reading(ws) as conn:
+        row = rq.get_reference_set(conn, proj["id"], set_id=key) or rq.get_reference_set(conn, proj["id"], name=key)
+        if row is None:
+            raise NotFoundError(f"No reference set with id or name '{key}' in project '{proj['slug']}'.")
+        return ReferenceSet.from_row(row, rq.list_items(conn, proj["id"], row["id"]))
+
+
+def update_reference_set(ws: Workspace, project: str | dict[str, Any], name: str, *,
+                         description: str | None = None, metadata: dict[str, Any] | None = None) -> ReferenceSet:
+    """Change a set's description or metadata (``None`` keeps the value)."""
+    proj = project_of(ws, project)
+    current = get_reference_set(ws, proj, name)
+    with writing(ws) as conn:
+        rq.update_reference_set(conn, proj["id"], current.id, description=description, metadata=metadata)
+        record_event(conn, "reference_set.updated", {"name": name, "fields": sorted(
+            k for k, v in (("description", description), ("metadata", metadata)) if v is not None)},
+            project_id=proj["id"])
+    return get_reference_set(ws, proj, name)
+
+
+def delete_reference_set(ws: Workspace, project: str | dict[str, Any], name: str) -> ReferenceSet:
+    """Erase a set and its items; the assets and their files stay in the catalog."""
+    proj = project_of(ws, project)
+    current = get_reference_set(ws, proj, name)
+    with writing(ws) as conn:
+        rq.delete_reference_set(conn, proj["id"], current.id)
+        record_event(conn, "reference_set.deleted", {"name": name, "reference_set_id": current.id,
+                                                     "items": len(current.items)}, project_id=proj["id"])
+    return current
+
+
+def get_reference_item(ws: Workspace, project: str | dict[str, Any], set_name: str, key: str) -> ReferenceItem:
+    """An item of the set by its id or its asset's id."""
+    refset = get_reference_set(ws, project, set_name)
+    found = next((item for item in refset.items if key in (item.id, item.asset_id)), None)
+    if found is None:
+        raise NotFoundError(f"No item '{key}' in reference set '{set_name}'.")
+    return found
+
+
+def update_reference_item(ws: Workspace, project: str | dict[str, Any], set_name: str, key: str, *,
+                          weight: float | None = None, notes: str | None = None,
+                          role: str | None = None) -> ReferenceItem:
+    """Change an item's weight, notes or role (``None`` keeps the value)."""
+    proj = project_of(ws, project)
+    refset = get_reference_set(ws, proj, set_name)
+    item = get_reference_item(ws, proj, set_name, key)
+    with writing(ws) as conn:
+        rq.update_item(conn, proj["id"], refset.id, item.id, weight=weight, notes=notes, role=role)
+        record_event(conn, "reference_set.item_updated", {"set": set_name, "item_id": item.id},
+                     project_id=proj["id"])
+    return get_reference_item(ws, proj, set_name, item.id)
+
+
+def add_set_item(ws: Workspace, project: str | dict[str, Any], set_name: str, *, asset_id: str | None = None,
+                 path: str | None = None, weight: float = 1.0, notes: str = "", role: str = "reference"
+                 ) -> ReferenceItem:
+    """Add one item, given either a catalog asset of the project or a file *inside the project
+    root* (a caller over the network must not make the server read files elsewhere); the new item."""
+    proj = project_of(ws, project)
+    if (asset_id is None) == (path is None):
+        raise InputError("Give either 'asset_id' (a catalog asset of this project) or 'path' (an image file "
+                         "inside the project root), not both.")
+    if path is not None:
+        inside = ProjectLayout(Path(proj["root"])).inside(path)
+        asset_id = _add_file(ws, proj, set_name, inside, weight=weight, notes=notes, role=role)
+    else:
+        assert asset_id is not None
+        add_asset_to_set(ws, proj, set_name, asset_id, weight=weight, notes=notes, role=role)
+    return get_reference_item(ws, proj, set_name, asset_id)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kroma_kit.catalog.projects import project_layout
+from kroma_kit.characters.generation import CharacterRunRequest, generate_character_images
 from kroma_kit.errors import KromaError
 from kroma_kit.pipeline.events import Planned, RunEvent
 from kroma_kit.pipeline.execute import execute_run
@@ -70,6 +71,14 @@ class RunLauncher:
         return self.start(lambda on_event, cancel: resume_run(
             ws, run_id, confirm_spend=confirm_spend, concurrency=concurrency, on_event=on_event, cancel=cancel),
             label=run_id)
+
+    def generate_character(self, ws: Workspace, request: CharacterRunRequest, *,
+                           confirm_spend: bool = False) -> Planned:
+        """Start a character image run (reference, 360° set or scene image; see :meth:`start`):
+        the images are recorded on the character when the run ends."""
+        return self.start(lambda on_event, cancel: generate_character_images(
+            ws, request, confirm_spend=confirm_spend, on_event=on_event, cancel=cancel),
+            label=f"{request.project}-{request.code}")
 
     def start(self, run: Callable[[Callable[[RunEvent], None], threading.Event], Any], *, label: str) -> Planned:
         """Call ``run(on_event, cancel)`` on a new thread; return its ``Planned`` event (run id,
