@@ -138,7 +138,32 @@ def _unwrap(value: Any, mode: str | None) -> tuple[dict[str, Any], str]:
             raise InputError(f"Bootstrap section '{section}' must be a list, got {type(settings[section]).__name__}.")
     if "project" in settings and not isinstance(settings["project"], dict):
         raise InputError("Bootstrap section 'project' must be an object with name/description.")
+    _check_text_fields(settings)
     return settings, mode
+
+
+TEXT_FIELDS = ("name", "description", "instructions", "notes", "prompt_text", "display_name", "account_ref",
+               "base_url", "template_text", "code", "kind", "label", "content_uri", "content_text")
+
+
+def _check_text_fields(settings: dict[str, Any]) -> None:
+    """Text fields must be text (or null): an answer from an outside AI (or a client over HTTP)
+    with a number or a list there is refused with its place, before anything is written."""
+    places: list[tuple[str, Any]] = [("project", settings.get("project"))]
+    for section in SECTIONS:
+        for number, entry in enumerate(settings.get(section) or [], start=1):
+            places.append((f"{section} entry {number}", entry))
+            if isinstance(entry, dict) and isinstance(entry.get("items"), list):
+                places += [(f"{section} entry {number} item {i}", item) for i, item in enumerate(entry["items"], 1)]
+    for where, entry in places:
+        if not isinstance(entry, dict):
+            continue
+        for key in TEXT_FIELDS:
+            if entry.get(key) is not None and not isinstance(entry[key], str):
+                raise InputError(f"Bootstrap {where}: '{key}' must be text, got {type(entry[key]).__name__}.")
+        order = entry.get("sort_order")
+        if order is not None and (isinstance(order, bool) or not isinstance(order, int)):
+            raise InputError(f"Bootstrap {where}: 'sort_order' must be an integer.")
 
 
 def _named(entries: list[Any], section: str, key: str = "name") -> list[dict[str, Any]]:
