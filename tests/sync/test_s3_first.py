@@ -1,0 +1,123 @@
+"""S3-first projects (storage mode ``s3``) against moto on loopback: a local run of the sample
+project puts every output in the bucket as it is made; the cache is evicted; readers get the files
+back verified by sha256; a missing object is a clear error; a failed upload keeps the file local,
+pending, and the next push sends it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from kroma_kit.catalog.db import connect
+from kroma_kit.errors import InputError, NotFoundError, StorageError
+from kroma_kit.pipeline.execute import execute_run
+from kroma_kit.sync.files import evict, local_copy
+from kroma_kit.sync.policy import set_s3, show_policy
+from kroma_kit.sync.push import push_project
+from kroma_kit.sync.s3_first import pending_uploads, put_outputs
+from tests.fakes.s3_server import closed_port_url
+from tests.pipeline.runsupport import demo, local_request, sample_files  # noqa: F401
+from tests.sync.test_push_pull import keys
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def outputs_of(run_log: dict) -> set[str]:
+    files = set()
+    for job in run_log["jobs"]:
+        for c in job["candidates"]:
+            files |= {c.get("output"), c.get("final_output"), (c.get("output_guard") or {}).get("bad_archive")}
+    return {f for f in files if f}
+
+
+def test_mode_is_validated_shown_and_recorded(workspace, demo, bucket, moto_s3) -> None:  # noqa: F811
+    assert show_policy(workspace, "demo")["mode"] == "local"
+    with pytest.raises(InputError, match="without a bucket"):
+        set_s3(workspace, "demo", mode="s3")
+    with pytest.raises(InputError, match="Unknown storage mode 'cloud'"):
+        set_s3(workspace, "demo", bucket=bucket, mode="cloud")
+    with pytest.raises(InputError, match="contradicts --mode s3"):
+        set_s3(workspace, "demo", bucket=bucket, mode="s3", enabled=False)
+    shown = set_s3(workspace, "demo", bucket=bucket, endpoint_url=moto_s3.url, mode="s3")
+    assert (shown["mode"], shown["s3_enabled"]) == ("s3", True)
+    assert set_s3(workspace, "demo", enabled=False)["mode"] == "local"
+    assert set_s3(workspace, "demo", enabled=True)["mode"] == "mirror"  # today's --enabled true: a mirror
+
+
+def test_a_run_writes_through_evict_and_read_back_verified(workspace, demo, bucket, moto_s3,  # noqa: F811
+                                                          s3_client) -> None:
+    set_s3(workspace, "demo", bucket=bucket, prefix="studio", endpoint_url=moto_s3.url, mode="s3")
+    summary = execute_run(workspace, local_request(scenes=2, candidates=2))
+    assert summary.status == "done", summary.status_reason
+    root = Path(demo["root"])
+    run_log = json.loads(Path(summary.run_log_path).read_text())
+    made = outputs_of(run_log)
+    assert len(made) >= 4
+    pushed = keys(s3_client, bucket)
+    expected = {f"studio/demo/{rel}" for rel in made} | {f"studio/demo/runs/{summary.run_id}.json"}
+    assert expected <= set(pushed)
+    for rel in made:
+        head = s3_client.head_object(Bucket=bucket, Key=f"studio/demo/{rel}")
+        assert head["Metadata"]["sha256"] == sha(root / rel)
+    assert run_log["s3_files"]["pending"] == {} and run_log["s3_files"]["mode"] == "s3"
+    conn = connect(workspace.catalog_path, read_only=True)
+    backends = {r["rel_path"]: r["storage_backend"] for r in conn.execute(
+        "SELECT rel_path, storage_backend FROM assets WHERE run_id = ?", (summary.run_id,))}
+    conn.close()
+    assert {backends[rel] for rel in made if rel in backends} == {"s3"}
+
+    digests = {rel: sha(root / rel) for rel in made}
+    (root / "inputs" / "stray.png").write_bytes(b"not uploaded")
+    evicted = evict(workspace, "demo")
+    assert set(evicted.evicted) >= made and "inputs/stray.png" in evicted.kept_not_uploaded
+    assert not any((root / rel).exists() for rel in made)
+    assert (root / "runs" / f"{summary.run_id}.json").is_file() and (root / "inputs" / "stray.png").is_file()
+    for rel in sorted(made):
+        path = local_copy(workspace, "demo", rel)
+        assert path == root / rel and sha(path) == digests[rel]
+
+    (root / sorted(made)[0]).write_bytes(b"tampered")  # a stale cache entry is replaced, verified
+    s3_client.put_object(Bucket=bucket, Key=f"studio/demo/{sorted(made)[1]}", Body=b"evil",
+                         Metadata={"sha256": hashlib.sha256(b"evil").hexdigest()})
+    (root / sorted(made)[1]).unlink()
+    assert sha(local_copy(workspace, "demo", sorted(made)[0])) == digests[sorted(made)[0]]
+    with pytest.raises(StorageError, match="the catalog expects"):
+        local_copy(workspace, "demo", sorted(made)[1])
+    with pytest.raises(NotFoundError, match=r"s3://.*/studio/demo/outputs/nope.png does not exist"):
+        local_copy(workspace, "demo", "outputs/nope.png")
+
+
+def test_a_failed_upload_stays_local_pending_and_the_next_push_sends_it(workspace, demo, bucket,  # noqa: F811
+                                                                        moto_s3, s3_client) -> None:
+    set_s3(workspace, "demo", bucket=bucket, endpoint_url=closed_port_url(), mode="s3")
+    summary = execute_run(workspace, local_request(scenes=1, candidates=1))
+    assert summary.status == "done"  # the bucket was down; the run was not
+    run_log = json.loads(Path(summary.run_log_path).read_text())
+    made = outputs_of(run_log)
+    assert set(run_log["s3_files"]["pending"]) >= made
+    assert "cannot reach the endpoint" in next(iter(run_log["s3_files"]["pending"].values()))
+    pending = {row["rel_path"] for row in pending_uploads(workspace, demo)}
+    assert pending >= made | {f"runs/{summary.run_id}.json"}
+    assert set(evict(workspace, "demo").kept_pending) >= made  # never evicts what is not up
+    assert all((Path(demo["root"]) / rel).is_file() for rel in made)
+
+    set_s3(workspace, "demo", endpoint_url=moto_s3.url)
+    report = put_outputs(workspace, demo, [])  # the next write retries what is pending
+    assert set(report.uploaded) == pending and pending_uploads(workspace, demo) == []
+    assert {f"demo/{rel}" for rel in pending} <= set(keys(s3_client, bucket))
+
+
+def test_push_clears_pending(workspace, demo, bucket, moto_s3, s3_client) -> None:  # noqa: F811
+    set_s3(workspace, "demo", bucket=bucket, endpoint_url=closed_port_url(), mode="s3")
+    rel = "outputs/late.png"
+    (Path(demo["root"]) / rel).parent.mkdir(parents=True, exist_ok=True)
+    (Path(demo["root"]) / rel).write_bytes(b"late")
+    assert put_outputs(workspace, demo, [rel]).pending
+    set_s3(workspace, "demo", endpoint_url=moto_s3.url)
+    assert push_project(workspace, "demo").failed == {}
+    assert pending_uploads(workspace, demo) == []
