@@ -1,5 +1,6 @@
-"""Reading project files when the local root is only a cache (storage mode ``s3``, or a mirror whose
-files were evicted), and emptying that cache safely.
+"""Reading project files when the local root is only a cache (storage mode ``s3``), and emptying
+that cache safely. Projects in the ``local`` and ``mirror`` modes keep disk as the truth: their
+files are read as they are and never evicted.
 
 :func:`local_copy` is the one way readers (candidate grid, dashboards, review, export,
 post-processing inputs) turn a project file into a local path: the file on disk when its sha256
@@ -49,13 +50,13 @@ def local_copy(ws: Workspace, project: dict[str, Any] | str, ref: str | os.PathL
         pending = {p["rel_path"] for p in s3_files.list_pending(conn, project["id"])}
     finally:
         conn.close()
-    mode = storage_mode(row)
+    s3_first = storage_mode(row) == "s3"
     if target.is_file():
-        if mode == "local" or rel in pending or expected is None or s3.sha256_file(target) == expected:
+        if not s3_first or rel in pending or expected is None or s3.sha256_file(target) == expected:
             return target
-    elif mode == "local":
+    elif not s3_first:
         raise StorageError(f"Project file {rel} is missing from {root} (project '{project['slug']}' keeps "
-                           "its files on local disk only).")
+                           "its files on local disk; its storage mode is not s3).")
     return _download(ws, project, rel, target, expected, settings or s3.TransferSettings())
 
 
@@ -122,13 +123,13 @@ def _record(ws: Workspace, project_id: str, destination: str, rel: str, target: 
 def fetch_missing(ws: Workspace, project: dict[str, Any], *, settings: s3.TransferSettings | None = None) -> list[str]:
     """Bring every object of the project's bucket folder that the local cache lacks back to disk
     (verified, one :func:`local_copy` each) before something reads the whole root (an export).
-    Does nothing for a project that keeps its files locally; answers the paths fetched."""
+    Does nothing unless the project is S3-first; answers the paths fetched."""
     conn = connect(ws.catalog_path, read_only=True)
     try:
         mode = storage_mode(storage_row(conn, project["id"]))
     finally:
         conn.close()
-    if mode == "local":
+    if mode != "s3":
         return []
     location = s3_location(ws, project)
     settings = settings or s3.TransferSettings()
@@ -169,6 +170,9 @@ def evict(ws: Workspace, slug: str, *, older_than_s: float | None = None, dry_ru
     location = s3_location(ws, project)
     conn = connect(ws.catalog_path, read_only=True)
     try:
+        if storage_mode(storage_row(conn, project["id"])) != "s3":
+            raise InputError(f"Project '{slug}' is not S3-first, so its local files are the only copy that counts; "
+                             f"evict works in storage mode s3 (`kroma storage set-s3 --project {slug} --mode s3`).")
         state = {row["rel_path"]: row for row in sync_state.load_state(conn, project["id"], location.destination)}
         pending = {row["rel_path"] for row in s3_files.list_pending(conn, project["id"])}
     finally:

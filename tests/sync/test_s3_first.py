@@ -52,12 +52,12 @@ def test_mode_is_validated_shown_and_recorded(workspace, demo, bucket, moto_s3) 
 def test_a_run_writes_through_evict_and_read_back_verified(workspace, demo, bucket, moto_s3,  # noqa: F811
                                                           s3_client) -> None:
     set_s3(workspace, "demo", bucket=bucket, prefix="studio", endpoint_url=moto_s3.url, mode="s3")
-    summary = execute_run(workspace, local_request(scenes=2, candidates=2))
+    summary = execute_run(workspace, local_request(scenes=1, candidates=2))
     assert summary.status == "done", summary.status_reason
     root = Path(demo["root"])
     run_log = json.loads(Path(summary.run_log_path).read_text())
     made = outputs_of(run_log)
-    assert len(made) >= 4
+    assert len(made) >= 2
     pushed = keys(s3_client, bucket)
     expected = {f"studio/demo/{rel}" for rel in made} | {f"studio/demo/runs/{summary.run_id}.json"}
     assert expected <= set(pushed)
@@ -121,3 +121,58 @@ def test_push_clears_pending(workspace, demo, bucket, moto_s3, s3_client) -> Non
     set_s3(workspace, "demo", endpoint_url=moto_s3.url)
     assert push_project(workspace, "demo").failed == {}
     assert pending_uploads(workspace, demo) == []
+
+
+def test_readers_get_evicted_files_back(workspace, demo, bucket, moto_s3, tmp_path) -> None:  # noqa: F811
+    """Grid, dashboards' thumbnails, review, post-processing and export, after the cache was emptied."""
+    import shutil
+    import tarfile
+
+    from kroma_kit.bundles.export import export_project
+    from kroma_kit.dashboards.thumbs import thumb_img
+    from kroma_kit.pipeline.review import override_winner
+    from kroma_kit.postprocess.batch import process_files
+    from kroma_kit.storage.thumbnails import thumbnail_cache_dir
+    from kroma_kit.widgets import CandidateGrid
+
+    set_s3(workspace, "demo", bucket=bucket, endpoint_url=moto_s3.url, mode="s3")
+    summary = execute_run(workspace, local_request(scenes=1, candidates=2))
+    root = Path(demo["root"])
+    run_log = json.loads(Path(summary.run_log_path).read_text())
+    made = outputs_of(run_log)
+    digests = {rel: sha(root / rel) for rel in made}
+
+    def empty_caches() -> None:
+        evict(workspace, "demo")
+        shutil.rmtree(thumbnail_cache_dir(workspace.home), ignore_errors=True)
+        assert not any((root / rel).exists() for rel in made)
+
+    empty_caches()
+    grid = CandidateGrid(workspace, run_id=summary.run_id, read_only=True)
+    assert len(grid.cards) == 2
+    assert all('src="data:image/webp;base64,' in card.picture.value for card in grid.cards.values())
+    fetched = [rel for rel in made if (root / rel).exists()]  # each card's file came back, verified
+    assert len(fetched) >= 2 and all(sha(root / rel) == digests[rel] for rel in fetched)
+
+    empty_caches()
+    rel = sorted(made)[0]
+    html = thumb_img(root / rel, digests[rel], home=workspace.home, fetch=lambda p: local_copy(workspace, demo, p))
+    assert 'data-thumb="ok"' in html and sha(root / rel) == digests[rel]
+
+    empty_caches()
+    [job] = run_log["jobs"]
+    loser = next(c["candidate_index"] for c in job["candidates"] if c["candidate_index"] != job["selected_candidate"])
+    chosen = override_winner(workspace, summary.run_id, job["id"], loser, note="evicted but fine")
+    assert Path(chosen["final_output"]).is_file()
+
+    empty_caches()
+    done = process_files(workspace, "demo", "color", rel)  # a project-relative input, fetched back
+    assert done.failed == [] and len(done.processed) == 1
+    out_rel = Path(done.processed[0]["output"]).resolve().relative_to(root.resolve()).as_posix()
+    assert pending_uploads(workspace, demo) == [] and put_outputs(workspace, demo, [out_rel]).unchanged == [out_rel]
+
+    empty_caches()
+    bundle = export_project(workspace, "demo", output=tmp_path / "demo.tar.gz")
+    with tarfile.open(bundle.path) as tar:
+        names = {name.split("/files/", 1)[1] for name in tar.getnames() if "/files/" in name}
+    assert made <= names and all(sha(root / rel) == digests[rel] for rel in made)
