@@ -5,8 +5,9 @@ files are read as they are and never evicted.
 :func:`local_copy` is the one way readers (candidate grid, dashboards, review, export,
 post-processing inputs) turn a project file into a local path: the file on disk when its sha256
 is the one the catalog expects, else the object downloaded into a temp file beside it, checked
-against the sha256 it carries (and the catalog's), and moved into place. A local file that differs
-and is not safely in the bucket is never overwritten: it is the newer work.
+against the sha256 it carries (and the catalog's), and moved into place. A local file with a
+pending upload is the newer work and is returned as it is; any other local file that differs is
+moved to ``archive/replaced/`` before the verified copy takes its place, never overwritten.
 
 :func:`evict` deletes cached images whose exact bytes are in the bucket (sync state written by a
 verified upload, same sha256, size and mtime) and no pending upload; run logs, manifests and
@@ -27,9 +28,10 @@ from kroma_kit.catalog.projects import get_project
 from kroma_kit.catalog.sync_state import storage_row
 from kroma_kit.errors import InputError, NotFoundError, StorageError
 from kroma_kit.storage import s3
+from kroma_kit.storage.atomic import move_to_archive
 from kroma_kit.storage.sync_plan import is_synced_path, scan_local
 from kroma_kit.sync.policy import s3_credentials, s3_location, storage_mode
-from kroma_kit.workspace import Workspace
+from kroma_kit.workspace import ProjectLayout, Workspace
 
 EVICTABLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff")
 
@@ -101,6 +103,9 @@ def _download(ws: Workspace, project: dict[str, Any], rel: str, target: Path, ex
         if want and got != want:
             raise StorageError(f"Download of s3://{location.bucket}/{key} is corrupt: sha256 {got[:12]}... "
                                f"!= {want[:12]}...; the cache was not changed.")
+        if target.exists():
+            layout = ProjectLayout(Path(project["root"]))
+            move_to_archive(target, layout.archive_replaced, "replaced")
         os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)

@@ -86,6 +86,8 @@ def test_a_run_writes_through_evict_and_read_back_verified(workspace, demo, buck
                          Metadata={"sha256": hashlib.sha256(b"evil").hexdigest()})
     (root / sorted(made)[1]).unlink()
     assert sha(local_copy(workspace, "demo", sorted(made)[0])) == digests[sorted(made)[0]]
+    [kept] = (root / "archive" / "replaced").glob("*")  # the differing local file was kept, not overwritten
+    assert kept.read_bytes() == b"tampered"
     with pytest.raises(StorageError, match="the catalog expects"):
         local_copy(workspace, "demo", sorted(made)[1])
     with pytest.raises(NotFoundError, match=r"s3://.*/studio/demo/outputs/nope.png does not exist"):
@@ -110,6 +112,22 @@ def test_a_failed_upload_stays_local_pending_and_the_next_push_sends_it(workspac
     report = put_outputs(workspace, demo, [])  # the next write retries what is pending
     assert set(report.uploaded) == pending and pending_uploads(workspace, demo) == []
     assert {f"demo/{rel}" for rel in pending} <= set(keys(s3_client, bucket))
+
+
+def test_cli_mode_evict_and_pending(kroma_home: Path, bucket, moto_s3) -> None:
+    from tests.sync.test_faults import kroma
+
+    assert kroma(kroma_home, "project", "create", "--slug", "ep1").returncode == 0
+    shown = json.loads(kroma(kroma_home, "storage", "set-s3", "--project", "ep1", "--bucket", bucket,
+                             "--endpoint-url", moto_s3.url, "--mode", "s3", "--json").stdout)
+    assert shown["mode"] == "s3" and json.loads(kroma(kroma_home, "storage", "show", "--project", "ep1",
+                                                      "--json").stdout)["mode"] == "s3"
+    bad = kroma(kroma_home, "storage", "evict", "--project", "ep1", "--older-than", "soon")
+    assert bad.returncode != 0 and "expected a duration like 90s" in bad.stderr
+    (kroma_home / "projects" / "ep1" / "outputs" / "a.png").write_bytes(b"a" * 10)
+    evicted = json.loads(kroma(kroma_home, "storage", "evict", "--project", "ep1", "--json").stdout)
+    assert (evicted["evicted"], evicted["kept_not_uploaded"]) == (0, 1)  # never uploaded: kept
+    assert json.loads(kroma(kroma_home, "storage", "pending", "--project", "ep1", "--json").stdout) == []
 
 
 def test_push_clears_pending(workspace, demo, bucket, moto_s3, s3_client) -> None:  # noqa: F811
