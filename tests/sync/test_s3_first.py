@@ -173,6 +173,12 @@ def test_readers_get_evicted_files_back(workspace, demo, bucket, moto_s3, tmp_pa
     assert len(fetched) >= 2 and all(sha(root / rel) == digests[rel] for rel in fetched)
 
     empty_caches()
+    from kroma_kit.analytics.pictures import run_contact_sheet
+
+    sheet = run_contact_sheet(workspace, summary.run_id)
+    assert sheet.candidates == 2 and sum((root / rel).exists() for rel in made) >= 2
+
+    empty_caches()
     rel = sorted(made)[0]
     html = thumb_img(root / rel, digests[rel], home=workspace.home, fetch=lambda p: local_copy(workspace, demo, p))
     assert 'data-thumb="ok"' in html and sha(root / rel) == digests[rel]
