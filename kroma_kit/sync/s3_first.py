@@ -94,14 +94,14 @@ def put_outputs(ws: Workspace, project: dict[str, Any], rel_paths: list[str], *,
             if not path.is_file():
                 continue
             info = path.stat()
-            sha = s3.sha256_file(path)
             known = state.get(rel)
-            if known and (known["sha256"], known["size_bytes"], known["mtime_ns"]) == (sha, info.st_size,
-                                                                                        info.st_mtime_ns):
+            if known and (known["size_bytes"], known["mtime_ns"]) == (info.st_size, info.st_mtime_ns):
+                # the bytes our last upload or verified fetch recorded (as `kroma sync push` trusts them)
                 report.unchanged.append(rel)
                 with transaction(conn):
                     _settled(conn, project["id"], {}, [rel])
                 continue
+            sha = s3.sha256_file(path)
             error = unreachable
             if error is None:
                 try:
