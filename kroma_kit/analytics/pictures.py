@@ -8,13 +8,18 @@ picture of the same query.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kroma_kit.analytics.queries import records
-from kroma_kit.errors import InputError
+from kroma_kit.catalog.projects import get_project
+from kroma_kit.errors import InputError, KromaError
 from kroma_kit.figures.contact_sheet import DEFAULT_TILE, ContactSheet, render_contact_sheet
 from kroma_kit.figures.costs import draw_cost_chart
 from kroma_kit.figures.qa_chart import draw_qa_chart
+from kroma_kit.storage.thumbnails import thumbnail_cache_dir, thumbnail_path
+from kroma_kit.sync.files import local_copy
+from kroma_kit.sync.s3_first import is_s3_first
 
 if TYPE_CHECKING:
     from kroma_kit.workspace import Workspace
@@ -94,5 +99,23 @@ def run_contact_sheet(ws: Workspace, run_id: str, *, project: str | None = None,
         raise InputError(f"Run {run_id} belongs to project '{owner}', not '{project}'.")
     full_id = str(rows[0]["run_id"])
     title = f"{owner} · run {full_id[:8]} · {rows[0].get('stage') or ''} · gold outline = winner"
+    _fetch_evicted(ws, owner, rows, tile)
     return render_contact_sheet(rows, title=title,
                                 tile=tile, home=ws.home, run_id=full_id)
+
+
+def _fetch_evicted(ws: Workspace, slug: str, rows: list[dict[str, Any]], tile: int) -> None:
+    """An S3-first project may have evicted candidates' images from its local cache: fetch back
+    (sha256 verified) those whose thumbnail at this tile size is not cached either. One that cannot
+    be fetched is drawn as a missing tile, like any missing file."""
+    if not is_s3_first(ws, get_project(ws, slug)):
+        return
+    cache = thumbnail_cache_dir(ws.home)
+    for row in rows:
+        path, digest = row.get("final_path") or row.get("output_path"), row.get("sha256")
+        if not path or Path(path).is_file() or (digest and thumbnail_path(digest, tile, cache_dir=cache).is_file()):
+            continue
+        try:
+            local_copy(ws, slug, path)
+        except KromaError:
+            continue

@@ -30,6 +30,7 @@ from kroma_kit.storage.atomic import atomic_write_json, file_stamp
 from kroma_kit.storage.bundle_tar import BundleEntry, write_tar_gz
 from kroma_kit.storage.s3 import sha256_file
 from kroma_kit.storage.sync_plan import scan_local
+from kroma_kit.sync.files import fetch_missing
 from kroma_kit.workspace import Workspace
 
 BUNDLE_FORMAT = "kroma.bundle.v1"
@@ -92,6 +93,8 @@ def export_project(ws: Workspace, slug: str, *, output: str | Path | None = None
         raise InputError(f"Export target {target} is inside the project root {root}: it would export itself. "
                          "Pick a place outside it (the default is <KROMA_HOME>/exports/).")
     bundle_name = f"{slug}_{stamp}"
+    if include_files:
+        fetch_missing(ws, project)  # S3-first: files evicted from the local cache come back (verified) first
     files = scan_local(root) if include_files and root.is_dir() else []
     with tempfile.TemporaryDirectory(prefix=".kroma-export-", dir=ws.home) as tmp:
         db_path = Path(tmp) / "project.db"

@@ -12,7 +12,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-NEVER_EXPORTED = frozenset({"project_api_secrets", "project_sync_state", "sync_runs", "schema_migrations"})
+NEVER_EXPORTED = frozenset({"project_api_secrets", "project_sync_state", "sync_runs", "schema_migrations",
+                            "storage_pending_uploads"})
 # Handled by the bundle service itself: the project row and its storage policy belong to the
 # workspace that holds it (paths, buckets), users are matched by name.
 SPECIAL_TABLES = frozenset({"projects", "project_storage", "app_users"})

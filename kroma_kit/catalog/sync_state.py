@@ -8,7 +8,7 @@ from typing import Any
 
 from kroma_kit.catalog.db import from_json, new_id, to_json, utcnow
 
-S3_FIELDS = ("s3_enabled", "s3_bucket", "s3_prefix", "s3_region", "s3_profile", "s3_endpoint_url")
+S3_FIELDS = ("s3_enabled", "s3_bucket", "s3_prefix", "s3_region", "s3_profile", "s3_endpoint_url", "storage_mode")
 
 
 def load_state(conn: sqlite3.Connection, project_id: str, destination: str) -> list[dict[str, Any]]:
@@ -62,7 +62,7 @@ def list_sync_runs(conn: sqlite3.Connection, project_id: str, limit: int = 20) -
 
 
 def update_s3_policy(conn: sqlite3.Connection, project_id: str, changes: dict[str, Any]) -> None:
-    """Set some of the ``s3_*`` columns (only the names in :data:`S3_FIELDS`)."""
+    """Set some of the ``s3_*`` / ``storage_mode`` columns (only the names in :data:`S3_FIELDS`)."""
     unknown = set(changes) - set(S3_FIELDS)
     if unknown:
         raise ValueError(f"unknown storage fields {sorted(unknown)}")

@@ -1,4 +1,4 @@
-"""``kroma storage show|set-local|set-s3`` and ``kroma sync push|pull|history``."""
+"""``kroma storage show|set-local|set-s3|evict|pending`` and ``kroma sync push|pull|history``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,23 @@ def _bool(text: str) -> bool:
     if value in ("false", "0", "no", "off"):
         return False
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def _duration(text: str) -> float:
+    """``90``, ``90s``, ``30m``, ``12h``, ``7d``, ``2w`` as seconds."""
+    value = text.strip().lower()
+    unit = DURATION_UNITS.get(value[-1:], None)
+    number = value[:-1] if unit else value
+    try:
+        seconds = float(number) * (unit or 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a duration like 90s, 30m, 12h, 7d or 2w, got {text!r}") from None
+    if seconds < 0:
+        raise argparse.ArgumentTypeError(f"a duration cannot be negative: {text!r}")
+    return seconds
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -38,9 +55,23 @@ def register(commands: argparse._SubParsersAction) -> None:
     s3.add_argument("--region")
     s3.add_argument("--profile", help="AWS profile (else the environment, else the project's aws secrets)")
     s3.add_argument("--endpoint-url", help="S3-compatible endpoint (MinIO, Ceph, R2, ...)")
-    s3.add_argument("--enabled", type=_bool, help="true or false")
+    s3.add_argument("--enabled", type=_bool, help="true or false (true: a mirror unless --mode says s3)")
+    s3.add_argument("--mode", choices=("local", "mirror", "s3"),
+                    help="local: disk only; mirror: disk first, `kroma sync push` copies; s3: each output goes "
+                    "to the bucket as it is made and the local root is a cache")
     add_json_flag(s3)
     s3.set_defaults(handler=cmd_storage_set_s3)
+    evict = storage_sub.add_parser("evict", help="empty the local cache of images that are safely in the bucket")
+    evict.add_argument("--project", required=True)
+    evict.add_argument("--older-than", type=_duration, help="only files not modified for this long (30m, 12h, 7d)")
+    evict.add_argument("--dry-run", action="store_true", help="list what would go; delete nothing")
+    add_json_flag(evict)
+    evict.set_defaults(handler=cmd_storage_evict)
+    pending = storage_sub.add_parser("pending", help="outputs whose upload failed (kept local; the next push "
+                                     "sends them)")
+    pending.add_argument("--project", required=True)
+    add_json_flag(pending)
+    pending.set_defaults(handler=cmd_storage_pending)
 
     sync = commands.add_parser("sync", help="push the project root to S3, or pull it back")
     sync_sub = sync.add_subparsers(dest="sync_command", required=True)
@@ -88,7 +119,33 @@ def cmd_storage_set_s3(args: argparse.Namespace) -> int:
     from kroma_kit.sync.policy import set_s3
 
     emit(args, set_s3(_ws(args), args.project, bucket=args.bucket, prefix=args.prefix, region=args.region,
-                      profile=args.profile, endpoint_url=args.endpoint_url, enabled=args.enabled))
+                      profile=args.profile, endpoint_url=args.endpoint_url, enabled=args.enabled, mode=args.mode))
+    return 0
+
+
+def cmd_storage_evict(args: argparse.Namespace) -> int:
+    from kroma_kit.sync.files import evict
+
+    report = evict(_ws(args), args.project, older_than_s=args.older_than, dry_run=args.dry_run)
+    if args.json:
+        emit(args, report.to_dict())
+        return 0
+    head = "dry run: would evict" if report.dry_run else "evicted"
+    print(f"{head} {len(report.evicted)} file(s) ({_human(report.bytes_freed)}) from {report.project}'s cache; "
+          f"kept {len(report.kept_pending)} pending upload, {len(report.kept_not_uploaded)} not in the bucket, "
+          f"{report.kept_recent} recent")
+    for rel in report.kept_pending[:50]:
+        print(f"  pending: {rel}")
+    return 0
+
+
+def cmd_storage_pending(args: argparse.Namespace) -> int:
+    from kroma_kit.catalog.projects import get_project
+    from kroma_kit.sync.s3_first import pending_uploads
+
+    ws = _ws(args)
+    rows = pending_uploads(ws, get_project(ws, args.project))
+    emit(args, rows, rows, ["rel_path", "attempts", "last_failed_at", "last_error"])
     return 0
 
 

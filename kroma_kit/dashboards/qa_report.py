@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from kroma_kit.dashboards.context import requested_run
 from kroma_kit.dashboards.continuity_view import continuity_section
 from kroma_kit.dashboards.runs import RunPicker
 from kroma_kit.dashboards.thumbs import thumb_img
+from kroma_kit.sync.files import local_copy
 from kroma_kit.widgets.qa_chart import QAChartPanel
 from kroma_kit.workspace import Workspace
 
@@ -101,7 +103,8 @@ class QAReportView(DashboardView):
         }
         self._show_chart(run_id)
         self.failing.value = ('<div class="kk-dash">' + cards.section(
-            f"Failing files ({len(failing)})", failing_files(failing, home=self.workspace.home), name="failing")
+            f"Failing files ({len(failing)})", failing_files(failing, home=self.workspace.home,
+                                                           fetch=self._fetch), name="failing")
             + "</div>")
         scope_label = f"run <code>{cards.esc(run_id)}</code>" if run_id else "all runs of this project"
         return "".join([
@@ -115,6 +118,10 @@ class QAReportView(DashboardView):
             self._continuity(run_id),
             '<div class="kk-section-title">Chroma distribution against the threshold</div>',
         ])
+
+    def _fetch(self, path: Path) -> Path:
+        """A failing file an S3-first project evicted from its local cache, fetched back verified."""
+        return local_copy(self.workspace, self.project, path)
 
     def _continuity(self, run_id: str | None) -> str:
         """The continuity view: the gate's scores per run and scene, and the shots that broke."""
@@ -160,7 +167,7 @@ def count_cards(figures: dict[str, Any]) -> str:
     ], name="qa-summary")
 
 
-def failing_files(failing, *, home: Path) -> str:
+def failing_files(failing, *, home: Path, fetch: Callable[[Path], Path] | None = None) -> str:
     if failing is None or failing.empty:
         return cards.note("No failing files in this selection.", kind="no-failures")
     tiles = []
@@ -172,7 +179,7 @@ def failing_files(failing, *, home: Path) -> str:
         tiles.append(
             f'<div class="kk-tile kk-failing" data-job="{cards.esc(row.job_key)}" '
             f'data-candidate-index="{int(row.candidate_index)}" data-run-id="{cards.esc(row.run_id)}">'
-            f"{thumb_img(path, row.sha256, home=home, alt=f'{row.job_key} c{int(row.candidate_index)}')}"
+            f"{thumb_img(path, row.sha256, home=home, alt=f'{row.job_key} c{int(row.candidate_index)}', fetch=fetch)}"
             f'<div style="margin-top:4px"><b>{cards.esc(row.job_key)}</b> c{int(row.candidate_index)} '
             f"{cards.verdict_badge(row.verdict)}</div>"
             f"<div>chroma Δ {chroma} · stage {cards.esc(row.stage or '—')}</div>"

@@ -26,6 +26,7 @@ from kroma_kit.catalog.projects import get_project
 from kroma_kit.catalog.runs import ingest_log_data, mark_interrupted_runs, project_spent_usd, running_jobs
 from kroma_kit.errors import ConfigError, InputError, ProviderNotConfigured
 from kroma_kit.pipeline import events as ev
+from kroma_kit.pipeline import s3_outputs
 from kroma_kit.pipeline.candidate import adopt_orphan, run_candidate
 from kroma_kit.pipeline.context import RunContext
 from kroma_kit.pipeline.guard import GuardSettings
@@ -163,6 +164,7 @@ def run_context(ctx: RunContext) -> RunSummary:
     ctx.recorder.close()
     # The live log, read inside the catalog transaction: an override made during the run is kept.
     ingest_log_data(ctx.ws, ctx.log.current, ctx.log.path, current_job=ctx.log.job_snapshot)
+    s3_outputs.after_run(ctx)  # S3-first projects: the rest of the run, then its log, to the bucket
     summary = RunSummary.from_log(ctx.log.model, ctx.log.path)
     ctx.events.emit(ev.Finished(ctx.log.run_id, status=summary.status, status_reason=summary.status_reason,
                                 jobs_done=summary.jobs_done, jobs_failed=summary.jobs_failed,
@@ -216,6 +218,7 @@ def _task(ctx: RunContext, job: PlannedJob, index: int, action: str) -> str:
         message = f"internal error: {type(exc).__name__}: {exc}"
         ctx.log.fail_unsettled_candidate(job.id, index, message)
         status = "failed"
+    s3_outputs.after_candidate(ctx, job.id, index)  # S3-first projects: the files go up as they are made
     with ctx._pending_lock:
         ctx._pending[job.id] -= 1
         last = ctx._pending[job.id] == 0

@@ -49,12 +49,13 @@ from kroma_kit.catalog.reviews import (  # noqa: F401 (EVENT_CODE, KIND_BY_ROLE 
     run_liveness,
 )
 from kroma_kit.catalog.runs import mark_interrupted_runs
-from kroma_kit.errors import InputError, NotFoundError, StorageError
+from kroma_kit.errors import InputError, KromaError, NotFoundError, StorageError
 from kroma_kit.processes import this_host
 from kroma_kit.storage.runlog import write_run_log
 from kroma_kit.storage.runlog_live import RunLog
 from kroma_kit.storage.runlog_lock import run_log_lock
 from kroma_kit.storage.runlog_model import CandidateRecord, JobRecord
+from kroma_kit.sync.files import local_copy
 from kroma_kit.workspace import ProjectLayout, Workspace
 
 
@@ -74,6 +75,7 @@ def override_winner(ws: Workspace, run_id: str, job_key: str, candidate_index: i
     mark_interrupted_runs(ws, run["slug"])  # a crashed run must not look live (before our write lock)
     root = Path(run["project_root"])
     change: _Change | None = None
+    _cache_candidate(ws, root, run, job_key, index)
 
     def put_back_the_log() -> None:  # the COMMIT failed after the log was written
         if change is not None:
@@ -239,6 +241,27 @@ def _usable_file(root: Path, candidate: CandidateRecord, *, force: bool) -> Path
             return (root / rel).resolve()
     raise StorageError(f"Candidate {candidate.candidate_index}'s image is missing on disk "
                        f"(looked for {', '.join(str(r) for r in options if r)}). Restore it or pick another.")
+
+
+def _cache_candidate(ws: Workspace, root: Path, run: dict[str, Any], job_key: str, index: int) -> None:
+    """An S3-first project may have evicted the candidate's image: fetch it into the local cache
+    (sha256 verified) now, before the catalog write lock is taken, since the review reads its
+    bytes. Any problem is left for :func:`_usable_file` to report."""
+    try:
+        job = RunLog.open(_log_path(root, run)).job(job_key)
+    except (KromaError, KeyError, OSError, ValueError):
+        return
+    candidate = job.candidate(index)
+    if candidate is None:
+        return
+    guard = candidate.output_guard or {}
+    for rel in (candidate.final_output, guard.get("bad_archive"), guard.get("checked_input"), candidate.output):
+        if not rel or (root / rel).is_file():
+            continue
+        try:
+            local_copy(ws, run["slug"], rel)
+        except KromaError:
+            continue
 
 
 def _guard_reasons(candidate: CandidateRecord) -> str:

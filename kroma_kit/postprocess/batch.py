@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from kroma_kit.errors import InputError, KromaError, SpendError
 from kroma_kit.providers.spend import Budgets, SpendGuard
 from kroma_kit.security.secrets import with_project_keys
+from kroma_kit.sync.files import local_copy
+from kroma_kit.sync.s3_first import is_s3_first, put_outputs
 from kroma_kit.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -104,6 +106,7 @@ def process_files(ws: Workspace, project: str, step: str, input_path: str | os.P
     budget = _project_guard(ws, info["id"], resolved.settings.budgets.per_project_usd)
     if step == "bg_remove":
         _require_spend_consent(config.backends, confirm_spend)
+    [input_path] = _cached_inputs(ws, info, [input_path])
     pairs = _inputs(input_path, target_dir)
     result = BatchResult(step, project, str(target_dir))
     for number, (file, out_dir) in enumerate(pairs, start=1):
@@ -123,6 +126,7 @@ def process_files(ws: Workspace, project: str, step: str, input_path: str | os.P
             result.skipped.append(entry)
         else:
             _register(ws, info["id"], layout.root, step, file, Path(record.output), record)
+            _upload_output(ws, info, layout.root, Path(record.output))
             result.processed.append(entry)
         if on_progress:
             on_progress(number, len(pairs), entry)
@@ -168,9 +172,11 @@ def process_chain(ws: Workspace, project: str, files: list[str | os.PathLike[str
     def finished(file: str, record: StepRecord) -> None:
         if record.ok:
             _register(ws, info["id"], root, record.step, Path(record.input), Path(str(record.output)), record)
+            _upload_output(ws, info, root, Path(str(record.output)))
         if on_step is not None:
             on_step(file, record)
 
+    files = _cached_inputs(ws, info, list(files))
     results = []
     for file in map(str, files):
         if should_stop is not None and should_stop():
@@ -240,3 +246,31 @@ def _register(ws: Workspace, project_id: str, root: Path, step: str, source: Pat
                          project_id=project_id)
     finally:
         conn.close()
+
+
+def _upload_output(ws: Workspace, project: dict[str, Any], root: Path, output: Path) -> None:
+    """S3-first projects: the finished output goes to the bucket now (a failure leaves it local and
+    pending for the next write or push; it never fails the step)."""
+    try:
+        rel = output.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return  # written outside the project (--output-dir elsewhere): not the project's file
+    put_outputs(ws, project, [rel])
+
+
+def _cached_inputs(ws: Workspace, project: dict[str, Any], paths: list[Any]) -> list[Any]:
+    """Inputs an S3-first project evicted from its local cache, fetched back (sha256 verified);
+    a project-relative path counts as well. Other paths are returned as given."""
+    if not is_s3_first(ws, project):
+        return paths
+    root = Path(project["root"])
+    found = []
+    for path in paths:
+        given = Path(path).expanduser()
+        candidates = [given] if given.is_absolute() else [given, root / given]
+        if any(c.exists() for c in candidates):
+            found.append(path)
+            continue
+        target = candidates[-1]
+        found.append(str(local_copy(ws, project, target)) if root.resolve() in target.resolve().parents else path)
+    return found

@@ -196,6 +196,7 @@ class RunLogRecord(_Open):
     postprocess: dict[str, Any] | None = None
     output_guard: dict[str, Any] | None = None
     storage: dict[str, Any] | None = None
+    s3_files: dict[str, Any] | None = None  # S3-first uploads: done, pending (kroma_kit.pipeline.s3_outputs)
 
     def job(self, job_id: str) -> JobRecord | None:
         return next((job for job in self.jobs if job.id == job_id), None)

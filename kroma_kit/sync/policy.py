@@ -1,5 +1,9 @@
-"""A project's storage policy (local root + optional S3 mirror): show and change it, and turn it
-into an :class:`~kroma_kit.storage.s3.S3Location` plus credentials for a sync."""
+"""A project's storage policy: show and change it, and turn it into an
+:class:`~kroma_kit.storage.s3.S3Location` plus credentials for a sync.
+
+Three modes: ``local`` (files on disk only), ``mirror`` (disk is the truth, ``kroma sync push``
+copies it to S3) and ``s3`` (S3-first: each output goes to the bucket as it is made and the local
+root is a cache, :mod:`kroma_kit.sync.s3_first`)."""
 
 from __future__ import annotations
 
@@ -17,7 +21,15 @@ from kroma_kit.storage.s3 import Credentials, S3Location
 from kroma_kit.workspace import Workspace
 
 BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+MODES = ("local", "mirror", "s3")
 _UNSET: Any = object()
+
+
+def storage_mode(row: dict[str, Any]) -> str:
+    """The mode a ``project_storage`` row is in (rows from before ``storage_mode`` read by ``s3_enabled``)."""
+    if not row.get("s3_enabled"):
+        return "local"
+    return "s3" if row.get("storage_mode") == "s3" else "mirror"
 
 
 def show_policy(ws: Workspace, slug: str) -> dict[str, Any]:
@@ -30,7 +42,7 @@ def show_policy(ws: Workspace, slug: str) -> dict[str, Any]:
         conn.close()
     location = _location(project, row)
     return {
-        "project": slug, "root": project["root"], "local_base_dir": row.get("local_base_dir"),
+        "project": slug, "mode": storage_mode(row), "root": project["root"], "local_base_dir": row.get("local_base_dir"),
         "local_project_root": row.get("local_project_root"), "s3_enabled": bool(row.get("s3_enabled")),
         "s3_bucket": row.get("s3_bucket"), "s3_prefix": row.get("s3_prefix"), "s3_region": row.get("s3_region"),
         "s3_profile": row.get("s3_profile"), "s3_endpoint_url": row.get("s3_endpoint_url"),
@@ -45,8 +57,12 @@ def set_local(ws: Workspace, slug: str, root: str | Path) -> dict[str, Any]:
 
 
 def set_s3(ws: Workspace, slug: str, *, bucket: Any = _UNSET, prefix: Any = _UNSET, region: Any = _UNSET,
-           profile: Any = _UNSET, endpoint_url: Any = _UNSET, enabled: bool | None = None) -> dict[str, Any]:
-    """Change the S3 settings given (others stay). ``""`` clears a field. Enabling needs a bucket."""
+           profile: Any = _UNSET, endpoint_url: Any = _UNSET, enabled: bool | None = None,
+           mode: str | None = None) -> dict[str, Any]:
+    """Change the S3 settings given (others stay). ``""`` clears a field. Enabling needs a bucket.
+
+    ``mode``: ``local`` (S3 off), ``mirror`` (S3 on, disk first) or ``s3`` (S3-first). ``enabled``
+    alone keeps today's meaning: true turns a local project into a mirror, false makes it local."""
     project = projects.get_project(ws, slug)
     changes: dict[str, Any] = {}
     for name, value in (("s3_bucket", bucket), ("s3_prefix", prefix), ("s3_region", region),
@@ -63,8 +79,16 @@ def set_s3(ws: Workspace, slug: str, *, bucket: Any = _UNSET, prefix: Any = _UNS
     url = changes.get("s3_endpoint_url")
     if url and not re.match(r"^https?://[^\s/]+", url):
         raise InputError(f"Invalid endpoint URL {url!r}: use http(s)://host[:port].")
-    if enabled is not None:
+    if mode is not None:
+        if mode not in MODES:
+            raise InputError(f"Unknown storage mode {mode!r}: use one of {', '.join(MODES)}.")
+        if enabled is not None and bool(enabled) != (mode != "local"):
+            raise InputError(f"--enabled {str(bool(enabled)).lower()} contradicts --mode {mode}; give one of them.")
+        changes["storage_mode"], changes["s3_enabled"] = mode, int(mode != "local")
+    elif enabled is not None:
         changes["s3_enabled"] = int(bool(enabled))
+        if not enabled:
+            changes["storage_mode"] = "local"
     conn = connect(ws.catalog_path)
     try:
         with transaction(conn):
@@ -72,6 +96,8 @@ def set_s3(ws: Workspace, slug: str, *, bucket: Any = _UNSET, prefix: Any = _UNS
             merged = {**current, **changes}
             if merged.get("s3_enabled") and not merged.get("s3_bucket"):
                 raise InputError("Cannot enable S3 sync without a bucket: add --bucket NAME.")
+            if merged.get("s3_enabled") and merged.get("storage_mode") == "local":
+                changes["storage_mode"] = "mirror"
             update_s3_policy(conn, project["id"], changes)
             record_event(conn, "storage.s3.updated",
                          {k: v for k, v in changes.items()}, project_id=project["id"])

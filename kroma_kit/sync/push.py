@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from kroma_kit.catalog import sync_state
+from kroma_kit.catalog import s3_files, sync_state
 from kroma_kit.catalog.db import connect
 from kroma_kit.catalog.projects import get_project
 from kroma_kit.errors import StorageError
@@ -75,11 +75,13 @@ def push_project(ws: Workspace, slug: str, *, dry_run: bool = False, delete: boo
         plan = plan_push(local, shas, state, remote, delete=delete)
         report.files_total, report.bytes_total = len(local), sum(f.size for f in local)
         report.unchanged, report.remote_only = len(plan.unchanged), len(plan.remote_only)
+        pushed: dict[str, str] = {}  # sent or verified now: S3-first bookkeeping below
         uploads = list(plan.upload)
         for item in plan.verify:
             remote_sha, obj = s3.head_sha256(client, location, location.key(item.rel_path))
             if obj is not None and remote_sha == shas[item.rel_path]:
                 report.verified += 1
+                pushed[item.rel_path] = remote_sha
                 if conn is not None:
                     sync_state.save_state(conn, project["id"], location.destination, item.rel_path,
                                           size_bytes=item.size, mtime_ns=item.mtime_ns, sha256=remote_sha,
@@ -123,10 +125,12 @@ def push_project(ws: Workspace, slug: str, *, dry_run: bool = False, delete: boo
                                       etag=etag)
                 report.transferred += 1
                 report.bytes_transferred += item.size
+                pushed[item.rel_path] = shas[item.rel_path]
                 if after_file is not None:
                     after_file(item.rel_path)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+        _settle_pending(conn, project["id"], pushed, {f.rel_path for f in plan.unchanged})
         if plan.delete:
             keys = [obj.key for obj in plan.delete]
             not_deleted = set(s3.delete_keys(client, location, keys))
@@ -139,3 +143,9 @@ def push_project(ws: Workspace, slug: str, *, dry_run: bool = False, delete: boo
     return report
 
 
+def _settle_pending(conn: Any, project_id: str, pushed: dict[str, str], unchanged: set[str]) -> None:
+    """S3-first bookkeeping: uploads left pending by a failed write are done once the push has them
+    up (sent, verified or already there), and asset rows whose bytes went up now say so."""
+    pending = {row["rel_path"] for row in s3_files.list_pending(conn, project_id)}
+    s3_files.clear_pending(conn, project_id, sorted(pending & (set(pushed) | unchanged)))
+    s3_files.mark_assets_in_bucket(conn, project_id, pushed)

@@ -14,11 +14,13 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 
 from kroma_kit.errors import KromaError
+from kroma_kit.sync.files import local_copy
 from kroma_kit.widgets._common import VERDICT_COLOURS, Panel, button, close_tree, esc, records, usd
 from kroma_kit.workspace import Workspace
 
@@ -209,7 +211,7 @@ class CandidateGrid(Panel):
         try:
             if not path:
                 raise KromaError("no file (the candidate failed before producing one)")
-            url = thumbnail_data_url(path, row.get("sha256"), home=self.ws.home)
+            url = thumbnail_data_url(self._source(path, row.get("sha256")), row.get("sha256"), home=self.ws.home)
         except KromaError as exc:
             placeholder = widgets.HTML(f"<div style='height:100px;color:#b42318'><small>{esc(exc)}</small></div>")
             placeholder.add_class("kk-thumb-missing")
@@ -220,6 +222,19 @@ class CandidateGrid(Panel):
             f'src="{url}">')
         picture.add_class("kk-thumb-box")
         return picture
+
+
+    def _source(self, path: str, sha256: str | None) -> Path:
+        """The candidate's file on disk: an S3-first project may have evicted it from the local cache,
+        so it is fetched back (sha256 verified) unless its thumbnail is cached already."""
+        from kroma_kit.storage.thumbnails import DEFAULT_SIZE, thumbnail_cache_dir, thumbnail_path
+
+        source = Path(path)
+        if source.is_file() or not self.project:
+            return source
+        if sha256 and thumbnail_path(sha256, DEFAULT_SIZE, cache_dir=thumbnail_cache_dir(self.ws.home)).is_file():
+            return source
+        return local_copy(self.ws, self.project, source)
 
 
 def _shown(name: str, value: Any) -> str:

@@ -93,7 +93,7 @@ class StoragePanel(Panel):
         slug = self.require_project()
         policy = show_policy(self.ws, slug)
         self.policy.value = html_table([{"root": policy["root"], "destination": policy["destination"] or "—",
-                                         "enabled": policy["s3_enabled"]}])
+                                         "enabled": policy["s3_enabled"], "mode": policy["mode"]}])
         for field, key in ((self.bucket, "s3_bucket"), (self.prefix, "s3_prefix"), (self.region, "s3_region"),
                            (self.profile, "s3_profile"), (self.endpoint, "s3_endpoint_url")):
             field.value = policy.get(key) or ""
