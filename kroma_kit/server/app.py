@@ -20,7 +20,7 @@ from kroma_kit.server.errors import install_error_handlers
 from kroma_kit.server.launch import RunLauncher
 
 ROUTE_MODULES = ("health", "tokens", "projects", "storage", "runs", "review", "assets", "reports", "prompts",
-                 "providers")
+                 "providers", "exports", "secrets", "chat", "agent", "voice")
 API_VERSION = "0.2.0"
 
 
