@@ -74,6 +74,9 @@ def confined_output(ws: Workspace, slug: str, output: str | None, stamp: str | N
     if not name:
         name = f"{slug}_{stamp or file_stamp(datetime.now(UTC))}.tar.gz"
     relative = Path(name)
+    if any(ord(ch) < 32 for ch in name) or any(len(part.encode("utf-8")) > 200 for part in relative.parts):
+        raise InputError("Export output must be a plain file name or relative path: no control characters, "
+                         "each part at most 200 bytes.")
     if relative.is_absolute() or name.startswith("~"):
         raise InputError(f"Export output '{name}' must be a file name or a relative path inside the project's "
                          f"exports folder ({folder}), not an absolute path.")
