@@ -161,3 +161,18 @@ def test_a_scoped_token_gets_403_on_another_project(api):
             assert_error(response, 403, "forbidden")
             _no_secret(response)
     assert not (_exports_folder(api) / "x.tar.gz").exists()
+
+
+def test_a_500_while_saving_a_secret_leaks_nothing(client, monkeypatch):
+    """Even a bug whose message carries the value answers only "Internal server error"."""
+    import kroma_kit.server.routes.secrets as secret_routes
+
+    def broken(ws, slug, provider, name, value):
+        raise RuntimeError(f"driver exploded while writing {value} for {provider}/{name}")
+
+    monkeypatch.setattr(secret_routes, "set_secret", broken)
+    response = client.post("/api/projects/demo/secrets", json={"provider_code": "openai", "secret_name": "api_key",
+                                                               "secret_value": SECRET})
+    body = assert_error(response, 500, "internal_error", kind="infra")
+    assert body["error"] == "Internal server error"
+    _no_secret(response)
