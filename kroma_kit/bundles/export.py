@@ -69,6 +69,7 @@ def confined_output(ws: Workspace, slug: str, output: str | None, stamp: str | N
     """``output`` (a file name or a relative path) resolved inside :func:`exports_folder`; no
     output: ``<slug>_<stamp>.tar.gz`` there. Absolute paths, ``..`` climbing out and symlinks
     pointing out are refused before anything is written."""
+    slug = get_project(ws, slug)["slug"]  # an unknown project is a 404 before any folder is made
     folder = exports_folder(ws, slug)
     name = (output or "").strip()
     if not name:

@@ -176,3 +176,9 @@ def test_a_500_while_saving_a_secret_leaks_nothing(client, monkeypatch):
     body = assert_error(response, 500, "internal_error", kind="infra")
     assert body["error"] == "Internal server error"
     _no_secret(response)
+
+
+def test_export_of_an_unknown_project_is_a_404_and_makes_no_folder(api, client):
+    assert_error(client.post("/api/projects/ghost/exports", json={"output": "g.tar.gz"}), 404, "not_found")
+    assert_error(client.get("/api/projects/ghost/exports"), 404, "not_found")
+    assert not (Path(api.ws.home) / "exports" / "ghost").exists()
