@@ -25,7 +25,7 @@ from kroma_kit.catalog.audit import record_event
 from kroma_kit.catalog.db import connect, new_id, to_json, transaction, utcnow
 from kroma_kit.catalog.migrations import applied_versions, migrate
 from kroma_kit.catalog.projects import get_project
-from kroma_kit.errors import InputError
+from kroma_kit.errors import InputError, NotFoundError
 from kroma_kit.storage.atomic import atomic_write_json, file_stamp
 from kroma_kit.storage.bundle_tar import BundleEntry, write_tar_gz
 from kroma_kit.storage.s3 import sha256_file
@@ -57,6 +57,38 @@ def default_output(ws: Workspace, slug: str, stamp: str) -> Path:
     """``<KROMA_HOME>/exports/<slug>_<stamp>.tar.gz``: outside the project root, so a bundle
     never ends up inside the next one."""
     return ws.home / "exports" / f"{slug}_{stamp}.tar.gz"
+
+
+def exports_folder(ws: Workspace, slug: str) -> Path:
+    """``<KROMA_HOME>/exports/<slug>/``: where an export asked for over the API lands. Outside the
+    project root (a bundle never ends up inside the next one) and one folder per project, so a
+    client of one project can neither read nor overwrite another project's bundles."""
+    return ws.home / "exports" / slug
+
+
+def confined_output(ws: Workspace, slug: str, output: str | None, stamp: str | None = None) -> Path:
+    """``output`` (a file name or a relative path) resolved inside :func:`exports_folder`; no
+    output: ``<slug>_<stamp>.tar.gz`` there. Absolute paths, ``..`` climbing out and symlinks
+    pointing out are refused before anything is written."""
+    slug = get_project(ws, slug)["slug"]  # an unknown project is a 404 before any folder is made
+    folder = exports_folder(ws, slug)
+    name = (output or "").strip()
+    if not name:
+        name = f"{slug}_{stamp or file_stamp(datetime.now(UTC))}.tar.gz"
+    relative = Path(name)
+    if any(ord(ch) < 32 for ch in name) or any(len(part.encode("utf-8")) > 200 for part in relative.parts):
+        raise InputError("Export output must be a plain file name or relative path: no control characters, "
+                         "each part at most 200 bytes.")
+    if relative.is_absolute() or name.startswith("~"):
+        raise InputError(f"Export output '{name}' must be a file name or a relative path inside the project's "
+                         f"exports folder ({folder}), not an absolute path.")
+    folder.mkdir(parents=True, exist_ok=True)
+    base = folder.resolve()
+    target = (base / relative).resolve()
+    if target == base or base not in target.parents:
+        raise InputError(f"Export output '{name}' resolves outside the project's exports folder ({folder}); "
+                         "give a file name such as book.tar.gz or a sub-folder path without '..'.")
+    return target
 
 
 def write_project_db(ws: Workspace, project_id: str, target: Path) -> dict[str, int]:
@@ -160,6 +192,27 @@ def _record(ws: Workspace, project: dict[str, Any], target: Path, fmt: str, dige
     return ExportResult(project["slug"], str(target), fmt, digest, nfiles, nbytes, counts, export_id, asset_id)
 
 
+def _export_row(row: dict[str, Any]) -> dict[str, Any]:
+    row["include_files"] = bool(row["include_files"])
+    row["summary"] = json.loads(row.pop("metadata_json") or "{}")
+    row["present"] = bool(row["output_path"]) and Path(row["output_path"]).exists()
+    return row
+
+
+def get_project_export(ws: Workspace, slug: str, export_id: str) -> dict[str, Any]:
+    """One export record of the project (its ``export_asset_id``, where the bundle is, whether it
+    is still there); an id of another project is unknown here."""
+    project = get_project(ws, slug)
+    conn = connect(ws.catalog_path, read_only=True)
+    try:
+        row = slices.get_export(conn, project["id"], export_id)
+    finally:
+        conn.close()
+    if row is None:
+        raise NotFoundError(f"Project '{slug}' has no export '{export_id}'. See `kroma project exports {slug}`.")
+    return _export_row(row)
+
+
 def list_project_exports(ws: Workspace, slug: str, *, limit: int = 50) -> list[dict[str, Any]]:
     """The project's exports, newest first, with whether each bundle is still where it was written."""
     project = get_project(ws, slug)
@@ -168,8 +221,4 @@ def list_project_exports(ws: Workspace, slug: str, *, limit: int = 50) -> list[d
         rows = slices.list_exports(conn, project["id"], max(1, min(limit, 1000)))
     finally:
         conn.close()
-    for row in rows:
-        row["include_files"] = bool(row["include_files"])
-        row["summary"] = json.loads(row.pop("metadata_json") or "{}")
-        row["present"] = bool(row["output_path"]) and Path(row["output_path"]).exists()
-    return rows
+    return [_export_row(row) for row in rows]

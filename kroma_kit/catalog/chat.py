@@ -119,6 +119,15 @@ def add_message(ws: Workspace, session_id: str, role: str, text: str, *, data: d
     return ChatMessage.from_row(row)
 
 
+def get_message(ws: Workspace, message_id: str) -> ChatMessage | None:
+    conn = ws.connect()
+    try:
+        row = conn.execute("SELECT * FROM chat_messages WHERE id = ?", (message_id,)).fetchone()
+    finally:
+        conn.close()
+    return ChatMessage.from_row(row) if row is not None else None
+
+
 def list_messages(ws: Workspace, session_id: str, *, limit: int = 500) -> list[ChatMessage]:
     """Oldest first (the transcript order)."""
     conn = ws.connect()

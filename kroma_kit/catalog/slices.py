@@ -147,6 +147,14 @@ def users_for(conn: sqlite3.Connection, project_id: str) -> list[dict[str, Any]]
     return [dict(zip(names, r, strict=True)) for r in rows.fetchall()]
 
 
+def get_export(conn: sqlite3.Connection, project_id: str, export_id: str) -> dict[str, Any] | None:
+    """One export of the project (None when the id is unknown or belongs to another project)."""
+    rows = conn.execute("SELECT * FROM project_exports WHERE project_id = ? AND id = ?", (project_id, export_id))
+    names = [d[0] for d in rows.description]
+    row = rows.fetchone()
+    return dict(zip(names, row, strict=True)) if row is not None else None
+
+
 def user_id_by_name(conn: sqlite3.Connection, username: str) -> str | None:
     row = conn.execute("SELECT id FROM app_users WHERE username = ?", (username,)).fetchone()
     return row[0] if row else None

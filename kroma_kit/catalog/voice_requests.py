@@ -43,14 +43,16 @@ def link_message(ws: Workspace, request_id: str, message_id: str, session_id: st
         conn.close()
 
 
-def get_voice_request(ws: Workspace, request_id: str) -> dict[str, Any]:
+def get_voice_request(ws: Workspace, request_id: str, *, project_id: str | None = None) -> dict[str, Any]:
+    """The request; one of another project is unknown here (project scope)."""
     conn = ws.connect()
     try:
         row = conn.execute("SELECT * FROM voice_requests WHERE id = ?", (request_id,)).fetchone()
     finally:
         conn.close()
-    if row is None:
-        raise NotFoundError(f"Unknown voice request '{request_id}'.")
+    if row is None or (project_id is not None and row["project_id"] != project_id):
+        raise NotFoundError(f"Unknown voice request '{request_id}'" + (" in this project" if project_id else "")
+                            + ".")
     data = dict(row)
     data["meta"] = from_json(data.pop("meta_json"))
     return data

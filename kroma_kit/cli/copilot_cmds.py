@@ -122,13 +122,9 @@ def cmd_chat_send(args: argparse.Namespace) -> int:
 
 
 def cmd_chat_show(args: argparse.Namespace) -> int:
-    from kroma_kit.catalog.chat import get_session, list_messages
-    from kroma_kit.copilot.context import ProjectContext
+    from kroma_kit.copilot.sessions import session_messages
 
-    ws = _ws(args)
-    ctx = ProjectContext.load(ws, args.project)
-    session = get_session(ws, args.session_id, project_id=ctx.project_id)
-    messages = list_messages(ws, session.id)
+    session, messages = session_messages(_ws(args), args.project, args.session_id)
     if args.json:
         print_json({"session": session.to_dict(), "messages": [m.to_dict() for m in messages]})
         return 0
@@ -140,28 +136,19 @@ def cmd_chat_show(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- instructions
 
-def _project_id(ws: Any, slug: str) -> str:
-    from kroma_kit.catalog.projects import get_project
-
-    return str(get_project(ws, slug)["id"])
-
-
 def cmd_instructions_list(args: argparse.Namespace) -> int:
-    from kroma_kit.catalog.instructions import list_instructions
+    from kroma_kit.copilot.instruction_requests import project_instructions
     from kroma_kit.copilot.service import card
 
-    ws = _ws(args)
-    cards = [card(i) for i in list_instructions(ws, project_id=_project_id(ws, args.project), statuses=args.status)]
+    cards = [card(i) for i in project_instructions(_ws(args), args.project, statuses=args.status)]
     emit(args, cards, [_card_row(c) for c in cards], INSTRUCTION_COLUMNS)
     return 0
 
 
 def cmd_instructions_show(args: argparse.Namespace) -> int:
-    from kroma_kit.catalog.instructions import get_instruction
+    from kroma_kit.copilot.instruction_requests import instruction_detail
 
-    ws = _ws(args)
-    item = get_instruction(ws, args.instruction_id, project_id=_project_id(ws, args.project))
-    emit(args, item.to_dict())
+    emit(args, instruction_detail(_ws(args), args.project, args.instruction_id).to_dict())
     return 0
 
 
@@ -182,11 +169,9 @@ def cmd_instructions_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_instructions_events(args: argparse.Namespace) -> int:
-    from kroma_kit.catalog.instructions import get_instruction, list_instruction_events
+    from kroma_kit.copilot.instruction_requests import instruction_events
 
-    ws = _ws(args)
-    item = get_instruction(ws, args.instruction_id, project_id=_project_id(ws, args.project))
-    events = list_instruction_events(ws, item.id)
+    events = instruction_events(_ws(args), args.project, args.instruction_id)
     emit(args, events, events, ["seq", "created_at", "event_type", "status_from", "status_to", "worker_id",
                                 "message"])
     return 0

@@ -18,6 +18,9 @@ ACTION_TYPES: dict[str, str] = {
     "character_portfolio": "custom",
     "sync_push": "storage_sync",
 }
+# Actions a person asks for directly (API, scripts) that the chat never drafts.
+DIRECT_ACTIONS: dict[str, str] = {"sync_pull": "storage_sync"}
+KNOWN_ACTIONS: dict[str, str] = {**ACTION_TYPES, **DIRECT_ACTIONS}
 # Read-only actions answered in the chat at once, with no instruction.
 ANSWER_ACTIONS = ("show_costs", "show_status")
 

@@ -107,5 +107,6 @@ register_executor("asset_edit:archive_bad", "kroma_kit.copilot.asset_executors:a
 register_executor("asset_edit:postprocess", "kroma_kit.copilot.edit_executors:postprocess")
 register_executor("asset_edit:set_winner", "kroma_kit.copilot.edit_executors:set_winner")
 register_executor("storage_sync:sync_push", "kroma_kit.copilot.sync_executors:sync_push")
+register_executor("storage_sync:sync_pull", "kroma_kit.copilot.sync_executors:sync_pull")
 register_executor("custom:character_reference", "kroma_kit.copilot.character_executors:character_reference")
 register_executor("custom:character_portfolio", "kroma_kit.copilot.character_executors:character_portfolio")

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from kroma_kit.copilot.context import ProjectContext
-from kroma_kit.copilot.drafts import ACTION_TYPES, InstructionDraft
+from kroma_kit.copilot.drafts import KNOWN_ACTIONS, InstructionDraft
 from kroma_kit.errors import KromaError
 from kroma_kit.workspace import ProjectLayout
 
@@ -22,6 +22,7 @@ WHY_CONFIRM = {
     "archive_bad": "it moves files to archive/bad",
     "set_winner": "it changes a job's final output",
     "sync_push": "it uploads the project's files to remote storage",
+    "sync_pull": "it downloads files into the project and archives the local ones that differ",
     "character_reference": "it generates images",
     "character_portfolio": "it generates images",
 }
@@ -34,11 +35,11 @@ class GuardrailError(KromaError):
 def check_draft(draft: InstructionDraft, ctx: ProjectContext) -> None:
     """Raise :class:`GuardrailError` for an unknown action, a type the settings do not allow, or
     a path outside the project."""
-    if draft.action not in ACTION_TYPES and draft.instruction_type != "custom":
+    if draft.action not in KNOWN_ACTIONS and draft.instruction_type != "custom":
         raise GuardrailError(f"Unknown action '{draft.action}' for a {draft.instruction_type} instruction. "
-                             f"Known actions: {', '.join(sorted(ACTION_TYPES))}.")
-    if draft.action in ACTION_TYPES and ACTION_TYPES[draft.action] != draft.instruction_type:
-        raise GuardrailError(f"Action '{draft.action}' is a {ACTION_TYPES[draft.action]} instruction, "
+                             f"Known actions: {', '.join(sorted(KNOWN_ACTIONS))}.")
+    if draft.action in KNOWN_ACTIONS and KNOWN_ACTIONS[draft.action] != draft.instruction_type:
+        raise GuardrailError(f"Action '{draft.action}' is a {KNOWN_ACTIONS[draft.action]} instruction, "
                              f"not {draft.instruction_type}.")
     allowed = ctx.settings.allowed_instruction_types
     if draft.instruction_type not in allowed:

@@ -17,7 +17,7 @@ from kroma_kit.catalog.db import new_id
 from kroma_kit.catalog.runs import list_runs, project_spent_usd
 from kroma_kit.copilot.bridge import estimate
 from kroma_kit.copilot.context import ProjectContext
-from kroma_kit.copilot.drafts import EngineReply, envelope
+from kroma_kit.copilot.drafts import EngineReply, InstructionDraft, envelope
 from kroma_kit.copilot.grammar import BuiltinEngine
 from kroma_kit.copilot.guardrails import check_draft, confirmation_reason
 from kroma_kit.errors import InputError, KromaError
@@ -69,9 +69,10 @@ def card(item: ins.Instruction) -> dict[str, Any]:
             "finished_at": item.finished_at}
 
 
-def new_session(ws: Workspace, slug: str, *, title: str = "") -> chat.ChatSession:
+def new_session(ws: Workspace, slug: str, *, title: str = "",
+                context: dict[str, Any] | None = None) -> chat.ChatSession:
     ctx = ProjectContext.load(ws, slug)
-    return chat.create_session(ws, ctx.project_id, title=title)
+    return chat.create_session(ws, ctx.project_id, title=title, context=context)
 
 
 def send_message(ws: Workspace, slug: str, text: str, *, session_id: str | None = None,
@@ -122,10 +123,18 @@ def send_message(ws: Workspace, slug: str, text: str, *, session_id: str | None 
 
 def _create(ws: Workspace, ctx: ProjectContext, reply: EngineReply, session_id: str,
             message_id: str) -> ins.Instruction:
-    draft = reply.draft
-    assert draft is not None
+    assert reply.draft is not None
+    return create_from_draft(ws, ctx, reply.draft, session_id=session_id, message_id=message_id)
+
+
+def create_from_draft(ws: Workspace, ctx: ProjectContext, draft: InstructionDraft, *, session_id: str | None = None,
+                      message_id: str | None = None, confirmation: str | None = None,
+                      priority: int = 100) -> ins.Instruction:
+    """Store ``draft`` as an instruction after the guardrails: a ``draft`` when it needs a
+    person's confirmation (the guardrails' reason, or ``confirmation`` asked for by the caller),
+    else ``queued``. A paid run carries its dry-run estimate as its spend limit."""
     check_draft(draft, ctx)
-    reason = confirmation_reason(draft)
+    reason = confirmation_reason(draft) or confirmation
     if reason:
         draft.constraints["confirmation_reason"] = reason
     instruction_id = new_id()
@@ -136,7 +145,7 @@ def _create(ws: Workspace, ctx: ProjectContext, reply: EngineReply, session_id: 
         payload["constraints"]["spend_limit_usd"] = cost.get("estimated_cost_usd")
     return ins.create_instruction(ws, ctx.project_id, draft.instruction_type, payload,
                                   requires_confirmation=reason is not None, session_id=session_id,
-                                  message_id=message_id, estimate=cost,
+                                  message_id=message_id, estimate=cost, priority=priority,
                                   max_attempts=ctx.settings.worker_max_attempts)
 
 

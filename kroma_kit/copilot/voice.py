@@ -87,10 +87,30 @@ def recogniser_for(ctx: ProjectContext) -> tuple[stt_pocketsphinx.PocketsphinxST
     return _recogniser(jsgf_grammar(ctx, known_word=stt_pocketsphinx.known_word))
 
 
-def transcribe(ws: Workspace, slug: str, file: str | Path, *, session_id: str | None = None) -> TranscriptResult:
+OFFLINE_STT, OFFLINE_TTS = "pocketsphinx", "espeak"
+
+
+def choose_backend(provider_code: str | None, project_default: str, offline: str) -> tuple[str, str]:
+    """``(backend to use, provider code to record)`` for a request naming ``provider_code``.
+
+    None or a ``*_default`` code: the project's configured backend. The project's backend or the
+    offline engine by name: that one. Any other code (an unknown one, or a paid backend the
+    project has not chosen) falls back to the offline engine, as the original tool did, and is
+    recorded as given so the request shows what the client asked for."""
+    code = (provider_code or "").strip()
+    if not code or code.lower() in ("default", "stt_default", "tts_default"):
+        return project_default, code or project_default
+    if code.lower() in (project_default, offline):
+        return code.lower(), code
+    return offline, code
+
+
+def transcribe(ws: Workspace, slug: str, file: str | Path, *, session_id: str | None = None,
+               provider_code: str | None = None) -> TranscriptResult:
     """Keep ``file`` in the project, transcribe it, record the request (also when it fails)."""
     ctx = ProjectContext.load(ws, slug)
     settings = ctx.settings
+    backend, code = choose_backend(provider_code, settings.stt_backend, OFFLINE_STT)
     source = Path(file)
     started = time.perf_counter()
     clip = load_pcm16k(source,  # validated before anything is copied in
@@ -100,7 +120,6 @@ def transcribe(ws: Workspace, slug: str, file: str | Path, *, session_id: str | 
     kept.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(kept, source.read_bytes())
     asset_id = _register(ws, ctx, kept, "voice_input")
-    backend = settings.stt_backend
     model = settings.stt_model if backend == "openai" else None
     try:
         if backend == "openai":
@@ -112,13 +131,13 @@ def transcribe(ws: Workspace, slug: str, file: str | Path, *, session_id: str | 
                                           and parse(t, ctx) is not None)
             text, mode, meta = heard.text, heard.mode, {"score": heard.score}
     except KromaError as exc:
-        record_voice_request(ws, ctx.project_id, "stt", backend, status="failed", model_name=model,
+        record_voice_request(ws, ctx.project_id, "stt", code, status="failed", model_name=model,
                              latency_ms=_ms(started), input_asset_id=asset_id, session_id=session_id, error=str(exc))
         raise
     latency = _ms(started)
-    row = record_voice_request(ws, ctx.project_id, "stt", backend, status="done", text=text, model_name=model,
+    row = record_voice_request(ws, ctx.project_id, "stt", code, status="done", text=text, model_name=model,
                                latency_ms=latency, input_asset_id=asset_id, session_id=session_id,
-                               meta={**meta, "mode": mode, "seconds": round(clip.seconds, 3),
+                               meta={**meta, "mode": mode, "backend": backend, "seconds": round(clip.seconds, 3),
                                      "format": clip.source_format})
     if not text:
         raise InputError(f"No speech recognised in {source.name} ({clip.seconds:.1f} s); speak a command such as "
@@ -132,14 +151,14 @@ def attach_to_message(ws: Workspace, result: TranscriptResult, message: ChatMess
 
 
 def speak(ws: Workspace, slug: str, text: str, *, out: str | Path | None = None,
-          session_id: str | None = None) -> SpeechResult:
+          session_id: str | None = None, provider_code: str | None = None) -> SpeechResult:
     """Speak ``text`` into ``exports/voice/<stamp>.wav`` (an asset), copied to ``out`` when given."""
     if not text.strip():
         raise InputError("Nothing to say: the text is empty.")
     ctx = ProjectContext.load(ws, slug)
     settings = ctx.settings
     target = ProjectLayout(ctx.root).exports / "voice" / f"tts_{_stamp()}.wav"
-    backend = settings.tts_backend
+    backend, code = choose_backend(provider_code, settings.tts_backend, OFFLINE_TTS)
     started = time.perf_counter()
     try:
         if backend == "openai":
@@ -149,15 +168,15 @@ def speak(ws: Workspace, slug: str, text: str, *, out: str | Path | None = None,
         else:
             tts_espeak.speak_to_wav(text, target, voice=settings.espeak_voice)
     except KromaError as exc:
-        record_voice_request(ws, ctx.project_id, "tts", backend, status="failed", text=text,
+        record_voice_request(ws, ctx.project_id, "tts", code, status="failed", text=text,
                              latency_ms=_ms(started), session_id=session_id, error=str(exc))
         raise
     latency = _ms(started)
     asset_id = _register(ws, ctx, target, "voice_output")
-    row = record_voice_request(ws, ctx.project_id, "tts", backend, status="done", text=text,
+    row = record_voice_request(ws, ctx.project_id, "tts", code, status="done", text=text,
                                model_name=settings.tts_model if backend == "openai" else settings.espeak_voice,
                                latency_ms=latency, output_asset_id=asset_id, session_id=session_id,
-                               meta={"bytes": target.stat().st_size})
+                               meta={"bytes": target.stat().st_size, "backend": backend})
     final = target
     if out is not None:
         final = Path(out).expanduser().resolve()

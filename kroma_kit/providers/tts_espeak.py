@@ -25,8 +25,11 @@ def speak_to_wav(text: str, out: Path, *, voice: str = "en-us", words_per_minute
     if not text.strip():
         raise ProviderError("espeak: nothing to say (empty text).", provider="espeak")
     out.parent.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([espeak_binary(), "-v", voice, "-s", str(words_per_minute), "-w", str(out),
-                           text[:MAX_TEXT_CHARS]], capture_output=True, text=True, timeout=60, check=False)
+    # On stdin, not argv: a text starting with '-' would be read as an option, and a NUL cannot be
+    # passed at all (texts come from remote clients through the API).
+    spoken = "".join(ch if ch >= " " or ch in "\n\t" else " " for ch in text[:MAX_TEXT_CHARS])
+    done = subprocess.run([espeak_binary(), "-v", voice, "-s", str(words_per_minute), "-w", str(out), "--stdin"],
+                          input=spoken, capture_output=True, text=True, timeout=60, check=False)
     if done.returncode != 0 or not out.is_file() or out.stat().st_size <= 44:
         raise ProviderError(f"espeak-ng failed ({done.returncode}): {done.stderr.strip()[:200] or 'no audio'} "
                             f"(voice {voice}).", provider="espeak")

@@ -34,7 +34,8 @@ def audit_rows(ws: Workspace, slug: str, *, limit: int = 50, code_prefix: str | 
     rows = []
     for event in events:
         payload = from_json(event["payload_json"])
-        rows.append({"id": event["id"], "created_at": event["created_at"], "event_code": event["event_code"],
+        rows.append({"id": event["id"], "project_id": event["project_id"], "created_at": event["created_at"],
+                     "event_code": event["event_code"], "actor_user_id": event.get("actor_user_id"),
                      "actor": event.get("actor") or event.get("actor_user_id") or "-",
                      "payload": payload, "summary": summarize(payload)})
     return rows

@@ -20,7 +20,8 @@ from kroma_kit.server.errors import install_error_handlers
 from kroma_kit.server.launch import RunLauncher
 
 ROUTE_MODULES = ("health", "tokens", "projects", "storage", "runs", "review", "assets", "reports", "prompts",
-                 "providers", "style_guides", "characters", "character_images", "reference_sets", "bootstrap")
+                 "providers", "style_guides", "characters", "character_images", "reference_sets", "bootstrap",
+                 "exports", "secrets", "chat", "agent", "voice")
 API_VERSION = "0.2.0"
 
 

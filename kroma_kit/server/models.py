@@ -173,8 +173,10 @@ class AuditEvent(Record):
     id: str
     project_id: str | None = None
     actor_user_id: str | None = None
+    actor: str = Field(description="the actor's user name (or id)")
     event_code: str
-    payload: dict[str, Any]
+    payload: dict[str, Any] = Field(description="secret-named fields are stored redacted")
+    summary: str
     created_at: str
 
 

@@ -4,7 +4,8 @@ checks there is no 500, every status code is documented, and every body matches 
 
 ``storage/local`` is left to the targeted tests (generated absolute roots would make folders
 anywhere); ``runs/trigger`` is fuzzed with ``mode`` forced to ``dry`` (a generated ``run`` would
-start real runs)."""
+start real runs); generated exports leave the files out (a bundle of the sample's images per
+example is the export tests' job, not the fuzzer's)."""
 
 from __future__ import annotations
 
@@ -61,9 +62,13 @@ schema = schemathesis.openapi.from_dict(_document()).exclude(path_regex=r"/stora
 
 @schema.hook
 def map_body(context, body):
-    """Generated trigger bodies plan dry runs only; every other field stays as generated."""
-    if context.operation is not None and context.operation.path.endswith("/runs/trigger") and isinstance(body, dict):
+    """Generated trigger bodies plan dry runs only, generated exports carry no files; every other
+    field stays as generated."""
+    path = context.operation.path if context.operation is not None else ""
+    if path.endswith("/runs/trigger") and isinstance(body, dict):
         return {**body, "mode": "dry"}
+    if path.endswith("/exports") and isinstance(body, dict):
+        return {**body, "include_files": False}
     return body
 
 

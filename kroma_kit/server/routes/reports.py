@@ -1,4 +1,6 @@
-"""``quality-reports``, ``cost-events`` and ``audit-events`` of a project: read-only listings."""
+"""``quality-reports``, ``cost-events`` and ``audit-events`` of a project: read-only listings. The
+audit trail is the one ``kroma audit list`` shows (newest first, actor's name, one-line summary),
+filtered by an event-code prefix (``secret.``, ``sync.``, ``project.exported``)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from kroma_kit.catalog import report_views
+from kroma_kit.security.audit_view import audit_rows
 from kroma_kit.server.auth import WS, Slug
 from kroma_kit.server.models import AuditEvent, CostEvent, Envelope, QualityReport
 from kroma_kit.server.routes import ERRORS
@@ -43,6 +46,8 @@ def cost_events(slug: Slug, ws: WS, limit: Limit = 200, run_id: str | None = Non
 
 
 @router.get("/audit-events", response_model=AuditEventList)
-def audit_events(slug: Slug, ws: WS, limit: Limit = 200) -> dict:
-    found = report_views.list_audit_events(ws, slug, limit=limit)
+def audit_events(slug: Slug, ws: WS, limit: Limit = 200,
+                 code: Annotated[str | None, Query(max_length=100, description="only event codes starting with "
+                                                   "this, e.g. secret. or sync.")] = None) -> dict:
+    found = audit_rows(ws, slug, limit=limit, code_prefix=code or None)
     return {"ok": True, "count": len(found), "audit_events": found}
