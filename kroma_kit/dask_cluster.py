@@ -89,8 +89,11 @@ def dask_client(address: str | None = None, *, workers: int = 0,
         return
     from distributed import Client, LocalCluster
 
+    # Loopback only; no dashboard (its HTTP endpoint, which the scheduler always has, on a free
+    # loopback port rather than a clash on 8787 with another cluster on the machine).
     cluster = LocalCluster(n_workers=local_worker_count(workers), threads_per_worker=1, processes=True,
-                           host="127.0.0.1", dashboard_address=None, silence_logs=logging.WARNING)
+                           host="127.0.0.1", dashboard_address=None, silence_logs=logging.WARNING,
+                           scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
     try:
         client = Client(cluster, set_as_default=False)
         try:

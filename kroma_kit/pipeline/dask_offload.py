@@ -31,7 +31,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from kroma_kit.dask_cluster import check_scheduler, dask_client, result_with_resubmit
+from kroma_kit.dask_cluster import CONNECT_TIMEOUT_S, check_scheduler, dask_client, result_with_resubmit
 from kroma_kit.pipeline.dask_tasks import ProviderSpec, generate_image, remove_staged
 from kroma_kit.postprocess.chain import ChainConfig, ChainDirs, ChainResult, run_chain
 from kroma_kit.postprocess.dask_chains import chain_has_paid_step, chain_on_cluster
@@ -65,9 +65,11 @@ class DaskExecutor:
     name = "dask"
 
     def __init__(self, scheduler: str | None = None, *, workers: int = 0,
-                 after_paid: Callable[[str], None] | None = None) -> None:
+                 after_paid: Callable[[str], None] | None = None,
+                 connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         self.scheduler = scheduler
         self.workers = workers
+        self.connect_timeout_s = connect_timeout_s
         self.after_paid = after_paid  # fault-injection seam: runs on the worker once an answer is staged
         self._client: Any = None
         self._spec: ProviderSpec | None = None
@@ -76,7 +78,7 @@ class DaskExecutor:
         self._lock = threading.Lock()
 
     def check(self) -> None:
-        check_scheduler(self.scheduler)
+        check_scheduler(self.scheduler, self.connect_timeout_s)
 
     @contextmanager
     def attach(self, ctx: Any) -> Iterator[None]:
@@ -84,7 +86,7 @@ class DaskExecutor:
         answers the run has written to candidate files on the way out."""
         self._spec = provider_spec(ctx.provider.code, ctx.settings)
         self._staging_dir = ctx.log.path.with_suffix(".dask")
-        with dask_client(self.scheduler, workers=self.workers) as client:
+        with dask_client(self.scheduler, workers=self.workers, timeout_s=self.connect_timeout_s) as client:
             self._client = client
             try:
                 yield

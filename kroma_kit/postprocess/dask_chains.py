@@ -65,21 +65,23 @@ def chain_on_cluster(client: Any, raw: str, dirs: ChainDirs, config: ChainConfig
 
 def chains_on_cluster(client: Any, items: Sequence[tuple[str, ChainDirs, ChainConfig]],
                       on_done: Callable[[int, ChainDone], None] | None = None) -> list[ChainDone]:
-    """Run many chains at once (all submitted, the cluster spreads them) and return their results
-    in the order given; ``on_done(index, done)`` sees each as it finishes."""
-    from distributed import KilledWorker, as_completed
+    """Run many chains at once (all submitted up front, the scheduler spreads them over the
+    workers) and return their results in the order given; ``on_done(index, done)`` sees each."""
+    from distributed import KilledWorker
 
-    futures = {client.submit(run_chain_task, str(raw), dirs, portable(config), pure=False): number
-               for number, (raw, dirs, config) in enumerate(items)}
-    results: dict[int, ChainDone] = {}
-    for future in as_completed(list(futures)):
-        number = futures[future]
-        try:
-            done = future.result()
-        except KilledWorker:  # its workers died more often than the scheduler retries: once more
-            raw, dirs, config = items[number]
-            done = chain_on_cluster(client, raw, dirs, config)
-        results[number] = done
-        if on_done is not None:
-            on_done(number, done)
-    return [results[number] for number in range(len(items))]
+    futures = [client.submit(run_chain_task, str(raw), dirs, portable(config), pure=False)
+               for raw, dirs, config in items]
+    results: list[ChainDone] = []
+    try:
+        for number, future in enumerate(futures):
+            try:
+                done = future.result()
+            except KilledWorker:  # its workers died more often than the scheduler retries: once more
+                raw, dirs, config = items[number]
+                done = chain_on_cluster(client, raw, dirs, config)
+            results.append(done)
+            if on_done is not None:
+                on_done(number, done)
+    finally:
+        client.cancel([future for future in futures if not future.done()])
+    return results
