@@ -21,8 +21,14 @@ from kroma_kit.pipeline.resume import resume_run
 from kroma_kit.providers.base import ImageRequest, ImageResult
 from kroma_kit.storage.runlog import read_run_log
 from tests.pipeline.dask_faults import kill_worker_once
-from tests.pipeline.runsupport import (SCENES, TEST_KEY, local_request, openai_request, openai_settings,
-                                      table_counts)
+from tests.pipeline.runsupport import (
+    SCENES,
+    TEST_KEY,
+    local_request,
+    openai_request,
+    openai_settings,
+    table_counts,
+)
 
 distributed = pytest.importorskip("distributed")
 
