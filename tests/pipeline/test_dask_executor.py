@@ -68,13 +68,13 @@ def test_dask_run_gives_the_same_winners_statuses_and_costs_as_threads(workspace
     import shutil
 
     shutil.copytree(sample_files, create_project(other, "demo", "Demo")["root"], dirs_exist_ok=True)
-    request = openai_request(fake, scenes=2, candidates=2)
+    request = openai_request(fake, scenes=2, candidates=1)
     threads = execute_run(workspace, request, confirm_spend=True, executor="threads")
     dask = execute_run(other, request, confirm_spend=True, executor="dask", scheduler=cluster.scheduler_address)
     assert threads.status == dask.status == "done"
     assert _outcome(read_run_log(dask.run_log_path), Path(dask.run_log_path).parents[1]) == \
         _outcome(read_run_log(threads.run_log_path), Path(threads.run_log_path).parents[1])
-    assert len(fake.requests) == 8 and all(r.authorization == f"Bearer {TEST_KEY}" for r in fake.requests)
+    assert len(fake.requests) == 4 and all(r.authorization == f"Bearer {TEST_KEY}" for r in fake.requests)
     assert table_counts(other) == table_counts(workspace)
     assert not Path(dask.run_log_path).with_suffix(".dask").exists()  # staged answers are cleaned up
 
