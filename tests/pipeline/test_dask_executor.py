@@ -55,7 +55,7 @@ def _outcome(log: dict, root: Path) -> dict:
             return hashlib.sha256(image.tobytes()).hexdigest()
 
     return {"status": log["status"], "cost": log["actual_cost_usd"],
-            "jobs": {job["id"]: (job["status"], job.get("selected_candidate"),
+            "jobs": {job["id"]: (job["status"], job.get("selected_candidate"), pixels(job["final_output"]),
                                  [(c["status"], c.get("cost_usd"), pixels(c["output"])) for c in job["candidates"]])
                      for job in log["jobs"]}}
 
@@ -68,10 +68,16 @@ def test_dask_run_gives_the_same_winners_statuses_and_costs_as_threads(workspace
     import shutil
 
     shutil.copytree(sample_files, create_project(other, "demo", "Demo")["root"], dirs_exist_ok=True)
-    request = openai_request(fake, scenes=2, candidates=1)
+    request = openai_request(fake, scenes=2, candidates=1,
+                             postprocess={"upscale": True, "upscale_backend": "lanczos", "upscale_scale": 2})
     threads = execute_run(workspace, request, confirm_spend=True, executor="threads")
-    dask = execute_run(other, request, confirm_spend=True, executor="dask", scheduler=cluster.scheduler_address)
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as client, \
+            distributed.get_task_stream(client=client) as stream:
+        dask = execute_run(other, request, confirm_spend=True, executor="dask", scheduler=cluster.scheduler_address)
+    ran = {str(task["key"]).split("-")[0] for task in stream.data}
+    assert {"generate_image", "run_chain_task"} <= ran  # the provider calls and the post chains ran on workers
     assert threads.status == dask.status == "done"
+    assert len(dask.outputs) == 2 and all(Path(p).stem.endswith("_x2") for p in dask.outputs)  # upscaled won
     assert _outcome(read_run_log(dask.run_log_path), Path(dask.run_log_path).parents[1]) == \
         _outcome(read_run_log(threads.run_log_path), Path(threads.run_log_path).parents[1])
     assert len(fake.requests) == 4 and all(r.authorization == f"Bearer {TEST_KEY}" for r in fake.requests)
