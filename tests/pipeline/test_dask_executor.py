@@ -5,6 +5,7 @@ on 127.0.0.1 whose request list is the count of paid calls."""
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 from functools import partial
 from pathlib import Path
@@ -65,8 +66,6 @@ def test_dask_run_gives_the_same_winners_statuses_and_costs_as_threads(workspace
     # Seeds derive from the run id: both runs get the same id, in two workspaces with the same project.
     monkeypatch.setattr("kroma_kit.pipeline.execute.new_id", lambda: "0123456789abcdef0123456789abcdef")
     other = open_workspace(tmp_path / "home2")
-    import shutil
-
     shutil.copytree(sample_files, create_project(other, "demo", "Demo")["root"], dirs_exist_ok=True)
     request = openai_request(fake, scenes=2, candidates=1,
                              postprocess={"upscale": True, "upscale_backend": "lanczos", "upscale_scale": 2})
@@ -176,17 +175,19 @@ def test_settings_choose_the_executor_and_refuse_a_bad_address(workspace, demo):
 def test_batch_upscale_on_dask_writes_what_threads_write(workspace, demo, cluster, tmp_path):
     from kroma_kit.postprocess.batch import process_files
 
-    root = Path(demo["root"])
-    inputs = [root / scene for scene in SCENES[:3]]
+    folder = tmp_path / "in"
+    shutil.copytree(Path(demo["root"]) / "inputs" / "scenes", folder)
+    (folder / "broken.png").write_bytes(b"not a png")  # one bad file is reported, the others still run
     results = {}
     for executor in ("threads", "dask"):
         out = tmp_path / executor
-        batch = process_files(workspace, "demo", "upscale", root / "inputs" / "scenes", output_dir=out,
+        batch = process_files(workspace, "demo", "upscale", folder, output_dir=out,
                               upscale_backend="lanczos", upscale_scale=2, executor=executor,
                               scheduler=cluster.scheduler_address if executor == "dask" else None)
-        assert batch.ok and len(batch.processed) >= len(inputs)
+        assert len(batch.processed) == len(SCENES)
+        assert [Path(f["input"]).name for f in batch.failed] == ["broken.png"]
         results[executor] = {p.name: p.read_bytes() for p in sorted(out.rglob("*.png"))}
-    assert results["dask"] == results["threads"] and results["dask"]
+    assert results["dask"] == results["threads"] and len(results["dask"]) == len(SCENES)
 
 
 def _png() -> bytes:
