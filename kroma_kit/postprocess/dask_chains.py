@@ -32,6 +32,7 @@ class ChainDone:
     worker: str
     started: float
     finished: float
+    cpu_s: float = 0.0  # CPU time of the worker process during the chain (one thread per worker)
 
     @property
     def elapsed_s(self) -> float:
@@ -53,9 +54,10 @@ def portable(config: ChainConfig) -> ChainConfig:
 
 def run_chain_task(raw: str, dirs: ChainDirs, config: ChainConfig) -> ChainDone:
     """One chain on a worker. Running it twice (a lost worker) writes the same outputs again."""
-    started = time.time()
+    started, cpu = time.time(), time.process_time()
     result = run_chain(raw, dirs, config)
-    return ChainDone(result, f"{socket.gethostname()}:{os.getpid()}", started, time.time())
+    return ChainDone(result, f"{socket.gethostname()}:{os.getpid()}", started, time.time(),
+                     time.process_time() - cpu)
 
 
 def chain_on_cluster(client: Any, raw: str, dirs: ChainDirs, config: ChainConfig) -> ChainDone:

@@ -7,7 +7,9 @@ code: parallelism means processes) through the same code a distributed batch use
 worker upscales one small image before the clock starts, so the one-off engine load is not
 counted on either side. Besides the ratio the line gives the mean time of one task on each side
 and the 2-process side's parallelism (sum of its task times / its wall time, 2.0 = perfect): on
-a loaded machine the ratio drops, and those figures say whether the tasks still overlapped.
+a loaded machine the ratio drops, and those figures say whether the tasks still overlapped; the
+CPU the workers actually got (their CPU seconds / wall seconds) says whether the machine had a
+second core to give.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def _warm(folder: str) -> str:
     return "warm"
 
 
-def _side(workers: int, inputs: list[Path], out: Path) -> tuple[float, list[float]]:
+def _side(workers: int, inputs: list[Path], out: Path) -> tuple[float, list[float], float]:
     from distributed import Client, LocalCluster
 
     from kroma_kit.postprocess.chain import ChainConfig, ChainDirs
@@ -57,7 +59,7 @@ def _side(workers: int, inputs: list[Path], out: Path) -> tuple[float, list[floa
     failed = [item.result.error for item in done if not item.result.ok]
     if failed:
         raise RuntimeError(f"upscale failed: {failed[0]}")
-    return wall, [item.elapsed_s for item in done]
+    return wall, [item.elapsed_s for item in done], sum(item.cpu_s for item in done)
 
 
 def bench() -> list[BenchLine]:
@@ -69,12 +71,13 @@ def bench() -> list[BenchLine]:
             path.parent.mkdir(parents=True, exist_ok=True)
             busy_figure(SIDE, SIDE, seed=number)[0].convert("RGB").save(path)
             inputs.append(path)
-        one_wall, one_tasks = _side(1, inputs, root / "one")
-        two_wall, two_tasks = _side(2, inputs, root / "two")
+        one_wall, one_tasks, one_cpu = _side(1, inputs, root / "one")
+        two_wall, two_tasks, two_cpu = _side(2, inputs, root / "two")
     parallelism = sum(two_tasks) / two_wall
     extra = (f"1 process {one_wall:.1f} s, 2 processes {two_wall:.1f} s for {IMAGES} images of {SIDE}px; "
              f"mean task {statistics.mean(one_tasks) * 1000:.0f} ms vs {statistics.mean(two_tasks) * 1000:.0f} ms; "
-             f"2-process parallelism {parallelism:.2f} (2.00 = both busy all along)")
+             f"2-process parallelism {parallelism:.2f} (2.00 = both busy all along); CPU the workers got: "
+             f"{one_cpu / one_wall:.2f} vs {two_cpu / two_wall:.2f} cores (a free machine: 1.00 vs 2.00)")
     return [BenchLine("dask_postprocess_scaleout", ratio(one_wall, two_wall), ">= 1.6x", extra)]
 
 
