@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,6 +162,19 @@ class CopilotSettings(_Strict):
         return types
 
 
+SCHEDULER_ADDRESS = re.compile(r"^(tcp|tls)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$")
+
+
+def check_scheduler_address(value: str) -> str:
+    """A Dask scheduler address as ``tcp://HOST:PORT`` (or ``tls://``); anything else is refused
+    here, with the expected form, rather than by a connection attempt that times out."""
+    match = SCHEDULER_ADDRESS.match(value.strip()) if isinstance(value, str) else None
+    if not match or not 1 <= int(match.group(3)) <= 65535:
+        raise ConfigError(f"Dask scheduler address {value!r} is not of the form tcp://HOST:PORT "
+                          "(or tls://HOST:PORT), e.g. tcp://10.0.0.5:8786.")
+    return value.strip()
+
+
 class PipelineSection(_Strict):
     manifest_path: str = "manifest.json"
     postprocess_config_path: str | None = None
@@ -169,6 +183,19 @@ class PipelineSection(_Strict):
     archive_replaced: bool = True
     storage_sync_s3: bool = False  # push the project to its S3 mirror after each real run
     postprocess: PostprocessSettings = Field(default_factory=PostprocessSettings)
+    # Where candidates and post steps run: "threads" (this process) or "dask" (a Dask cluster:
+    # dask_scheduler, else a LocalCluster of dask_workers processes, 0 = one per CPU core).
+    executor: str = Field("threads", pattern="^(threads|dask)$")
+    dask_scheduler: str | None = None
+    dask_workers: int = Field(0, ge=0, le=256)
+
+    @field_validator("dask_scheduler")
+    @classmethod
+    def _scheduler_address(cls, value: str | None) -> str | None:
+        try:
+            return check_scheduler_address(value) if value else None
+        except ConfigError as exc:  # pydantic reports ValueErrors with the file the value came from
+            raise ValueError(str(exc)) from None
 
 
 class ProvidersSection(_Strict):

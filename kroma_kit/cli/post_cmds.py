@@ -15,6 +15,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", help="output folder (default: the project's folder for this step)")
     parser.add_argument("--no-archive-replaced", action="store_true",
                         help="overwrite existing outputs instead of moving them to archive/replaced/")
+    parser.add_argument("--executor", choices=("threads", "dask"),
+                        help="where the files are processed (default: settings pipeline.executor)")
+    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                        help="Dask scheduler for --executor dask (default: a local cluster of worker processes)")
     add_json_flag(parser)
 
 
@@ -52,7 +56,8 @@ def _run(args: argparse.Namespace, step: str, **options: object) -> int:
 
     try:
         result = process_files(ws, args.project, step, args.input, output_dir=args.output,
-                               archive_replaced=not args.no_archive_replaced, on_progress=progress, **options)
+                               archive_replaced=not args.no_archive_replaced, on_progress=progress,
+                               executor=args.executor, scheduler=args.scheduler, **options)
     finally:
         bar.close()
     data = result.to_dict()

@@ -70,6 +70,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--concurrency", type=int, help="candidates generated at once (default: settings)")
     run.add_argument("--no-archive-replaced", action="store_true",
                      help="overwrite existing outputs instead of moving them to archive/replaced")
+    run.add_argument("--executor", choices=("threads", "dask"),
+                     help="where candidates and post steps run (default: settings pipeline.executor)")
+    run.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                     help="Dask scheduler for --executor dask (default: a local cluster of worker processes)")
     run.set_defaults(handler=cmd_run)
 
     runs = commands.add_parser("runs", help="list, show and ingest runs")
@@ -163,10 +167,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     progress = RunProgress(enabled=not args.json and sys.stderr.isatty())
     if args.resume:
         summary = resume_run(ws, args.resume, confirm_spend=args.confirm_spend, on_event=progress,
-                             concurrency=args.concurrency)
+                             concurrency=args.concurrency, executor=args.executor, scheduler=args.scheduler)
     else:
         summary = execute_run(ws, _request(args), confirm_spend=args.confirm_spend, concurrency=args.concurrency,
-                              on_event=progress, archive_replaced=False if args.no_archive_replaced else None)
+                              on_event=progress, archive_replaced=False if args.no_archive_replaced else None,
+                              executor=args.executor, scheduler=args.scheduler)
     if args.json:
         print_json(summary.to_dict())
     else:

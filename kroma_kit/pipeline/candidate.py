@@ -75,7 +75,7 @@ def _generate(ctx: RunContext, job: PlannedJob, index: int) -> str:
     ctx.events.emit(ev.Started(ctx.log.run_id, job_id=job.id, candidate_index=index))
     clock = time.perf_counter()
     try:
-        result = ctx.provider.generate(request)
+        result = ctx.executor.generate(ctx.provider, request, key)  # this thread, or a Dask worker
     except Exception as exc:  # noqa: BLE001 - a provider failure fails this candidate, never the run
         ctx.spend.settle(key, 0.0)
         message = str(exc) if isinstance(exc, KromaError) else f"{type(exc).__name__}: {exc}"

@@ -13,6 +13,7 @@ from typing import Any
 from kroma_kit.config import ProjectSettings
 from kroma_kit.pipeline import events as ev
 from kroma_kit.pipeline.continuity_step import ContinuityStep
+from kroma_kit.pipeline.executor import Executor, ThreadExecutor
 from kroma_kit.pipeline.guard import GuardSettings
 from kroma_kit.pipeline.plan import PlannedJob, build_provider
 from kroma_kit.pipeline.recorder import CatalogRecorder
@@ -41,6 +42,7 @@ class RunContext:
     cancel: threading.Event
     grayscale: bool = False
     confirm_spend: bool = False
+    executor: Executor = field(default_factory=ThreadExecutor)  # where generate / post chain run
     recorder: CatalogRecorder = field(init=False)
     _pending: dict[str, int] = field(default_factory=dict, init=False)
     _pending_lock: threading.Lock = field(default_factory=threading.Lock, init=False)

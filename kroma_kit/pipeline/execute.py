@@ -29,6 +29,7 @@ from kroma_kit.pipeline import events as ev
 from kroma_kit.pipeline import s3_outputs
 from kroma_kit.pipeline.candidate import adopt_orphan, run_candidate
 from kroma_kit.pipeline.context import RunContext
+from kroma_kit.pipeline.executor import Executor, executor_for
 from kroma_kit.pipeline.guard import GuardSettings
 from kroma_kit.pipeline.model_check import check_paid_models, offline_model_warnings
 from kroma_kit.pipeline.plan import PlannedJob, PlanRequest, plan_run
@@ -68,9 +69,11 @@ def dry_run(ws: Workspace, request: PlanRequest) -> RunSummary:
 @with_project_keys
 def execute_run(ws: Workspace, request: PlanRequest, *, confirm_spend: bool = False, concurrency: int | None = None,
                 on_event: ev.EventCallback | None = None, cancel: threading.Event | None = None,
-                archive_replaced: bool | None = None) -> RunSummary:
-    """Plan and run ``request``. Raises before anything is written for bad input or a locked
-    spend; afterwards it never raises for provider failures: they show in the summary."""
+                archive_replaced: bool | None = None, executor: str | Executor | None = None,
+                scheduler: str | None = None) -> RunSummary:
+    """Plan and run ``request``. Raises before anything is written for bad input, a locked
+    spend or an unreachable Dask scheduler; afterwards it never raises for provider failures:
+    they show in the summary. ``executor``/``scheduler``: see :mod:`kroma_kit.pipeline.executor`."""
     mark_interrupted_runs(ws, request.project)
     plan = plan_run(ws, request, mode="run")
     provider = plan.provider_obj
@@ -85,6 +88,8 @@ def execute_run(ws: Workspace, request: PlanRequest, *, confirm_spend: bool = Fa
     workers = _concurrency(concurrency, plan.concurrency)
     project = get_project(ws, request.project)
     _refuse_colliding_run(ws, project["id"], {job.id for job in plan.jobs})
+    runner = executor_for(executor, scheduler, plan.settings.settings.pipeline)
+    runner.check()
     run_id = new_id()
     data = log_from_plan(plan, run_id, "run", request.to_dict())
     keep = plan.archive_replaced if archive_replaced is None else bool(archive_replaced)
@@ -99,7 +104,7 @@ def execute_run(ws: Workspace, request: PlanRequest, *, confirm_spend: bool = Fa
                      settings=plan.settings, archive_replaced=keep,
                      concurrency=workers, spend=spend, events=ev.EventEmitter(on_event),
                      cancel=cancel or threading.Event(), grayscale=manifest.output_guard.enforce_grayscale,
-                     confirm_spend=confirm_spend)
+                     confirm_spend=confirm_spend, executor=runner)
     ctx.recorder.record_now()
     summary = run_context(ctx)
     if plan.settings.settings.pipeline.storage_sync_s3:
@@ -145,7 +150,8 @@ def run_context(ctx: RunContext) -> RunSummary:
         for job in ctx.jobs:
             if ctx._pending.get(job.id) == 0 and ctx.log.job(job.id).status in ("planned", "running"):
                 _settle_job(ctx, job)
-        _run_tasks(ctx, tasks)
+        with ctx.executor.attach(ctx):  # threads: nothing; dask: the cluster for this run's tasks
+            _run_tasks(ctx, tasks)
         _settle_run(ctx)
     except BaseException as exc:
         ctx.recorder.close()

@@ -40,7 +40,7 @@ def run_post_chain(ctx: RunContext, job: PlannedJob, candidate: CandidateRecord,
     step raises its KromaError with ``post_steps`` (the records so far) attached."""
     if not chain_enabled(ctx.postprocess_flags):
         return raw, {}
-    from kroma_kit.postprocess import ChainDirs, run_chain
+    from kroma_kit.postprocess import ChainDirs
 
     index = candidate.candidate_index
     key = f"{job.id}#c{index}#refine"
@@ -58,7 +58,7 @@ def run_post_chain(ctx: RunContext, job: PlannedJob, candidate: CandidateRecord,
     config = chain_config(ctx.settings, confirm_spend=ctx.confirm_spend, before_paid_call=before_paid_call,
                           refiner=refiner)
     dirs = ChainDirs.for_project(ctx.layout.root, config.postprocess, archive_replaced=ctx.archive_replaced)
-    result = run_chain(raw, dirs, config)
+    result = ctx.executor.run_chain(raw, dirs, config)  # this thread, or a Dask worker
     cost = result.cost_usd
     if reserved:
         ctx.spend.settle(key, cost)

@@ -32,6 +32,7 @@ from kroma_kit.errors import InputError, ProviderNotConfigured
 from kroma_kit.pipeline import events as ev
 from kroma_kit.pipeline.context import RunContext
 from kroma_kit.pipeline.execute import _concurrency, refine_is_paid, run_context
+from kroma_kit.pipeline.executor import Executor, executor_for
 from kroma_kit.pipeline.guard import GuardSettings
 from kroma_kit.pipeline.model_check import check_paid_models
 from kroma_kit.pipeline.plan import PlannedJob, build_provider, validate_inputs
@@ -66,17 +67,20 @@ def _jobs_from_log(log: RunLogModel, root: Path) -> list[PlannedJob]:
 
 
 def resume_run(ws: Workspace, run_id: str, *, confirm_spend: bool = False, on_event: ev.EventCallback | None = None,
-               concurrency: int | None = None, cancel: threading.Event | None = None) -> RunSummary:
+               concurrency: int | None = None, cancel: threading.Event | None = None,
+               executor: str | Executor | None = None, scheduler: str | None = None) -> RunSummary:
     """Finish run ``run_id`` (full id or unique prefix) under the same id, with the project's own
-    provider keys available like a new run has them (call option > environment > project secret)."""
+    provider keys available like a new run has them (call option > environment > project secret).
+    ``executor``/``scheduler`` as for a new run (the default: today's ``pipeline.executor``)."""
     run = get_run(ws, run_id)
     with project_keys(ws, run["project_slug"]):
         return _resume(ws, run, confirm_spend=confirm_spend, on_event=on_event, concurrency=concurrency,
-                       cancel=cancel)
+                       cancel=cancel, executor=executor, scheduler=scheduler)
 
 
 def _resume(ws: Workspace, run: dict, *, confirm_spend: bool, on_event: ev.EventCallback | None,
-            concurrency: int | None, cancel: threading.Event | None) -> RunSummary:
+            concurrency: int | None, cancel: threading.Event | None, executor: str | Executor | None = None,
+            scheduler: str | None = None) -> RunSummary:
     mark_interrupted_runs(ws, run["project_slug"])
     project = get_project(ws, run["project_slug"])
     root = Path(project["root"])
@@ -112,9 +116,12 @@ def _resume(ws: Workspace, run: dict, *, confirm_spend: bool, on_event: ev.Event
                  if any(c.status in ("planned", "generated") for c in job.candidates)}
     validate_inputs([job for job in jobs if job.id in open_jobs])
     check_post_chain(resolved)
-    today = resolve_project_settings(root).settings.budgets
+    current = resolve_project_settings(root).settings
+    today = current.budgets
     budgets = Budgets(per_run_usd=today.per_run_usd, per_project_usd=today.per_project_usd)
     workers = _concurrency(concurrency, int(log.concurrency or resolved.settings.pipeline.concurrency))
+    runner = executor_for(executor, scheduler, current.pipeline)  # where to run is today's choice, like budgets
+    runner.check()
     pid = os.getpid()
     runlog.begin_resume(pid=pid, host=this_host(), process_start=process_start_token(pid), budgets=budgets.to_dict(),
                         concurrency=workers)
@@ -126,6 +133,6 @@ def _resume(ws: Workspace, run: dict, *, confirm_spend: bool, on_event: ev.Event
                      settings=resolved, archive_replaced=bool(log.get("archive_replaced", True)),
                      concurrency=workers, spend=spend, events=ev.EventEmitter(on_event),
                      cancel=cancel or threading.Event(), grayscale=manifest.output_guard.enforce_grayscale,
-                     confirm_spend=confirm_spend)
+                     confirm_spend=confirm_spend, executor=runner)
     ctx.recorder.record_now()
     return run_context(ctx)

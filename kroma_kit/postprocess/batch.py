@@ -76,12 +76,15 @@ def process_files(ws: Workspace, project: str, step: str, input_path: str | os.P
                   bg_backends: list[str] | None = None, upscale_backend: str | None = None,
                   upscale_scale: int | None = None, color_profile: str | None = None,
                   archive_replaced: bool = True,
-                  on_progress: Callable[[int, int, dict[str, Any]], None] | None = None) -> BatchResult:
+                  on_progress: Callable[[int, int, dict[str, Any]], None] | None = None,
+                  executor: str | None = None, scheduler: str | None = None) -> BatchResult:
     """Run one post-processing ``step`` over a file or folder for ``project``.
 
     Defaults come from the project's layered settings and its ``postprocess.json``; the keyword
     arguments override them. Paid background-removal backends need ``confirm_spend`` and are
-    checked against the project budget before each call.
+    checked against the project budget before each call. ``executor="dask"`` (or the settings'
+    ``pipeline.executor``) runs the files' steps as tasks on a Dask cluster (``scheduler``, else
+    a local one) when the step has no paid backend; registering the outputs stays here.
     """
     from kroma_kit.catalog.projects import get_project
     from kroma_kit.config import resolve_project_settings
@@ -108,10 +111,13 @@ def process_files(ws: Workspace, project: str, step: str, input_path: str | os.P
         _require_spend_consent(config.backends, confirm_spend)
     [input_path] = _cached_inputs(ws, info, [input_path])
     pairs = _inputs(input_path, target_dir)
+    remote = _steps_on_dask(step, pairs, config, dirs, confirm_spend, resolved.settings.pipeline, executor,
+                            scheduler)
     result = BatchResult(step, project, str(target_dir))
     for number, (file, out_dir) in enumerate(pairs, start=1):
         try:
-            record = _run_step(step, file, out_dir, config, dirs, confirm_spend, budget)
+            record = _first_step(remote[number - 1]) if remote is not None else \
+                _run_step(step, file, out_dir, config, dirs, confirm_spend, budget)
         except KromaError as exc:
             budget.settle_calls(0.0)
             failure = {"input": str(file), "error": str(exc)}
@@ -196,6 +202,19 @@ def _require_spend_consent(backends: list[str], confirm_spend: bool) -> None:
 DIR_FIELD = {"bg_remove": "background_removed", "upscale": "upscaled", "color": "color_corrected"}
 
 
+def _single(step: str, config: Any, confirm_spend: bool, before_paid_call: Any) -> Any:
+    """``config`` with only ``step`` enabled."""
+    from dataclasses import replace
+
+    return replace(config, bg_remove=step == "bg_remove", upscale=step == "upscale", color=step == "color",
+                   confirm_spend=confirm_spend, before_paid_call=before_paid_call)
+
+
+def _first_step(result: Any) -> Any:
+    result.raise_for_error()
+    return result.steps[0]
+
+
 def _run_step(step: str, file: Path, out_dir: Path, config: Any, dirs: Any, confirm_spend: bool,
               budget: SpendGuard) -> Any:
     """One step through the same chain the pipeline uses, with only ``step`` enabled."""
@@ -203,11 +222,28 @@ def _run_step(step: str, file: Path, out_dir: Path, config: Any, dirs: Any, conf
 
     from kroma_kit.postprocess import run_chain
 
-    single = replace(config, bg_remove=step == "bg_remove", upscale=step == "upscale", color=step == "color",
-                     confirm_spend=confirm_spend, before_paid_call=budget.check_call)
-    result = run_chain(file, replace(dirs, **{DIR_FIELD[step]: out_dir}), single)
-    result.raise_for_error()
-    return result.steps[0]
+    single = _single(step, config, confirm_spend, budget.check_call)
+    return _first_step(run_chain(file, replace(dirs, **{DIR_FIELD[step]: out_dir}), single))
+
+
+def _steps_on_dask(step: str, pairs: list[tuple[Path, Path]], config: Any, dirs: Any, confirm_spend: bool,
+                   pipeline: Any, executor: str | None, scheduler: str | None) -> list[Any] | None:
+    """Every file's step as a Dask task, all submitted at once: their ChainResults in ``pairs``
+    order, or None when the executor is threads or the step may spend money (the budget is checked
+    before each paid call, in this process)."""
+    from dataclasses import replace
+
+    from kroma_kit.dask_cluster import dask_client, executor_name
+    from kroma_kit.postprocess.dask_chains import chain_has_paid_step, chains_on_cluster
+
+    if executor_name(executor, scheduler, pipeline) != "dask":
+        return None
+    single = _single(step, config, confirm_spend, None)
+    if chain_has_paid_step(single):
+        return None
+    items = [(str(file), replace(dirs, **{DIR_FIELD[step]: out_dir}), single) for file, out_dir in pairs]
+    with dask_client(scheduler or pipeline.dask_scheduler, workers=pipeline.dask_workers) as client:
+        return [done.result for done in chains_on_cluster(client, items)]
 
 
 def _project_guard(ws: Workspace, project_id: str, limit_usd: float | None) -> SpendGuard:
