@@ -30,6 +30,7 @@ from kroma_kit.pipeline.candidate import adopt_orphan, run_candidate
 from kroma_kit.pipeline.context import RunContext
 from kroma_kit.pipeline.guard import GuardSettings
 from kroma_kit.pipeline.model_check import check_paid_models, offline_model_warnings
+from kroma_kit.pipeline.pixel_kernel import warm_in_background
 from kroma_kit.pipeline.plan import PlannedJob, PlanRequest, plan_run
 from kroma_kit.pipeline.ranking import CandidateScore, rank_candidates
 from kroma_kit.pipeline.runlog import RunLog, log_from_plan, run_log_path
@@ -134,6 +135,8 @@ def _concurrency(given: int | None, configured: int) -> int:
 
 def run_context(ctx: RunContext) -> RunSummary:
     """Run (or resume) every unsettled candidate of ``ctx``, settle jobs and the run, ingest."""
+    if ctx.guard_settings.enabled:
+        warm_in_background()  # the guard's compiled kernel, ready by the time the first image is
     try:
         tasks = _schedule(ctx)
         ctx.events.emit(ev.Planned(
