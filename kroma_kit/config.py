@@ -168,6 +168,7 @@ class PipelineSection(_Strict):
     concurrency: int = Field(4, ge=1, le=64)
     archive_replaced: bool = True
     storage_sync_s3: bool = False  # push the project to its S3 mirror after each real run
+    stage_cache: bool = True  # reuse a candidate whose inputs and settings are unchanged (issue 17)
     postprocess: PostprocessSettings = Field(default_factory=PostprocessSettings)
 
 

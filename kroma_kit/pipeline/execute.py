@@ -34,6 +34,7 @@ from kroma_kit.pipeline.pixel_kernel import warm_in_background
 from kroma_kit.pipeline.plan import PlannedJob, PlanRequest, plan_run
 from kroma_kit.pipeline.ranking import CandidateScore, rank_candidates
 from kroma_kit.pipeline.runlog import RunLog, log_from_plan, run_log_path
+from kroma_kit.pipeline.stage_cache import remember_run, reuse_cached
 from kroma_kit.pipeline.summary import RunSummary
 from kroma_kit.processes import this_host
 from kroma_kit.providers.spend import Budgets, SpendGuard, require_confirmation
@@ -144,11 +145,13 @@ def run_context(ctx: RunContext) -> RunSummary:
             candidates_total=sum(len(ctx.log.job(j.id).candidates) for j in ctx.jobs),
             candidates_to_run=len(tasks), estimated_cost_usd=float(ctx.log.head().estimated_cost_usd or 0),
             run_log_path=ctx.log.path.as_posix()))
+        tasks = reuse_cached(ctx, tasks)  # stage cache: unchanged candidates settle here, unpaid
         for job in ctx.jobs:
             if ctx._pending.get(job.id) == 0 and ctx.log.job(job.id).status in ("planned", "running"):
                 _settle_job(ctx, job)
         _run_tasks(ctx, tasks)
         _settle_run(ctx)
+        remember_run(ctx)  # stage cache: index what this run made for the next one
     except BaseException as exc:
         ctx.recorder.close()
         reason = f"run failed: {type(exc).__name__}: {exc}"
