@@ -122,3 +122,28 @@ def test_the_key_changes_with_what_changes_the_image_and_only_with_that():
     # Where the call goes and whether a key is set change nothing in the image.
     moved = {**base["provider"], "base_url": "https://gateway.example/v1", "configured": False}
     assert cache_key(**{**base, "provider": moved}) == key
+
+
+def test_the_grid_contact_sheet_and_plan_panel_show_and_set_the_cache(workspace, demo):
+    from kroma_kit.figures.contact_sheet import CACHED_FILL
+    from kroma_kit.pipeline.contact_sheet import run_contact_sheet
+    from kroma_kit.widgets import CandidateGrid, PlanPanel
+
+    panel = PlanPanel(workspace, project="demo", provider="local")
+    assert panel.request().no_cache is False
+    panel.use_cache.value = False
+    assert panel.request().no_cache is True
+    first = execute_run(workspace, local_request(scenes=1, candidates=2))
+    second = execute_run(workspace, local_request(scenes=1, candidates=2))
+    badges = {run.run_id: [card.badge.value for card in CandidateGrid(workspace, run_id=run.run_id,
+                                                                     read_only=True).cards.values()]
+              for run in (first, second)}
+    assert len(badges[second.run_id]) == 2 and all("CACHED" in badge and first.run_id in badge
+                                                   for badge in badges[second.run_id])
+    assert not any("CACHED" in badge for badge in badges[first.run_id])
+
+    def cached_pixels(run_id: str) -> int:
+        pixels = np.asarray(run_contact_sheet(workspace, run_id, tile=128).image.convert("RGB"))
+        return int(np.all(pixels == CACHED_FILL, axis=-1).sum())
+
+    assert cached_pixels(second.run_id) > 2 * 100 and cached_pixels(first.run_id) == 0
