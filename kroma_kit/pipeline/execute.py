@@ -136,8 +136,6 @@ def _concurrency(given: int | None, configured: int) -> int:
 
 def run_context(ctx: RunContext) -> RunSummary:
     """Run (or resume) every unsettled candidate of ``ctx``, settle jobs and the run, ingest."""
-    if ctx.guard_settings.enabled:
-        warm_in_background()  # the guard's compiled kernel, ready by the time the first image is
     try:
         tasks = _schedule(ctx)
         ctx.events.emit(ev.Planned(
@@ -146,6 +144,8 @@ def run_context(ctx: RunContext) -> RunSummary:
             candidates_to_run=len(tasks), estimated_cost_usd=float(ctx.log.head().estimated_cost_usd or 0),
             run_log_path=ctx.log.path.as_posix()))
         tasks = reuse_cached(ctx, tasks)  # stage cache: unchanged candidates settle here, unpaid
+        if tasks and ctx.guard_settings.enabled:
+            warm_in_background()  # the guard's compiled kernel, ready by the time the first image is
         for job in ctx.jobs:
             if ctx._pending.get(job.id) == 0 and ctx.log.job(job.id).status in ("planned", "running"):
                 _settle_job(ctx, job)

@@ -145,7 +145,8 @@ def _reuse(ctx: RunContext, job: PlannedJob, index: int, entry: CacheEntry, cloc
         return f"the cached candidate ({where}) has no finished file"
     root = ctx.layout.root
     raw, final = record["output"], record.get("final_output") or record["output"]
-    for rel, digest in ((raw, record["sha256"]), (final, record.get("final_sha256") or record["sha256"])):
+    files = {raw: record["sha256"], final: record.get("final_sha256") or record["sha256"]}  # one when no post chain
+    for rel, digest in files.items():
         path = root / rel
         if not path.is_file():
             return f"the cached file {rel} ({where}) is missing"

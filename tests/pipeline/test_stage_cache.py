@@ -147,3 +147,11 @@ def test_the_grid_contact_sheet_and_plan_panel_show_and_set_the_cache(workspace,
         return int(np.all(pixels == CACHED_FILL, axis=-1).sum())
 
     assert cached_pixels(second.run_id) > 2 * 100 and cached_pixels(first.run_id) == 0
+
+
+def test_the_stage_cache_setting_off_makes_everything_again(workspace, demo):
+    execute_run(workspace, local_request(scenes=1, candidates=1))
+    off = {"pipeline": {"stage_cache": False}}
+    again = _log(execute_run(workspace, local_request(scenes=1, candidates=1, settings_overrides=off)))
+    candidate = again["jobs"][0]["candidates"][0]
+    assert candidate.get("cached_from") is None and candidate["attempts"]
