@@ -89,11 +89,17 @@ def candidate_keys(ctx: RunContext, tasks: list[Task]) -> dict[tuple[str, int], 
     provider = dict(ctx.log.head().provider_params or {})
     keys = {}
     for job, index, _action in tasks:
-        inputs = []
-        for path in job.input_paths:
-            if path not in digests:
-                digests[path] = sha256_file(path)
-            inputs.append(digests[path])
+        if len(job.input_paths) != len(job.input_images):
+            continue  # inputs not resolved to files: no key, so never reused (made as without a cache)
+        try:
+            inputs = []
+            for path in job.input_paths:
+                if path not in digests:
+                    digests[path] = sha256_file(path)
+                inputs.append(digests[path])
+        except OSError as exc:  # the provider call reports an unreadable input properly; no key here
+            log.warning("stage cache: no key for %s c%d: %s", job.id, index, exc)
+            continue
         keys[(job.id, index)] = cache_key(
             inputs_sha256=inputs, prompt=job.prompt, stage=job.mode, time_of_day=job.time, weather=job.weather,
             provider=provider, seed=f"run-drawn:c{index}", placements=job.character_placements,
