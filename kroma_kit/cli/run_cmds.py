@@ -175,7 +175,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print_table(summary.table_rows(), RUN_COLUMNS)
         print(f"\nRun {summary.run_id}: {summary.status}  jobs done {summary.jobs_done}/{summary.jobs_total}, "
               f"failed {summary.jobs_failed}  cost ${summary.actual_cost_usd:.4f} "
-              f"(estimated ${summary.estimated_cost_usd:.4f})")
+              f"(estimated ${summary.estimated_cost_usd:.4f})"
+              + (f"; {summary.candidates_cached} candidate(s) reused unchanged from the stage cache "
+                 "(--no-cache makes them again)" if summary.candidates_cached else ""))
         if summary.outputs:
             print("Outputs:")
             for path in summary.outputs:

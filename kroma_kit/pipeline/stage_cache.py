@@ -119,8 +119,12 @@ def reuse_cached(ctx: RunContext, tasks: list[Task]) -> list[Task]:
         ctx.log.set_candidate(job_id, index, cache_key=key, write=False)
     if not cache_enabled(ctx):
         return tasks
-    entries = find_entries(ctx.ws, ctx.project["id"], keys.values())
     left, notes, reused = [], [], 0
+    try:
+        entries = find_entries(ctx.ws, ctx.project["id"], keys.values())
+    except Exception as exc:  # noqa: BLE001 - no cache is slower, never wrong: the run goes on without it
+        entries = {}
+        notes.append(f"stage cache: lookup failed ({type(exc).__name__}: {exc}); every candidate is made")
     for task in tasks:
         job, index, action = task
         entry = entries.get(keys.get((job.id, index), ""))

@@ -38,6 +38,7 @@ def test_a_rerun_of_the_sample_local_stage_is_all_cached_free_with_the_same_winn
     second = execute_run(workspace, local_request(candidates=1))
     one, two = _log(first), _log(second)
     assert second.status == "done" and len(two["jobs"]) == 4
+    assert (first.candidates_cached, second.candidates_cached) == (0, 4)
     for key, candidate in _candidates(two).items():
         assert candidate["cached_from"] == {"run_id": first.run_id, "job_id": key[0], "candidate_index": key[1]}
         assert candidate["cost_usd"] == 0 and candidate["attempts"] == []
@@ -81,11 +82,15 @@ def test_no_cache_on_the_cli_forces_new_work_and_still_records_keys(workspace, d
     assert main(args) == 0
     first = json.loads(capsys.readouterr().out)
     assert main([*args, "--no-cache"]) == 0
-    forced = _log(json.loads(capsys.readouterr().out))
+    forced_summary = json.loads(capsys.readouterr().out)
+    assert forced_summary["candidates_cached"] == 0
+    forced = _log(forced_summary)
     candidate = forced["jobs"][0]["candidates"][0]
     assert candidate.get("cached_from") is None and candidate["attempts"] and candidate["cache_key"]
     assert main(args) == 0
-    cached = _log(json.loads(capsys.readouterr().out))["jobs"][0]["candidates"][0]
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["candidates_cached"] == 1 and printed["actual_cost_usd"] == 0
+    cached = _log(printed)["jobs"][0]["candidates"][0]
     assert cached["cached_from"]["run_id"] == forced["run_id"] != first["run_id"]  # the newest entry wins
 
 
