@@ -100,10 +100,11 @@ def kernel() -> Callable[[np.ndarray, bool], tuple[int, int, int, int]]:
 
 
 def warm_in_background() -> None:
-    """Compile (or load) the kernel on a daemon thread, so a run's first guard call finds it ready
-    instead of paying the ~1 s while the provider's first images are being made. Idempotent."""
+    """Compile (or load) the kernel on a thread, so a run's first guard call finds it ready
+    instead of paying the ~1 s while the provider's first images are being made. Idempotent.
+    Not a daemon: a process that ends first waits for it rather than tearing numba down mid-compile."""
     if _kernel is None:
-        threading.Thread(target=kernel, name="kroma-guard-warmup", daemon=True).start()
+        threading.Thread(target=kernel, name="kroma-guard-warmup", daemon=False).start()
 
 
 def _compile() -> Callable[[np.ndarray, bool], tuple[int, int, int, int]]:
