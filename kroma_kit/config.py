@@ -182,6 +182,7 @@ class PipelineSection(_Strict):
     concurrency: int = Field(4, ge=1, le=64)
     archive_replaced: bool = True
     storage_sync_s3: bool = False  # push the project to its S3 mirror after each real run
+    stage_cache: bool = True  # reuse a candidate whose inputs and settings are unchanged (issue 17)
     postprocess: PostprocessSettings = Field(default_factory=PostprocessSettings)
     # Where candidates and post steps run: "threads" (this process) or "dask" (a Dask cluster:
     # dask_scheduler, else a LocalCluster of dask_workers processes, 0 = one per CPU core).

@@ -111,7 +111,7 @@ CANDIDATE_COLUMNS = (
     "run_id", "stage", "job_key", "candidate_index", "status", "verdict", "chroma_delta", "hard_failures",
     "soft_warnings", "avg_chroma_exceed", "rank_position", "is_winner", "cost_usd", "latency_ms", "seed",
     "output_path", "final_path", "sha256", "prompt_text", "provider_code", "model_name", "created_at",
-    "project", "mode", "candidate_id", "job_id", "continuity_verdict", "continuity_reasons")
+    "project", "mode", "candidate_id", "job_id", "continuity_verdict", "continuity_reasons", "cached_from_run")
 
 CANDIDATE_STATS_SQL = f"""
 SELECT r.stage, c.status, COUNT(*) AS candidates,

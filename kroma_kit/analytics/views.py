@@ -64,7 +64,8 @@ SELECT c.id AS candidate_id, c.job_id, j.run_id, r.project_id, p.slug AS project
        j.prompt_text, r.provider_code, r.model_name, c.created_at,
        c.output_asset_id, c.final_asset_id, c.meta_json,
        c.meta_json ->> '$.continuity.verdict' AS continuity_verdict,
-       c.meta_json ->> '$.continuity.reasons' AS continuity_reasons
+       c.meta_json ->> '$.continuity.reasons' AS continuity_reasons,
+       c.meta_json ->> '$.cached_from.run_id' AS cached_from_run
 FROM run_candidates c
 JOIN run_jobs j ON j.id = c.job_id
 JOIN runs r ON r.id = j.run_id

@@ -68,6 +68,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--confirm-spend", action="store_true", help="allow paid provider calls")
     run.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted, partial or failed run")
     run.add_argument("--concurrency", type=int, help="candidates generated at once (default: settings)")
+    run.add_argument("--no-cache", action="store_true",
+                     help="make every candidate again, even those the stage cache holds unchanged")
     run.add_argument("--no-archive-replaced", action="store_true",
                      help="overwrite existing outputs instead of moving them to archive/replaced")
     run.add_argument("--executor", choices=("threads", "dask"),
@@ -133,7 +135,7 @@ def _request(args: argparse.Namespace):
                        candidates=args.candidates, provider=args.provider, from_run=args.from_run,
                        jobs_file=args.jobs_file, scene_refs=scenes,
                        allow_many_candidates=args.allow_many_candidates, allow_large_batch=args.allow_large_batch,
-                       postprocess=_postprocess(args))
+                       postprocess=_postprocess(args), no_cache=bool(getattr(args, "no_cache", False)))
 
 
 def cmd_dry(args: argparse.Namespace) -> int:
@@ -178,7 +180,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print_table(summary.table_rows(), RUN_COLUMNS)
         print(f"\nRun {summary.run_id}: {summary.status}  jobs done {summary.jobs_done}/{summary.jobs_total}, "
               f"failed {summary.jobs_failed}  cost ${summary.actual_cost_usd:.4f} "
-              f"(estimated ${summary.estimated_cost_usd:.4f})")
+              f"(estimated ${summary.estimated_cost_usd:.4f})"
+              + (f"; {summary.candidates_cached} candidate(s) reused unchanged from the stage cache "
+                 "(--no-cache makes them again)" if summary.candidates_cached else ""))
         if summary.outputs:
             print("Outputs:")
             for path in summary.outputs:

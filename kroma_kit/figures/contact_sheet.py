@@ -36,6 +36,8 @@ MISSING_TILE = (205, 205, 205)
 TEXT = (34, 34, 34)
 WINNER_OUTLINE = (242, 178, 0)  # gold; unlike any badge colour, so the outline reads as "winner" only
 NO_VERDICT = (130, 130, 130)
+CACHED_LABEL = "CACHED"
+CACHED_FILL = (74, 85, 104)  # slate: not a verdict colour; "reused", not "good" or "bad"
 NO_IMAGE_REASON = "the candidate failed before producing one"
 
 
@@ -130,6 +132,7 @@ def _draw_candidate(sheet: Image.Image, draw: ImageDraw.ImageDraw, box: tuple[in
             sheet.paste(rgba, (picture_box[0] + offset[0], picture_box[1] + offset[1]), rgba)
     _draw_label(draw, (left + PAD, picture_box[3] + 4), picture_box[2], row)
     _draw_continuity(draw, picture_box, row)
+    _draw_cached(draw, picture_box, row)
     if row.get("is_winner"):
         draw.rectangle(box, outline=WINNER_OUTLINE, width=OUTLINE)
 
@@ -198,6 +201,18 @@ def _draw_continuity(draw: ImageDraw.ImageDraw, picture_box: tuple[int, int, int
     right, top = picture_box[2] - 4, picture_box[1] + 4
     draw.rounded_rectangle((right - width, top, right, top + 18), radius=4, fill=ImageColor.getrgb(colour))
     draw.text((right - width + 5, top + 1), text, fill=(255, 255, 255), font=font)
+
+
+def _draw_cached(draw: ImageDraw.ImageDraw, picture_box: tuple[int, int, int, int], row: dict[str, Any]) -> None:
+    """"CACHED" in the tile's top-left corner for a candidate reused from the stage cache (made
+    and paid by an earlier run), so a sheet never passes old work off as this run's."""
+    if not row.get("cached_from_run"):
+        return
+    font = _font(12)
+    width = int(draw.textlength(CACHED_LABEL, font=font)) + 10
+    left, top = picture_box[0] + 4, picture_box[1] + 4
+    draw.rounded_rectangle((left, top, left + width, top + 18), radius=4, fill=CACHED_FILL)
+    draw.text((left + 5, top + 1), CACHED_LABEL, fill=(255, 255, 255), font=font)
 
 
 def _fit(text: str, width: int, font_size: int) -> str:

@@ -32,9 +32,11 @@ from kroma_kit.pipeline.context import RunContext
 from kroma_kit.pipeline.executor import Executor, executor_for
 from kroma_kit.pipeline.guard import GuardSettings
 from kroma_kit.pipeline.model_check import check_paid_models, offline_model_warnings
+from kroma_kit.pipeline.pixel_kernel import warm_in_background
 from kroma_kit.pipeline.plan import PlannedJob, PlanRequest, plan_run
 from kroma_kit.pipeline.ranking import CandidateScore, rank_candidates
 from kroma_kit.pipeline.runlog import RunLog, log_from_plan, run_log_path
+from kroma_kit.pipeline.stage_cache import remember_run, reuse_cached
 from kroma_kit.pipeline.summary import RunSummary
 from kroma_kit.processes import this_host
 from kroma_kit.providers.spend import Budgets, SpendGuard, require_confirmation
@@ -147,12 +149,16 @@ def run_context(ctx: RunContext) -> RunSummary:
             candidates_total=sum(len(ctx.log.job(j.id).candidates) for j in ctx.jobs),
             candidates_to_run=len(tasks), estimated_cost_usd=float(ctx.log.head().estimated_cost_usd or 0),
             run_log_path=ctx.log.path.as_posix()))
+        tasks = reuse_cached(ctx, tasks)  # stage cache: unchanged candidates settle here, unpaid
+        if tasks and ctx.guard_settings.enabled:
+            warm_in_background()  # the guard's compiled kernel, ready by the time the first image is
         for job in ctx.jobs:
             if ctx._pending.get(job.id) == 0 and ctx.log.job(job.id).status in ("planned", "running"):
                 _settle_job(ctx, job)
         with ctx.executor.attach(ctx):  # threads: nothing; dask: the cluster for this run's tasks
             _run_tasks(ctx, tasks)
         _settle_run(ctx)
+        remember_run(ctx)  # stage cache: index what this run made for the next one
     except BaseException as exc:
         ctx.recorder.close()
         reason = f"run failed: {type(exc).__name__}: {exc}"

@@ -67,6 +67,7 @@ class PlanRequest:
     allow_many_candidates: bool = False
     allow_large_batch: bool = False
     postprocess: dict[str, Any] | None = None
+    no_cache: bool = False  # force new work even where the stage cache holds this candidate's result
 
     def to_dict(self) -> dict[str, Any]:
         return {"project": self.project, "stage": self.stage, "time": self.time, "weather": self.weather,
@@ -75,7 +76,8 @@ class PlanRequest:
                 "scene_refs": self.scene_refs, "settings_overrides": self.settings_overrides,
                 "manifest_overrides": self.manifest_overrides,
                 "allow_many_candidates": self.allow_many_candidates,
-                "allow_large_batch": self.allow_large_batch, "postprocess": self.postprocess}
+                "allow_large_batch": self.allow_large_batch, "postprocess": self.postprocess,
+                "no_cache": self.no_cache}
 
 
 @dataclass

@@ -32,6 +32,7 @@ class RunSummary:
     jobs_skipped: int = 0
     candidates_total: int = 0
     candidates_done: int = 0
+    candidates_cached: int = 0  # reused unchanged from the stage cache: no call, no cost
     warnings: list[str] = field(default_factory=list)
     jobs: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
@@ -63,12 +64,13 @@ class RunSummary:
         root = Path((log.storage or {})["project_root"])
         jobs = []
         outputs = []
-        candidates_total = candidates_done = 0
+        candidates_total = candidates_done = candidates_cached = 0
         for job in log.jobs:
             candidates = job.candidates
             settled = [c for c in candidates if c.status != "planned"]
             candidates_total += len(candidates)
             candidates_done += sum(1 for c in candidates if c.status == "done")
+            candidates_cached += sum(1 for c in candidates if c.cached_from is not None)
             final = job.final_output
             if job.status == "done" and final:
                 outputs.append((root / final).as_posix() if not Path(final).is_absolute() else final)
@@ -86,5 +88,5 @@ class RunSummary:
             status_reason=log.status_reason,
             jobs_skipped=sum(1 for j in log.jobs if j.status in ("skipped_budget", "planned"))
             if log.mode == "run" else 0,
-            candidates_total=candidates_total, candidates_done=candidates_done,
+            candidates_total=candidates_total, candidates_done=candidates_done, candidates_cached=candidates_cached,
             warnings=list(log.warnings or []), jobs=jobs)

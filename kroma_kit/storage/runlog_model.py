@@ -70,6 +70,15 @@ class Rank(_Open):
     avg_chroma_exceed: Number = 0.0
 
 
+class CachedFrom(_Open):
+    """Where a candidate reused from the stage cache was made (its files and verdict are that
+    candidate's; this run paid nothing for it)."""
+
+    run_id: str
+    job_id: str
+    candidate_index: int
+
+
 class CandidateRecord(_Open):
     candidate_index: int = Field(ge=1)
     status: CandidateStatus
@@ -97,6 +106,8 @@ class CandidateRecord(_Open):
     upscale: dict[str, Any] | None = None
     color: dict[str, Any] | None = None
     continuity: dict[str, Any] | None = None  # the continuity gate's scores and verdict
+    cache_key: str | None = None  # the stage cache's content key of this candidate's work
+    cached_from: CachedFrom | None = None  # set when reused from the stage cache: shown as "cached"
 
 
 class RankingEntry(_Open):

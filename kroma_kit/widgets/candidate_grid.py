@@ -183,6 +183,11 @@ class CandidateGrid(Panel):
             badge.value += (f" <span class='kk-continuity-{esc(str(continuity))}' title='{html.escape(reasons, quote=True)}' "
                             f"style='background:{VERDICT_COLOURS.get(str(continuity), '#555')};color:white;"
                             f"padding:1px 4px;border-radius:3px'>C {esc(str(continuity).upper())}</span>")
+        cached = row.get("cached_from_run")
+        if cached:  # reused from the stage cache: made (and paid) by an earlier run
+            badge.value += (f" <span class='kk-cached' title='reused unchanged from run {esc(str(cached))}: no new "
+                            "work, no cost' style='background:#4a5568;color:white;padding:1px 4px;"
+                            "border-radius:3px'>CACHED</span>")
         winner_label = widgets.HTML("<b style='color:#b7791f'>★ winner</b>" if row.get("is_winner") else "")
         details = button("Details", "kk-details", tooltip=tooltip)
         details.on_click(self.action(lambda: self.show_detail(job_key, index)))

@@ -44,6 +44,10 @@ class PlanPanel(Panel):
         self.from_run = widgets.Dropdown(description="From run", options=[NO_RUN], value="")
         self.allow_many = widgets.Checkbox(description="Allow more candidates than the cap", value=False,
                                            indent=False)
+        # Off = --no-cache: make every candidate again even where the stage cache holds it unchanged.
+        self.use_cache = widgets.Checkbox(description="Reuse unchanged candidates (stage cache: free, instant)",
+                                          value=True, indent=False)
+        self.use_cache.add_class("kk-use-cache")
         self.dry_button = button("Dry run", "kk-dry", style="info", tooltip="Plan jobs and cost; no call is made")
         self.dry_button.on_click(self.action(self.run_dry))
         self.table = widgets.HTML()
@@ -58,7 +62,7 @@ class PlanPanel(Panel):
         self.widget = widgets.VBox([
             widgets.HBox([self.stage, self.time, self.weather]),
             widgets.HBox([self.candidates, self.provider, self.from_run]),
-            self.allow_many, self.dry_button, self.table, self.total, self.confirm, self.status,
+            self.allow_many, self.use_cache, self.dry_button, self.table, self.total, self.confirm, self.status,
         ])
         self.widget.add_class("kk-plan-panel")
         if project:
@@ -80,13 +84,14 @@ class PlanPanel(Panel):
         return PlanRequest(project=self.require_project(), stage=self.stage.value, time=self.time.value,
                            weather=self.weather.value, candidates=int(self.candidates.value),
                            provider=self.provider.value, from_run=self.from_run.value or None,
-                           allow_many_candidates=bool(self.allow_many.value))
+                           allow_many_candidates=bool(self.allow_many.value),
+                           no_cache=not bool(self.use_cache.value))
 
     def set_request(self, **values: Any) -> None:
         """Set form fields by name (stage, time, weather, candidates, provider, from_run)."""
         controls = {"stage": self.stage, "time": self.time, "weather": self.weather,
                     "candidates": self.candidates, "provider": self.provider, "from_run": self.from_run,
-                    "allow_many_candidates": self.allow_many}
+                    "allow_many_candidates": self.allow_many, "use_cache": self.use_cache}
         for key, value in values.items():
             if key not in controls:
                 raise TypeError(f"unknown request field {key!r}; expected one of {', '.join(controls)}")

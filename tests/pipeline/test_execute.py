@@ -160,11 +160,12 @@ def test_existing_outputs_are_archived_unless_disabled(workspace, demo):
     root = Path(demo["root"])
     execute_run(workspace, local_request(scenes=1, candidates=1))
     assert (root / "outputs/style_1_street.png").is_file()
-    second = execute_run(workspace, local_request(scenes=1, candidates=1))
+    # no_cache: the same request would reuse the first file (stage cache); this is about making it again
+    second = execute_run(workspace, local_request(scenes=1, candidates=1, no_cache=True))
     replaced = list((root / "archive/replaced").glob("style_1_street_replaced_*.png"))
     assert len(replaced) == 1
     assert _log(second)["jobs"][0]["candidates"][0]["replaced_archive"].startswith("archive/replaced/")
-    execute_run(workspace, local_request(scenes=1, candidates=1), archive_replaced=False)
+    execute_run(workspace, local_request(scenes=1, candidates=1, no_cache=True), archive_replaced=False)
     assert len(list((root / "archive/replaced").glob("*.png"))) == 1
 
 

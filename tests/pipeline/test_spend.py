@@ -85,7 +85,9 @@ def test_project_budget_includes_earlier_runs(workspace, demo, fake, openai_key)
     settings = openai_settings(fake, per_run_usd=None, per_project_usd=budget)
     first = execute_run(workspace, openai_request(fake, scenes=2, settings=settings), confirm_spend=True)
     assert first.status == "done" and len(fake.requests) == 2
-    second = execute_run(workspace, openai_request(fake, scenes=2, settings=settings), confirm_spend=True)
+    # no_cache: the same request would be reused free from the stage cache; this is about paying again
+    second = execute_run(workspace, openai_request(fake, scenes=2, settings=settings, no_cache=True),
+                         confirm_spend=True)
     assert len(fake.requests) == 2  # nothing new was sent
     assert second.status == "partial" and f"per-project budget ${budget:.2f}" in second.status_reason
     assert second.jobs_done == 0 and second.actual_cost_usd == 0.0
