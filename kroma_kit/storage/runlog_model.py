@@ -31,7 +31,7 @@ CandidateStatus = Literal["planned", "generated", "done", "failed_output_guard",
 Number = int | float
 
 
-class _Open(BaseModel):
+class OpenRecord(BaseModel):
     """Unknown keys are kept (and written back) in the order they were read: older and
     original-tool logs must round-trip key for key."""
 
@@ -52,6 +52,26 @@ class _Open(BaseModel):
         keys = [key for key in self._order if key in present] + [key for key in present if key not in self._order]
         return {key: _json_value(getattr(self, key)) for key in dict.fromkeys(keys)}
 
+    def has(self, name: str) -> bool:
+        """Whether the log holds key ``name`` (read or set; a default is not held)."""
+        return name in self.model_fields_set or bool(self.model_extra and name in self.model_extra)
+
+    def set(self, **fields: Any) -> None:
+        """Set fields by name, each validated against its type (a dict given for a nested model
+        becomes that model; a bad value raises), and marked as held so it is written."""
+        validator = type(self).__pydantic_validator__
+        for name, value in fields.items():
+            validator.validate_assignment(self, name, value)
+
+    def unset(self, name: str) -> None:
+        """Drop key ``name`` from the log (a field goes back to its default and is not written)."""
+        if self.model_extra and name in self.model_extra:
+            del self.model_extra[name]
+        elif name in type(self).model_fields:
+            self.model_fields_set.discard(name)
+            field = type(self).model_fields[name]
+            object.__setattr__(self, name, field.get_default(call_default_factory=True))
+
     def get(self, name: str, default: Any = None) -> Any:
         """A key as the log holds it (a modelled field or an extra one), like ``dict.get``: a key
         the log does not have gives ``default``, not the model's default."""
@@ -62,7 +82,7 @@ class _Open(BaseModel):
         return default
 
 
-class Rank(_Open):
+class Rank(OpenRecord):
     """The ranking key of a candidate: fewer hard failures, then fewer warnings, then less colour."""
 
     hard_failures: int = 0
@@ -70,7 +90,7 @@ class Rank(_Open):
     avg_chroma_exceed: Number = 0.0
 
 
-class CandidateRecord(_Open):
+class CandidateRecord(OpenRecord):
     candidate_index: int = Field(ge=1)
     status: CandidateStatus
     seed: int | None = None
@@ -97,9 +117,10 @@ class CandidateRecord(_Open):
     upscale: dict[str, Any] | None = None
     color: dict[str, Any] | None = None
     continuity: dict[str, Any] | None = None  # the continuity gate's scores and verdict
+    previous_failures: list[dict[str, Any]] = Field(default_factory=list)  # failures a resume retried
 
 
-class RankingEntry(_Open):
+class RankingEntry(OpenRecord):
     position: int
     candidate_index: int
     status: str | None = None
@@ -107,7 +128,7 @@ class RankingEntry(_Open):
     rank: Rank | None = None
 
 
-class JobRecord(_Open):
+class JobRecord(OpenRecord):
     id: str = Field(min_length=1)
     status: JobStatus
     prompt: str
@@ -131,6 +152,9 @@ class JobRecord(_Open):
     candidates_not_started: int | None = None
     character_placements: list[dict[str, Any]] = Field(default_factory=list)  # where each cut-out goes
     character_ref_count: int | None = None
+    bg_remove: dict[str, Any] | None = None  # the winner's step blocks (STEP_BLOCKS), copied to the job
+    upscale: dict[str, Any] | None = None
+    color: dict[str, Any] | None = None
 
     def candidate(self, index: int) -> CandidateRecord | None:
         return next((c for c in self.candidates if c.candidate_index == index), None)
@@ -139,7 +163,7 @@ class JobRecord(_Open):
         return self.candidate(self.selected_candidate) if self.selected_candidate else None
 
 
-class CostEventRecord(_Open):
+class CostEventRecord(OpenRecord):
     provider_code: str
     operation_code: str
     cost_usd: Number
@@ -153,19 +177,20 @@ class CostEventRecord(_Open):
     at: str | None = None
 
 
-class RunLogRecord(_Open):
-    """A whole run log. Read one with :func:`kroma_kit.storage.runlog.load_run_log`."""
+class RunLogRecord(OpenRecord):
+    """A whole run log. Read one with :func:`kroma_kit.storage.runlog.load_run_log`.
+
+    Fields are declared in the order a new log writes them (``log_from_plan``): the live log is
+    written with pydantic-core's serializer, which follows this order (keys it does not name come
+    last, e.g. ``generation``, ``source``, ``request``)."""
 
     schema_version: int
-    run_id: str = Field(min_length=1)
-    project: str = Field(min_length=1)
-    mode: Literal["dry", "run"]
-    status: RunStatus
-    jobs: list[JobRecord]
-    cost_events: list[CostEventRecord] = Field(default_factory=list)
     kind: str | None = None
+    run_id: str = Field(min_length=1)
     timestamp: str | None = None
+    project: str = Field(min_length=1)
     project_id: str | None = None
+    mode: Literal["dry", "run"]
     stage: str | None = None
     time: str | None = None
     weather: str | None = None
@@ -175,6 +200,7 @@ class RunLogRecord(_Open):
     size: str | None = None
     quality: str | None = None
     provider_params: dict[str, Any] = Field(default_factory=dict)
+    status: RunStatus
     status_reason: str | None = None
     started_at: str | None = None
     updated_at: str | None = None
@@ -182,20 +208,22 @@ class RunLogRecord(_Open):
     pid: int | None = None
     host: str | None = None
     process_start: str | None = None
+    postprocess: dict[str, Any] | None = None
+    output_guard: dict[str, Any] | None = None
+    storage: dict[str, Any] | None = None
+    warnings: list[Any] = Field(default_factory=list)
     settings_snapshot: dict[str, Any] = Field(default_factory=dict)
     manifest: dict[str, Any] = Field(default_factory=dict)
     manifest_hash: str | None = None
     budgets: dict[str, Any] = Field(default_factory=dict)
+    concurrency: int | None = None
+    archive_replaced: bool | None = None
     estimated_cost_usd: Number = 0.0
     actual_cost_usd: Number = 0.0
     resumes: list[dict[str, Any]] = Field(default_factory=list)
-    warnings: list[Any] = Field(default_factory=list)
+    jobs: list[JobRecord]
+    cost_events: list[CostEventRecord] = Field(default_factory=list)
     candidates_not_started: int | None = None
-    concurrency: int | None = None
-    archive_replaced: bool | None = None
-    postprocess: dict[str, Any] | None = None
-    output_guard: dict[str, Any] | None = None
-    storage: dict[str, Any] | None = None
 
     def job(self, job_id: str) -> JobRecord | None:
         return next((job for job in self.jobs if job.id == job_id), None)
@@ -213,7 +241,7 @@ CostEvent = CostEventRecord
 
 
 def _json_value(value: Any) -> Any:
-    if isinstance(value, _Open):
+    if isinstance(value, OpenRecord):
         return value.to_json_data()
     if isinstance(value, list):
         return [_json_value(item) for item in value]
