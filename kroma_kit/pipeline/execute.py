@@ -144,7 +144,11 @@ def run_context(ctx: RunContext) -> RunSummary:
         for job in ctx.jobs:
             if ctx._pending.get(job.id) == 0 and ctx.log.job(job.id).status in ("planned", "running"):
                 _settle_job(ctx, job)
-        _run_tasks(ctx, tasks)
+        ctx.log.start_write_behind()  # workers never wait on the log's fsync (see RunLog)
+        try:
+            _run_tasks(ctx, tasks)
+        finally:
+            ctx.log.stop_write_behind()
         _settle_run(ctx)
     except BaseException as exc:
         ctx.recorder.close()

@@ -9,6 +9,7 @@ atomically after each change, under the run log's cross-process lock. Finished l
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -39,6 +40,7 @@ from kroma_kit.storage.runlog_lock import run_log_lock
 from kroma_kit.storage.runlog_model import CandidateRecord, JobRecord, OpenRecord, RunLogModel
 
 __all__ = ["RunLog"]
+logger = logging.getLogger(__name__)
 Record = TypeVar("Record", bound=OpenRecord)
 
 
@@ -70,6 +72,9 @@ class RunLog:
         self._write_lock = threading.Lock()  # one file write at a time, outside the data lock
         self._version = 0
         self._written = 0
+        self._writer: threading.Thread | None = None  # the write-behind thread, while a run's workers go on
+        self._writer_cond = threading.Condition()
+        self._closing = False
         # What this object last wrote or read (inode, times, size). None until then: the data may
         # have been read before another process rewrote the file, so the first write checks it.
         self._disk_stamp: tuple[int, int, int, int] | None = None
@@ -200,7 +205,8 @@ class RunLog:
             if add_cost_usd:
                 candidate.set(cost_usd=round(float(candidate.cost_usd or 0) + add_cost_usd, 6))
             return _copy(candidate)
-        return self._update(change)
+        # A file that left its target waits for the write that says where it went.
+        return self._update(change, sync=move_failing is not None)
 
     def settle_job(self, job_id: str, settled: JobSettlement) -> JobRecord:
         """Record what ranking decided for job ``job_id`` (see :func:`apply_settlement`: a winner an
@@ -246,11 +252,13 @@ class RunLog:
     # ----------------------------------------------------------------- the write
 
     def _update(self, change: Callable[[RunLogModel], Any] | None = None, *, write: bool = True,
-                pretty: bool = False) -> Any:
+                pretty: bool = False, sync: bool = False) -> Any:
         """Apply ``change`` to the model and write the file atomically. While the run is going the
         JSON is compact (pydantic-core's serializer, in Rust: a growing log rewritten after every
         candidate must stay cheap); ``pretty=True`` (the final write) gives the seed's 2-space
-        layout. ``write=False`` only changes memory, for states not worth an fsync (a job starting)."""
+        layout. ``write=False`` only changes memory, for states not worth an fsync (a job starting).
+        Under write-behind (:meth:`start_write_behind`) the change returns once it is in memory,
+        unless ``sync`` or ``pretty`` asks to wait for the write."""
         with self._lock:
             result = change(self._log) if change is not None else None
             if not write:
@@ -258,12 +266,20 @@ class RunLog:
             self._log.set(updated_at=utcnow(), actual_cost_usd=actual_cost(self._log))
             self._version += 1
             mine = self._version
-        # The fsync happens outside the data lock so other workers keep going; writes are
-        # serialised and coalesced: whoever writes takes the newest state, and a change returns
-        # only once a write that includes it is on disk.
+        if self._writer is not None and not (sync or pretty):
+            with self._writer_cond:
+                self._writer_cond.notify()
+            return result
+        self._write(mine, pretty=pretty)
+        return result
+
+    def _write(self, mine: int, *, pretty: bool = False) -> None:
+        """Write the newest state unless a write that includes version ``mine`` is on disk. The
+        fsync happens outside the data lock so other workers keep going; writes are serialised
+        and coalesced: whoever writes takes the newest state."""
         with self._write_lock:
             if self._written >= mine and not pretty:
-                return result
+                return
             with run_log_lock(self.path):
                 self._adopt_foreign()
                 with self._lock:
@@ -272,7 +288,50 @@ class RunLog:
                 atomic_write_bytes(self.path, data)
                 self._disk_stamp = _stamp(self.path)
             self._written = version
-        return result
+
+    # ----------------------------------------------------------------- write-behind
+
+    def start_write_behind(self) -> None:
+        """While a run's workers go on, changes return once they are in memory and one background
+        thread writes the newest snapshot, again and again while changes come: no worker waits
+        on an fsync (eight of them queueing on the log's writes were the serial part of a run).
+
+        Still true: each write is one consistent snapshot, atomic, under the cross-process lock,
+        after adopting an artist's override. A crash loses at most the changes not yet written,
+        and the run resumes: every candidate's file carries its embedded record (a resume adopts
+        it instead of paying again). A change that moves a file away from where the written log
+        says it is (a guard failure archived) waits for its write (``sync``)."""
+        with self._writer_cond:
+            if self._writer is None:
+                self._closing = False
+                self._writer = threading.Thread(target=self._write_behind, name="kroma-runlog", daemon=True)
+                self._writer.start()
+
+    def stop_write_behind(self) -> None:
+        """Write what is pending and stop the background writer; from now on every change waits
+        for its write again. Raises what that last write raises."""
+        with self._writer_cond:
+            thread, self._closing = self._writer, True
+            self._writer_cond.notify_all()
+        if thread is not None:
+            thread.join()
+        self._writer = None
+        self._write(self._version)
+
+    def _write_behind(self) -> None:
+        while True:
+            with self._writer_cond:
+                while self._written >= self._version and not self._closing:
+                    self._writer_cond.wait()
+                if self._closing:
+                    return  # stop_write_behind writes what is pending, in its caller's thread
+            try:
+                self._write(self._version)
+            except Exception:  # noqa: BLE001 - the writer must not die silently; the next write retries
+                logger.warning("run log %s: background write failed; writes wait for the file again",
+                               self.path, exc_info=True)
+                self._writer = None  # later changes write themselves (and raise to their caller)
+                return
 
     def adopt_foreign_changes(self) -> bool:
         """Merge into memory what another process wrote to the file since this object last wrote
