@@ -7,6 +7,8 @@ are named here, so renaming one is a change in one place, not a grep hunt.
 
 from __future__ import annotations
 
+import types
+import typing
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
@@ -26,6 +28,16 @@ RunStatus = Literal["planned", "running", "done", "failed", "partial", "interrup
 JobStatus = Literal["planned", "running", "done", "failed_output_guard", "failed", "skipped_budget"]
 CandidateStatus = Literal["planned", "generated", "done", "failed_output_guard", "failed"]
 
+
+# The keys readers ask of free-form blocks (their JSON paths, see :func:`runlog_path`): the
+# continuity gate's block on a candidate, an artist's winner override on a job, and the run's
+# output-guard settings.
+CONTINUITY_KEYS = ("verdict", "reasons", "kinds", "style", "identity", "severity", "elapsed_ms", "breaks",
+                   "calibration_made_at", "flag", "error")
+OVERRIDE_KEYS = ("candidate_index", "previous_candidate", "final_output", "reviewer", "forced", "reviewed_at",
+                 "note", "report_id", "candidate_status", "previous_winner_reason", "previous_final_output")
+GUARD_SETTING_KEYS = ("enabled", "enforce_grayscale", "max_chroma_delta", "fail_on_chroma_exceed",
+                      "expected_size", "blank_std_threshold")
 
 # A number as the log wrote it: an int stays an int, so a log read and written back is the same text.
 Number = int | float
@@ -116,7 +128,7 @@ class CandidateRecord(OpenRecord):
     bg_refine_openai: dict[str, Any] | None = None
     upscale: dict[str, Any] | None = None
     color: dict[str, Any] | None = None
-    continuity: dict[str, Any] | None = None  # the continuity gate's scores and verdict
+    continuity: dict[str, Any] | None = Field(default=None, json_schema_extra={"keys": CONTINUITY_KEYS})
     previous_failures: list[dict[str, Any]] = Field(default_factory=list)  # failures a resume retried
 
 
@@ -144,7 +156,7 @@ class JobRecord(OpenRecord):
     output: str | None = None
     winner_reason: str | None = None
     failure_reason: str | None = None
-    winner_override: dict[str, Any] | None = None
+    winner_override: dict[str, Any] | None = Field(default=None, json_schema_extra={"keys": OVERRIDE_KEYS})
     winner_history: list[dict[str, Any]] = Field(default_factory=list)
     ranking: list[RankingEntry] = Field(default_factory=list)
     candidates: list[CandidateRecord] = Field(default_factory=list)
@@ -209,7 +221,7 @@ class RunLogRecord(OpenRecord):
     host: str | None = None
     process_start: str | None = None
     postprocess: dict[str, Any] | None = None
-    output_guard: dict[str, Any] | None = None
+    output_guard: dict[str, Any] | None = Field(default=None, json_schema_extra={"keys": GUARD_SETTING_KEYS})
     storage: dict[str, Any] | None = None
     warnings: list[Any] = Field(default_factory=list)
     settings_snapshot: dict[str, Any] = Field(default_factory=dict)
@@ -250,3 +262,38 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     return value
+
+
+def runlog_path(model: type[BaseModel], *names: str) -> str:
+    """The JSON path (``$.a.b``) of field ``a`` of ``model``, then ``b`` of that field's model, and
+    so on, for SQL that reads a run-log document with ``->>`` (e.g. ``winner_override``,
+    ``reviewed_at`` of a job's ``meta_json``). Each name is checked
+    against the model's fields (inside a free-form block, against the keys the field declares), so
+    a renamed field fails when the module that builds the SQL is imported, not as a silent NULL."""
+    if not names:
+        raise ValueError("runlog_path needs at least one field name.")
+    current: type[BaseModel] | None = model
+    keys: tuple[str, ...] | None = None
+    for depth, name in enumerate(names):
+        where = ".".join(names[:depth]) or model.__name__
+        if current is not None:
+            field = current.model_fields.get(name)
+            if field is None:
+                raise KeyError(f"{current.__name__} has no field {name!r} (path {'.'.join(names)})")
+            extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+            current, keys = _model_of(field.annotation), tuple(extra.get("keys") or ()) or None  # type: ignore[arg-type]
+        elif keys is not None and name in keys:
+            keys = None  # a key of a block: nothing is declared below it
+        else:
+            raise KeyError(f"{where} declares no key {name!r} (path {'.'.join(names)})")
+    return "$." + ".".join(names)
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds (``X``, ``X | None``), or None for plain data."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        models = [arg for arg in typing.get_args(annotation) if isinstance(arg, type) and issubclass(arg, BaseModel)]
+        return models[0] if len(models) == 1 else None
+    return None
