@@ -13,6 +13,8 @@ after adopting any winner override another process wrote (that override is commi
 transaction, under the same locks), so the mirror never writes back a choice the artist replaced.
 Files still move under a copy: a worker archives a guard failure while its job is being written;
 the ingestor then finds the file where the live log says it is now (:meth:`RunLog.job_snapshot`).
+The audit events of files a worker archived ride the same transactions (:meth:`CatalogRecorder.
+audit_moves`), so no worker opens a connection of its own and waits on SQLite's write lock.
 """
 
 from __future__ import annotations
@@ -132,11 +134,15 @@ class CatalogRecorder:
             ingestor = Ingestor(conn, self.project, current_job=self.runlog.job_snapshot)
             ingestor.assets = self._assets
             ingestor.run_row(snapshot, rel)
-            for job_id in [job.id for job in snapshot.jobs]:
-                if everything or job_id in dirty:
-                    job = self.runlog.job_snapshot(job_id)
-                    if job is not None:
-                        ingestor.job(snapshot, job)
-            ingestor.cost_events(snapshot)
+            changed = [job.id for job in snapshot.jobs if everything or job.id in dirty]
+            for job_id in changed:
+                job = self.runlog.job_snapshot(job_id)
+                if job is not None:
+                    ingestor.job(snapshot, job)
+            if everything:
+                ingestor.cost_events(snapshot)
+            else:  # a job's cost events are booked before the change that marks it (and the final ingest has all)
+                for job_id in changed:
+                    ingestor.cost_events(snapshot, only_job=job_id)
         with self._cond:  # committed: not written again
             del self._events[:len(events)]

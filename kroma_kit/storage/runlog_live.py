@@ -45,12 +45,13 @@ Record = TypeVar("Record", bound=OpenRecord)
 
 
 class RunLog:
-    """A run log being written: the log's data, one lock, one atomic file write per change.
+    """A run log being written: the typed model (:class:`RunLogModel`), one lock, atomic file writes.
 
     Callers change it only through named methods (:meth:`set_run`, :meth:`set_candidate`,
-    :meth:`settle_job` ...), each a change and a write under the lock, so the file on disk is always
-    one consistent snapshot and no caller ever holds the log's data; reads return typed copies
-    (:meth:`job`, :meth:`candidate`, :attr:`model`).
+    :meth:`settle_job` ...), each a change of the model's fields (validated) and a write, so the
+    file on disk is always one consistent snapshot and no caller ever holds the model; reads return
+    typed copies (:meth:`job`, :meth:`candidate`, :attr:`model`). While a run's workers go on the
+    writes happen behind them (:meth:`start_write_behind`).
 
     This object is not the only writer of the file: an artist may override a job's winner
     (:mod:`kroma_kit.pipeline.review`) while this process runs or resumes the run. Every write
