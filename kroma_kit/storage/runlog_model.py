@@ -59,10 +59,25 @@ class OpenRecord(BaseModel):
         return model
 
     def to_json_data(self) -> dict[str, Any]:
-        """JSON data with exactly the keys read or set (no defaults added), in the order read."""
-        present = list(self.model_fields_set) + list(self.model_extra or {})
-        keys = [key for key in self._order if key in present] + [key for key in present if key not in self._order]
-        return {key: _json_value(getattr(self, key)) for key in dict.fromkeys(keys)}
+        """JSON data with exactly the keys read or set (no defaults added), in the order read.
+        pydantic-core builds the data (a fresh copy); only the models' own keys are put back in
+        the order they were read (plain dict values keep theirs)."""
+        return self._in_read_order(self.model_dump(exclude_unset=True))
+
+    def _in_read_order(self, data: dict[str, Any]) -> dict[str, Any]:
+        if self._order:
+            read = set(self._order)
+            data = {**{key: data[key] for key in self._order if key in data},
+                    **{key: value for key, value in data.items() if key not in read}}
+        for name, value in self.__dict__.items():
+            if name not in data:
+                continue
+            if isinstance(value, OpenRecord):
+                data[name] = value._in_read_order(data[name])
+            elif isinstance(value, list) and value and isinstance(value[0], OpenRecord):
+                data[name] = [item._in_read_order(entry) if isinstance(item, OpenRecord) else entry
+                              for item, entry in zip(value, data[name], strict=True)]
+        return data
 
     def has(self, name: str) -> bool:
         """Whether the log holds key ``name`` (read or set; a default is not held)."""
@@ -250,18 +265,6 @@ RunLogModel = RunLogRecord
 JobEntry = JobRecord
 CandidateEntry = CandidateRecord
 CostEvent = CostEventRecord
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, OpenRecord):
-        return value.to_json_data()
-    if isinstance(value, list):
-        return [_json_value(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _json_value(item) for key, item in value.items()}
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    return value
 
 
 def runlog_path(model: type[BaseModel], *names: str) -> str:
