@@ -50,12 +50,13 @@ def generation_record(ctx: RunContext, job: PlannedJob, candidate: CandidateReco
 
 
 def run_candidate(ctx: RunContext, job: PlannedJob, index: int, action: str) -> str:
-    """Do one candidate's work; ``action`` is ``generate`` (call the provider: returns
-    ``generated`` when the paid file is on disk and waits for :func:`finish_candidate`, else its
-    final status or ``not_started`` when cancel or the budget stopped it) or ``finish`` (the file
-    exists and is paid for: post chain and guard; returns the final status)."""
+    """Do one candidate's work; ``action`` is ``generate`` (call the provider) or ``finish`` (the
+    file exists and is paid for: post chain and guard only). Returns the final status or
+    ``not_started`` when cancel or the budget stopped it."""
     if action == "generate":
-        return _generate(ctx, job, index)
+        started = _generate(ctx, job, index)
+        if started != "generated":
+            return started
     return _finish(ctx, job, index)
 
 

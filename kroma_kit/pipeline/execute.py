@@ -196,39 +196,25 @@ def _schedule(ctx: RunContext) -> list[tuple[PlannedJob, int, str]]:
 
 
 def _run_tasks(ctx: RunContext, tasks: list[tuple[PlannedJob, int, str]]) -> None:
-    """Provider calls on ``ctx.concurrency`` workers; a generated file's post chain and guard on a
-    second pool, so a worker starts its next call at once instead of after the guard (the calls
-    are the slow part; the guard of one candidate overlaps the calls of the next)."""
-    finishers = ThreadPoolExecutor(max_workers=ctx.concurrency, thread_name_prefix="kroma-finish")
-    try:
-        with ThreadPoolExecutor(max_workers=ctx.concurrency, thread_name_prefix="kroma-run") as pool:
-            futures = [pool.submit(_task, ctx, job, index, action, finishers) for job, index, action in tasks]
-            try:
-                for future in as_completed(futures):
-                    future.result()
-            except KeyboardInterrupt:
-                ctx.cancel.set()
-                ctx.spend.stop("cancelled: interrupted by the user (Ctrl-C); calls in flight were finished")
-                for future in futures:
-                    future.cancel()
-                pool.shutdown(wait=True)
-                finishers.shutdown(wait=True)  # paid files in hand are finished, never dropped
-                for job in ctx.jobs:  # jobs whose queued tasks were cancelled never reached zero
-                    if ctx._pending.get(job.id):
-                        _settle_job(ctx, job)
-    finally:
-        finishers.shutdown(wait=True)
+    with ThreadPoolExecutor(max_workers=ctx.concurrency, thread_name_prefix="kroma-run") as pool:
+        futures = [pool.submit(_task, ctx, job, index, action) for job, index, action in tasks]
+        try:
+            for future in as_completed(futures):
+                future.result()
+        except KeyboardInterrupt:
+            ctx.cancel.set()
+            ctx.spend.stop("cancelled: interrupted by the user (Ctrl-C); calls in flight were finished")
+            for future in futures:
+                future.cancel()
+            pool.shutdown(wait=True)
+            for job in ctx.jobs:  # jobs whose queued tasks were cancelled never reached zero
+                if ctx._pending.get(job.id):
+                    _settle_job(ctx, job)
 
 
-def _task(ctx: RunContext, job: PlannedJob, index: int, action: str,
-          finishers: ThreadPoolExecutor | None = None) -> str:
+def _task(ctx: RunContext, job: PlannedJob, index: int, action: str) -> str:
     try:
         status = run_candidate(ctx, job, index, action)
-        if status == "generated" and action == "generate":
-            if finishers is not None:
-                finishers.submit(_task, ctx, job, index, "finish")
-                return status  # the finish task settles it and counts it
-            status = run_candidate(ctx, job, index, "finish")
     except Exception as exc:  # noqa: BLE001 - a bug in one candidate must not lose the others
         log.exception("candidate %s c%d crashed", job.id, index)
         message = f"internal error: {type(exc).__name__}: {exc}"
