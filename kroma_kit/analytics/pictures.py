@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kroma_kit.analytics.queries import records
+from kroma_kit.analytics.views import LOG_GUARD_MAX_CHROMA
 from kroma_kit.catalog.projects import get_project
 from kroma_kit.errors import InputError, KromaError
 from kroma_kit.figures.contact_sheet import DEFAULT_TILE, ContactSheet, render_contact_sheet
@@ -25,9 +26,9 @@ if TYPE_CHECKING:
     from kroma_kit.workspace import Workspace
 
 # The guard thresholds the runs were judged with, from their run logs.
-THRESHOLD_SQL = """
-SELECT DISTINCT TRY_CAST(log ->> '$.output_guard.max_chroma_delta' AS DOUBLE) AS threshold
-FROM run_logs WHERE project = ? AND mode = 'run' {run_filter}
+THRESHOLD_SQL = f"""
+SELECT DISTINCT TRY_CAST(log ->> '{LOG_GUARD_MAX_CHROMA}' AS DOUBLE) AS threshold
+FROM run_logs WHERE project = ? AND mode = 'run' {{run_filter}}
 ORDER BY threshold"""
 
 

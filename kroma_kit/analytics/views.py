@@ -23,6 +23,20 @@ A session defines a view only when a query names it (binding one costs ~2 ms).
 
 from __future__ import annotations
 
+from kroma_kit.storage.runlog_model import CandidateRecord, JobRecord, RunLogModel, runlog_path
+
+# JSON paths into the run log's documents (a job's and a candidate's ``meta_json`` are their
+# run-log entries; ``run_logs.log`` is the whole log), derived from the typed model: a renamed
+# field fails at import instead of reading NULL.
+JOB_WINNER_REASON = runlog_path(JobRecord, "winner_reason")
+JOB_REVIEWED_AT = runlog_path(JobRecord, "winner_override", "reviewed_at")
+CANDIDATE_CONTINUITY_VERDICT = runlog_path(CandidateRecord, "continuity", "verdict")
+CANDIDATE_CONTINUITY_REASONS = runlog_path(CandidateRecord, "continuity", "reasons")
+CANDIDATE_CACHED_FROM_RUN = runlog_path(CandidateRecord, "cached_from", "run_id")
+LOG_GUARD_MAX_CHROMA = runlog_path(RunLogModel, "output_guard", "max_chroma_delta")
+LOG_FIELDS = {name: runlog_path(RunLogModel, name)
+              for name in ("run_id", "mode", "status", "stage", "started_at", "finished_at", "actual_cost_usd")}
+
 # QA verdict of a candidate (the agreed rule): fail = a hard failure or a failed status; warn = soft
 # warnings only; pass = neither. Candidates not checked yet (planned, generated) have no verdict.
 VERDICT_SQL = """CASE
@@ -31,8 +45,8 @@ VERDICT_SQL = """CASE
     WHEN c.rank_soft_warnings > 0 THEN 'warn'
     ELSE 'pass' END"""
 
-WINNER_REASON_SQL = "j.meta_json ->> '$.winner_reason'"
-OVERRIDDEN_SQL = "(j.meta_json ->> '$.winner_override.reviewed_at') IS NOT NULL"
+WINNER_REASON_SQL = f"j.meta_json ->> '{JOB_WINNER_REASON}'"
+OVERRIDDEN_SQL = f"(j.meta_json ->> '{JOB_REVIEWED_AT}') IS NOT NULL"
 
 VIEW_SQL: dict[str, str] = {
     "v_projects": """
@@ -63,9 +77,9 @@ SELECT c.id AS candidate_id, c.job_id, j.run_id, r.project_id, p.slug AS project
        COALESCE(fa.storage_uri, oa.storage_uri) AS final_path, COALESCE(fa.sha256, oa.sha256) AS sha256,
        j.prompt_text, r.provider_code, r.model_name, c.created_at,
        c.output_asset_id, c.final_asset_id, c.meta_json,
-       c.meta_json ->> '$.continuity.verdict' AS continuity_verdict,
-       c.meta_json ->> '$.continuity.reasons' AS continuity_reasons,
-       c.meta_json ->> '$.cached_from.run_id' AS cached_from_run
+       c.meta_json ->> '{CANDIDATE_CONTINUITY_VERDICT}' AS continuity_verdict,
+       c.meta_json ->> '{CANDIDATE_CONTINUITY_REASONS}' AS continuity_reasons,
+       c.meta_json ->> '{CANDIDATE_CACHED_FROM_RUN}' AS cached_from_run
 FROM run_candidates c
 JOIN run_jobs j ON j.id = c.job_id
 JOIN runs r ON r.id = j.run_id
@@ -100,10 +114,11 @@ def run_logs_sql(files: list[tuple[str, str]]) -> str:
     paths = ", ".join(_literal(path) for _slug, path in files)
     slugs = ", ".join(f"({_literal(path)}, {_literal(slug)})" for slug, path in files)
     return f"""
-SELECT f.slug AS project, o.json ->> '$.run_id' AS run_id, o.filename AS path,
-       o.json ->> '$.mode' AS mode, o.json ->> '$.status' AS status, o.json ->> '$.stage' AS stage,
-       o.json ->> '$.started_at' AS started_at, o.json ->> '$.finished_at' AS finished_at,
-       TRY_CAST(o.json ->> '$.actual_cost_usd' AS DOUBLE) AS actual_cost_usd, o.json AS log
+SELECT f.slug AS project, o.json ->> '{LOG_FIELDS["run_id"]}' AS run_id, o.filename AS path,
+       o.json ->> '{LOG_FIELDS["mode"]}' AS mode, o.json ->> '{LOG_FIELDS["status"]}' AS status,
+       o.json ->> '{LOG_FIELDS["stage"]}' AS stage, o.json ->> '{LOG_FIELDS["started_at"]}' AS started_at,
+       o.json ->> '{LOG_FIELDS["finished_at"]}' AS finished_at,
+       TRY_CAST(o.json ->> '{LOG_FIELDS["actual_cost_usd"]}' AS DOUBLE) AS actual_cost_usd, o.json AS log
 FROM read_json_objects([{paths}], format = 'auto', filename = true, ignore_errors = true,
                        maximum_object_size = 268435456) o
 JOIN (VALUES {slugs}) AS f(path, slug) ON f.path = o.filename"""

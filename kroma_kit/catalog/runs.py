@@ -24,7 +24,7 @@ from kroma_kit.catalog.projects import get_project
 from kroma_kit.catalog.run_ingest import CurrentJob, Ingestor, abs_path
 from kroma_kit.errors import InputError, NotFoundError
 from kroma_kit.processes import process_alive, this_host
-from kroma_kit.storage.runlog import as_run_log, load_run_log, mark_log_interrupted, read_run_log
+from kroma_kit.storage.runlog import as_run_log, load_run_log, mark_log_interrupted
 from kroma_kit.storage.runlog_model import RunLogModel
 from kroma_kit.workspace import Workspace
 
@@ -100,7 +100,7 @@ def ingest_run_log(ws: Workspace, path: str | Path) -> dict[str, Any]:
     """Read, validate and ingest a run log into runs / run_jobs / run_candidates / assets /
     asset_links / quality_reports / cost_events. Idempotent; returns counts."""
     file = Path(path).resolve()
-    return ingest_log_data(ws, read_run_log(file), file)
+    return ingest_log_data(ws, load_run_log(file), file)  # typed once: ingest reads fields
 
 
 def _relative(root: Path, path: Path) -> str:

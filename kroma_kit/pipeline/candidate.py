@@ -23,7 +23,6 @@ from kroma_kit.imaging import sha256_file
 from kroma_kit.pipeline import events as ev
 from kroma_kit.pipeline.metadata import embed_record, embed_record_in_file, read_record, to_png_bytes
 from kroma_kit.pipeline.postchain import run_post_chain
-from kroma_kit.security.audit_hooks import audit_archive_moves
 from kroma_kit.storage.atomic import atomic_write_bytes, move_to_archive
 from kroma_kit.storage.runlog import GENERATION_OPERATION, PaidCall, attempt_records  # noqa: F401 (re-exported)
 from kroma_kit.storage.runlog_model import CandidateRecord
@@ -98,8 +97,7 @@ def _generate(ctx: RunContext, job: PlannedJob, index: int) -> str:
     try:
         if target.exists() and ctx.archive_replaced:
             replaced = ctx.layout.relative(move_to_archive(target, ctx.layout.archive_replaced, "replaced"))
-            audit_archive_moves(ctx.ws, ctx.project["id"], [{"from": candidate.output, "to": replaced}],
-                                reason="replaced", run_id=ctx.log.run_id)
+            ctx.recorder.audit_moves([{"from": candidate.output, "to": replaced}], reason="replaced")
         record = generation_record(ctx, job, candidate, model=result.model, cost_usd=cost, usage=result.usage)
         atomic_write_bytes(target, embed_record(to_png_bytes(result.image_bytes), record))
     except Exception as exc:  # noqa: BLE001 - paid but not written: record the money and the reason
@@ -228,8 +226,7 @@ def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
         **({"continuity": continuity} if continuity is not None else {}))
     bad_archive = (settled.output_guard or {}).get("bad_archive") if isinstance(settled.output_guard, dict) else None
     if bad_archive:
-        audit_archive_moves(ctx.ws, ctx.project["id"], [{"from": final_rel, "to": bad_archive}],
-                            reason="failed_output_guard", run_id=ctx.log.run_id)
+        ctx.recorder.audit_moves([{"from": final_rel, "to": bad_archive}], reason="failed_output_guard")
     ctx.record(job.id)
     ctx.events.emit(ev.GuardResult(ctx.log.run_id, job_id=job.id, candidate_index=index, verdict=verdict,
                                    rank=rank, checked_input=final_rel))

@@ -155,8 +155,12 @@ def run_context(ctx: RunContext) -> RunSummary:
         for job in ctx.jobs:
             if ctx._pending.get(job.id) == 0 and ctx.log.job(job.id).status in ("planned", "running"):
                 _settle_job(ctx, job)
-        with ctx.executor.attach(ctx):  # threads: nothing; dask: the cluster for this run's tasks
-            _run_tasks(ctx, tasks)
+        ctx.log.start_write_behind()  # workers never wait on the log's fsync (see RunLog)
+        try:
+            with ctx.executor.attach(ctx):  # threads: nothing; dask: the cluster for this run's tasks
+                _run_tasks(ctx, tasks)
+        finally:
+            ctx.log.stop_write_behind()
         _settle_run(ctx)
         remember_run(ctx)  # stage cache: index what this run made for the next one
     except BaseException as exc:

@@ -13,6 +13,8 @@ after adopting any winner override another process wrote (that override is commi
 transaction, under the same locks), so the mirror never writes back a choice the artist replaced.
 Files still move under a copy: a worker archives a guard failure while its job is being written;
 the ingestor then finds the file where the live log says it is now (:meth:`RunLog.job_snapshot`).
+The audit events of files a worker archived ride the same transactions (:meth:`CatalogRecorder.
+audit_moves`), so no worker opens a connection of its own and waits on SQLite's write lock.
 """
 
 from __future__ import annotations
@@ -23,13 +25,17 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from kroma_kit.catalog.audit import record_event
 from kroma_kit.catalog.db import transaction
 from kroma_kit.catalog.run_ingest import Ingestor
 from kroma_kit.pipeline.runlog import RunLog
+from kroma_kit.security.audit_hooks import ARCHIVED, archive_moves_event
+from kroma_kit.storage.runlog import as_run_log
 from kroma_kit.workspace import ProjectLayout, Workspace
 
 log = logging.getLogger(__name__)
 ALL_JOBS = "*"
+NO_JOB = ""  # a write for queued audit events only (no job id is empty)
 
 
 class CatalogRecorder:
@@ -43,17 +49,32 @@ class CatalogRecorder:
         self._assets: dict[str, str] = {}
         self._dirty: set[str] = set()
         self._retry: set[str] = set()  # jobs of a failed write: written again with the next change
+        self._events: list[dict[str, Any]] = []  # audit payloads waiting for the next transaction
         self._cond = threading.Condition()
         self._closing = False
         self._thread: threading.Thread | None = None
 
     def record(self, job_id: str | None = None) -> None:
+        self._mark(job_id or ALL_JOBS)
+
+    def _mark(self, token: str) -> None:
         with self._cond:
-            self._dirty.add(job_id or ALL_JOBS)
+            self._dirty.add(token)
             if self._thread is None and not self._closing:
                 self._thread = threading.Thread(target=self._loop, name="kroma-catalog", daemon=True)
                 self._thread.start()
             self._cond.notify()
+
+    def audit_moves(self, moves: list[dict[str, Any]], *, reason: str) -> None:
+        """Queue the ``files.archived`` audit event of files a worker moved; it is written in the
+        mirror's next transaction (with the job rows that say where the files went), so a worker
+        never waits on SQLite for it. ``close`` writes what is still queued."""
+        payload = archive_moves_event(moves, reason=reason, run_id=self.runlog.run_id)
+        if payload is None:
+            return
+        with self._cond:
+            self._events.append(payload)
+        self._mark(NO_JOB)
 
     def record_now(self) -> None:
         conn = self.ws.connect()
@@ -69,6 +90,15 @@ class CatalogRecorder:
             thread = self._thread
         if thread is not None:
             thread.join()
+        if self._events:  # the last write failed: the audit events still go in, on their own
+            conn = self.ws.connect()
+            try:
+                with transaction(conn):
+                    for payload in self._events:
+                        record_event(conn, ARCHIVED, payload, project_id=self.project["id"])
+                self._events.clear()
+            finally:
+                conn.close()
 
     def _loop(self) -> None:
         conn = self.ws.connect()
@@ -95,14 +125,24 @@ class CatalogRecorder:
     def _write(self, conn: sqlite3.Connection, dirty: set[str]) -> None:
         rel = ProjectLayout(Path(self.project["root"])).relative(self.runlog.path)
         everything = ALL_JOBS in dirty
+        with self._cond:
+            events = list(self._events)
         with transaction(conn):
-            snapshot = self.runlog.current()
+            for payload in events:
+                record_event(conn, ARCHIVED, payload, project_id=self.project["id"])
+            snapshot = as_run_log(self.runlog.current())  # validated once, read as fields below
             ingestor = Ingestor(conn, self.project, current_job=self.runlog.job_snapshot)
             ingestor.assets = self._assets
             ingestor.run_row(snapshot, rel)
-            for job_id in [job["id"] for job in snapshot["jobs"]]:
-                if everything or job_id in dirty:
-                    job = self.runlog.job_snapshot(job_id)
-                    if job is not None:
-                        ingestor.job(snapshot, job)
-            ingestor.cost_events(snapshot)
+            changed = [job.id for job in snapshot.jobs if everything or job.id in dirty]
+            for job_id in changed:
+                job = self.runlog.job_snapshot(job_id)
+                if job is not None:
+                    ingestor.job(snapshot, job)
+            if everything:
+                ingestor.cost_events(snapshot)
+            else:  # a job's cost events are booked before the change that marks it (and the final ingest has all)
+                for job_id in changed:
+                    ingestor.cost_events(snapshot, only_job=job_id)
+        with self._cond:  # committed: not written again
+            del self._events[:len(events)]

@@ -7,6 +7,8 @@ are named here, so renaming one is a change in one place, not a grep hunt.
 
 from __future__ import annotations
 
+import types
+import typing
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
@@ -27,11 +29,21 @@ JobStatus = Literal["planned", "running", "done", "failed_output_guard", "failed
 CandidateStatus = Literal["planned", "generated", "done", "failed_output_guard", "failed"]
 
 
+# The keys readers ask of free-form blocks (their JSON paths, see :func:`runlog_path`): the
+# continuity gate's block on a candidate, an artist's winner override on a job, and the run's
+# output-guard settings.
+CONTINUITY_KEYS = ("verdict", "reasons", "kinds", "style", "identity", "severity", "elapsed_ms", "breaks",
+                   "calibration_made_at", "flag", "error")
+OVERRIDE_KEYS = ("candidate_index", "previous_candidate", "final_output", "reviewer", "forced", "reviewed_at",
+                 "note", "report_id", "candidate_status", "previous_winner_reason", "previous_final_output")
+GUARD_SETTING_KEYS = ("enabled", "enforce_grayscale", "max_chroma_delta", "fail_on_chroma_exceed",
+                      "expected_size", "blank_std_threshold")
+
 # A number as the log wrote it: an int stays an int, so a log read and written back is the same text.
 Number = int | float
 
 
-class _Open(BaseModel):
+class OpenRecord(BaseModel):
     """Unknown keys are kept (and written back) in the order they were read: older and
     original-tool logs must round-trip key for key."""
 
@@ -47,10 +59,45 @@ class _Open(BaseModel):
         return model
 
     def to_json_data(self) -> dict[str, Any]:
-        """JSON data with exactly the keys read or set (no defaults added), in the order read."""
-        present = list(self.model_fields_set) + list(self.model_extra or {})
-        keys = [key for key in self._order if key in present] + [key for key in present if key not in self._order]
-        return {key: _json_value(getattr(self, key)) for key in dict.fromkeys(keys)}
+        """JSON data with exactly the keys read or set (no defaults added), in the order read.
+        pydantic-core builds the data (a fresh copy); only the models' own keys are put back in
+        the order they were read (plain dict values keep theirs)."""
+        return self._in_read_order(self.model_dump(exclude_unset=True))
+
+    def _in_read_order(self, data: dict[str, Any]) -> dict[str, Any]:
+        if self._order:
+            read = set(self._order)
+            data = {**{key: data[key] for key in self._order if key in data},
+                    **{key: value for key, value in data.items() if key not in read}}
+        for name, value in self.__dict__.items():
+            if name not in data:
+                continue
+            if isinstance(value, OpenRecord):
+                data[name] = value._in_read_order(data[name])
+            elif isinstance(value, list) and value and isinstance(value[0], OpenRecord):
+                data[name] = [item._in_read_order(entry) if isinstance(item, OpenRecord) else entry
+                              for item, entry in zip(value, data[name], strict=True)]
+        return data
+
+    def has(self, name: str) -> bool:
+        """Whether the log holds key ``name`` (read or set; a default is not held)."""
+        return name in self.model_fields_set or bool(self.model_extra and name in self.model_extra)
+
+    def set(self, **fields: Any) -> None:
+        """Set fields by name, each validated against its type (a dict given for a nested model
+        becomes that model; a bad value raises), and marked as held so it is written."""
+        validator = type(self).__pydantic_validator__
+        for name, value in fields.items():
+            validator.validate_assignment(self, name, value)
+
+    def unset(self, name: str) -> None:
+        """Drop key ``name`` from the log (a field goes back to its default and is not written)."""
+        if self.model_extra and name in self.model_extra:
+            del self.model_extra[name]
+        elif name in type(self).model_fields:
+            self.model_fields_set.discard(name)
+            field = type(self).model_fields[name]
+            object.__setattr__(self, name, field.get_default(call_default_factory=True))
 
     def get(self, name: str, default: Any = None) -> Any:
         """A key as the log holds it (a modelled field or an extra one), like ``dict.get``: a key
@@ -62,7 +109,7 @@ class _Open(BaseModel):
         return default
 
 
-class Rank(_Open):
+class Rank(OpenRecord):
     """The ranking key of a candidate: fewer hard failures, then fewer warnings, then less colour."""
 
     hard_failures: int = 0
@@ -70,7 +117,7 @@ class Rank(_Open):
     avg_chroma_exceed: Number = 0.0
 
 
-class CachedFrom(_Open):
+class CachedFrom(OpenRecord):
     """Where a candidate reused from the stage cache was made (its files and verdict are that
     candidate's; this run paid nothing for it)."""
 
@@ -79,7 +126,7 @@ class CachedFrom(_Open):
     candidate_index: int
 
 
-class CandidateRecord(_Open):
+class CandidateRecord(OpenRecord):
     candidate_index: int = Field(ge=1)
     status: CandidateStatus
     seed: int | None = None
@@ -105,12 +152,13 @@ class CandidateRecord(_Open):
     bg_refine_openai: dict[str, Any] | None = None
     upscale: dict[str, Any] | None = None
     color: dict[str, Any] | None = None
-    continuity: dict[str, Any] | None = None  # the continuity gate's scores and verdict
+    continuity: dict[str, Any] | None = Field(default=None, json_schema_extra={"keys": CONTINUITY_KEYS})
+    previous_failures: list[dict[str, Any]] = Field(default_factory=list)  # failures a resume retried
     cache_key: str | None = None  # the stage cache's content key of this candidate's work
     cached_from: CachedFrom | None = None  # set when reused from the stage cache: shown as "cached"
 
 
-class RankingEntry(_Open):
+class RankingEntry(OpenRecord):
     position: int
     candidate_index: int
     status: str | None = None
@@ -118,7 +166,7 @@ class RankingEntry(_Open):
     rank: Rank | None = None
 
 
-class JobRecord(_Open):
+class JobRecord(OpenRecord):
     id: str = Field(min_length=1)
     status: JobStatus
     prompt: str
@@ -134,7 +182,7 @@ class JobRecord(_Open):
     output: str | None = None
     winner_reason: str | None = None
     failure_reason: str | None = None
-    winner_override: dict[str, Any] | None = None
+    winner_override: dict[str, Any] | None = Field(default=None, json_schema_extra={"keys": OVERRIDE_KEYS})
     winner_history: list[dict[str, Any]] = Field(default_factory=list)
     ranking: list[RankingEntry] = Field(default_factory=list)
     candidates: list[CandidateRecord] = Field(default_factory=list)
@@ -142,6 +190,9 @@ class JobRecord(_Open):
     candidates_not_started: int | None = None
     character_placements: list[dict[str, Any]] = Field(default_factory=list)  # where each cut-out goes
     character_ref_count: int | None = None
+    bg_remove: dict[str, Any] | None = None  # the winner's step blocks (STEP_BLOCKS), copied to the job
+    upscale: dict[str, Any] | None = None
+    color: dict[str, Any] | None = None
 
     def candidate(self, index: int) -> CandidateRecord | None:
         return next((c for c in self.candidates if c.candidate_index == index), None)
@@ -150,7 +201,7 @@ class JobRecord(_Open):
         return self.candidate(self.selected_candidate) if self.selected_candidate else None
 
 
-class CostEventRecord(_Open):
+class CostEventRecord(OpenRecord):
     provider_code: str
     operation_code: str
     cost_usd: Number
@@ -164,19 +215,20 @@ class CostEventRecord(_Open):
     at: str | None = None
 
 
-class RunLogRecord(_Open):
-    """A whole run log. Read one with :func:`kroma_kit.storage.runlog.load_run_log`."""
+class RunLogRecord(OpenRecord):
+    """A whole run log. Read one with :func:`kroma_kit.storage.runlog.load_run_log`.
+
+    Fields are declared in the order a new log writes them (``log_from_plan``): the live log is
+    written with pydantic-core's serializer, which follows this order (keys it does not name come
+    last, e.g. ``generation``, ``source``, ``request``)."""
 
     schema_version: int
-    run_id: str = Field(min_length=1)
-    project: str = Field(min_length=1)
-    mode: Literal["dry", "run"]
-    status: RunStatus
-    jobs: list[JobRecord]
-    cost_events: list[CostEventRecord] = Field(default_factory=list)
     kind: str | None = None
+    run_id: str = Field(min_length=1)
     timestamp: str | None = None
+    project: str = Field(min_length=1)
     project_id: str | None = None
+    mode: Literal["dry", "run"]
     stage: str | None = None
     time: str | None = None
     weather: str | None = None
@@ -186,6 +238,7 @@ class RunLogRecord(_Open):
     size: str | None = None
     quality: str | None = None
     provider_params: dict[str, Any] = Field(default_factory=dict)
+    status: RunStatus
     status_reason: str | None = None
     started_at: str | None = None
     updated_at: str | None = None
@@ -193,20 +246,22 @@ class RunLogRecord(_Open):
     pid: int | None = None
     host: str | None = None
     process_start: str | None = None
+    postprocess: dict[str, Any] | None = None
+    output_guard: dict[str, Any] | None = Field(default=None, json_schema_extra={"keys": GUARD_SETTING_KEYS})
+    storage: dict[str, Any] | None = None
+    warnings: list[Any] = Field(default_factory=list)
     settings_snapshot: dict[str, Any] = Field(default_factory=dict)
     manifest: dict[str, Any] = Field(default_factory=dict)
     manifest_hash: str | None = None
     budgets: dict[str, Any] = Field(default_factory=dict)
+    concurrency: int | None = None
+    archive_replaced: bool | None = None
     estimated_cost_usd: Number = 0.0
     actual_cost_usd: Number = 0.0
     resumes: list[dict[str, Any]] = Field(default_factory=list)
-    warnings: list[Any] = Field(default_factory=list)
+    jobs: list[JobRecord]
+    cost_events: list[CostEventRecord] = Field(default_factory=list)
     candidates_not_started: int | None = None
-    concurrency: int | None = None
-    archive_replaced: bool | None = None
-    postprocess: dict[str, Any] | None = None
-    output_guard: dict[str, Any] | None = None
-    storage: dict[str, Any] | None = None
     s3_files: dict[str, Any] | None = None  # S3-first uploads: done, pending (kroma_kit.pipeline.s3_outputs)
 
     def job(self, job_id: str) -> JobRecord | None:
@@ -224,13 +279,36 @@ CandidateEntry = CandidateRecord
 CostEvent = CostEventRecord
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, _Open):
-        return value.to_json_data()
-    if isinstance(value, list):
-        return [_json_value(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _json_value(item) for key, item in value.items()}
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    return value
+def runlog_path(model: type[BaseModel], *names: str) -> str:
+    """The JSON path (``$.a.b``) of field ``a`` of ``model``, then ``b`` of that field's model, and
+    so on, for SQL that reads a run-log document with ``->>`` (e.g. ``winner_override``,
+    ``reviewed_at`` of a job's ``meta_json``). Each name is checked
+    against the model's fields (inside a free-form block, against the keys the field declares), so
+    a renamed field fails when the module that builds the SQL is imported, not as a silent NULL."""
+    if not names:
+        raise ValueError("runlog_path needs at least one field name.")
+    current: type[BaseModel] | None = model
+    keys: tuple[str, ...] | None = None
+    for depth, name in enumerate(names):
+        where = ".".join(names[:depth]) or model.__name__
+        if current is not None:
+            field = current.model_fields.get(name)
+            if field is None:
+                raise KeyError(f"{current.__name__} has no field {name!r} (path {'.'.join(names)})")
+            extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+            current, keys = _model_of(field.annotation), tuple(extra.get("keys") or ()) or None  # type: ignore[arg-type]
+        elif keys is not None and name in keys:
+            keys = None  # a key of a block: nothing is declared below it
+        else:
+            raise KeyError(f"{where} declares no key {name!r} (path {'.'.join(names)})")
+    return "$." + ".".join(names)
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds (``X``, ``X | None``), or None for plain data."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        models = [arg for arg in typing.get_args(annotation) if isinstance(arg, type) and issubclass(arg, BaseModel)]
+        return models[0] if len(models) == 1 else None
+    return None
