@@ -17,14 +17,23 @@ import numpy as np
 
 from kroma_kit.catalog.db import utcnow
 from kroma_kit.continuity import identity as ident
-from kroma_kit.continuity.augment import variants
+from kroma_kit.continuity.augment import groups_for, variant_groups, variants
 from kroma_kit.continuity.context import ContinuityContext
 from kroma_kit.continuity.features import load_rgba, style_features_of
 from kroma_kit.continuity.style import STYLE_PARTS, style_parts
 
-CALIBRATION_VERSION = 1
+CALIBRATION_VERSION = 2  # 2: per-stage style thresholds, stage augmentations, earlier outputs, mean stroke width
+STYLE_STAGES = ("style", "time", "weather", "characters")
 # Never tighter than these: a set of near-identical references must not make every shot a break.
 STYLE_FLOORS = {"colour": 0.12, "palette": 0.05, "tone": 0.06, "line": 0.25}
+# A lone reference (and no earlier outputs of the stage) shows one page's content only: however it
+# is cropped, scaled and relit, it cannot show how far two scenes of one hand differ in which
+# colours cover how much of the page, nor how a renderer's own pen differs from the scanned one.
+# Floors for that case, from the sample project (one noir reference, issue #13): its normal
+# style-stage outputs measure colour 0.51-0.80, palette 0.09-0.14, tone 0.21-0.35 and (mean
+# stroke width) line 0.55-0.90 against it, while a warm-wash hand measures palette 0.26-0.32 and
+# colour 0.95-1.0, and a watercolour hand line 1.8-2.2. Earlier passing outputs replace them.
+LONE_FLOORS = {"colour": 0.85, "palette": 0.17, "tone": 0.36, "line": 1.0}
 IDENTITY_CEILING = 0.92
 IDENTITY_FLOOR = 0.35
 
@@ -55,6 +64,8 @@ class Calibration:
     identity_min: dict[str, float] = field(default_factory=dict)
     spreads: dict[str, Any] = field(default_factory=dict)
     signatures: dict[str, list[str]] = field(default_factory=dict)
+    style_by_stage: dict[str, dict[str, float]] = field(default_factory=dict)
+    method: dict[str, Any] = field(default_factory=dict)  # how the style thresholds were made (shown)
     margin: float = 1.0
     made_at: str = ""
     fingerprint: dict[str, Any] = field(default_factory=dict)
@@ -63,26 +74,51 @@ class Calibration:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def style_for(self, stage: str | None) -> dict[str, float]:
+        """The style part thresholds for a stage's outputs (the ``style`` stage's when unknown)."""
+        return dict(self.style_by_stage.get(stage or "style") or self.style_parts)
+
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Calibration:
         known = set(cls.__dataclass_fields__)
         return cls(**{key: value for key, value in data.items() if key in known})
 
 
-def _style_samples(context: ContinuityContext) -> dict[str, list[float]]:
+def _style_samples(context: ContinuityContext) -> tuple[dict[str, dict[str, list[float]]], dict[str, Any]]:
+    """The "same hand" distances per stage, and how they were made (counted per source).
+
+    Every stage: each reference against the others, light/mirror/crop variants of each, its corner
+    windows and rescaled copies (:func:`.augment.stage_variants`). Lit stages add relit variants.
+    Each stage adds the earlier outputs of that stage that passed or were approved (the project's
+    real spread: other scenes drawn in the same hand), each against the references.
+    """
     assert context.style is not None
     images = [load_rgba(path) for path in context.style.paths]
     features = [style_features_of(rgba, size) for rgba, size in images]
-    samples: dict[str, list[float]] = {part: [] for part in STYLE_PARTS}
+    base: list[dict[str, float]] = []
+    by_group: dict[str, list[dict[str, float]]] = {"style": [], "time": [], "weather": []}
     for index, (rgba, size) in enumerate(images):
         others = features[:index] + features[index + 1:]
         if others:
-            for part, value in style_parts(features[index], others).items():
-                samples[part].append(value)
-        for variant in variants(rgba, for_identity=False):
-            for part, value in style_parts(style_features_of(variant, size), features).items():
-                samples[part].append(value)
-    return samples
+            base.append(style_parts(features[index], others))
+        base += [style_parts(style_features_of(variant, size), features) for variant in variants(rgba, for_identity=False)]
+        for group, made in variant_groups(rgba).items():
+            by_group[group] += [style_parts(style_features_of(variant, variant.shape[1::-1]), features)
+                                for variant in made]
+    outputs: dict[str, list[dict[str, float]]] = {}
+    for stage, path in context.outputs:
+        rgba, size = load_rgba(path)
+        outputs.setdefault(stage, []).append(style_parts(style_features_of(rgba, size), features))
+    samples: dict[str, dict[str, list[float]]] = {}
+    method: dict[str, Any] = {"references": len(images), "per_stage": {}}
+    for stage in STYLE_STAGES:
+        groups = groups_for(stage)
+        items = base + [item for group in groups for item in by_group[group]] + outputs.get(stage, [])
+        samples[stage] = {part: [item[part] for item in items] for part in STYLE_PARTS}
+        method["per_stage"][stage] = {"reference_pairs_and_variants": len(base),
+                                      "stage_augmentations": sum(len(by_group[group]) for group in groups),
+                                      "outputs": len(outputs.get(stage, []))}
+    return samples, method
 
 
 def _identity_samples(context: ContinuityContext) -> tuple[dict[str, list[float]], dict[str, float],
@@ -117,10 +153,17 @@ def calibrate(context: ContinuityContext, *, margin: float = 1.3) -> Calibration
     """
     calibration = Calibration(margin=margin, made_at=utcnow(), fingerprint=context.fingerprint())
     if context.style is not None and context.style.paths:
-        samples = _style_samples(context)
-        calibration.style_parts = {part: round(max(max(values) * margin, STYLE_FLOORS[part]), 4)
-                                   for part, values in samples.items()}
-        calibration.spreads["style"] = {part: asdict(Spread.of(values)) for part, values in samples.items()}
+        samples, method = _style_samples(context)
+        lone = len(context.style.paths) == 1
+        for stage, parts in samples.items():
+            floors = LONE_FLOORS if lone and not method["per_stage"][stage]["outputs"] else STYLE_FLOORS
+            calibration.style_by_stage[stage] = {part: round(max(max(values) * margin, floors[part]), 4)
+                                                 for part, values in parts.items()}
+            key = "style" if stage == "style" else f"style:{stage}"
+            calibration.spreads[key] = {part: asdict(Spread.of(values)) for part, values in parts.items()}
+            method["per_stage"][stage]["floors"] = "lone_reference" if floors is LONE_FLOORS else "default"
+        calibration.style_parts = dict(calibration.style_by_stage["style"])
+        calibration.method = {"style": method}
     if context.characters:
         same, nearest_other, signatures = _identity_samples(context)
         calibration.signatures = signatures

@@ -69,3 +69,40 @@ def locate_character(rgba: np.ndarray, signature: Signature, aspect: float) -> n
     if y1 - y0 < 16 or x1 - x0 < 16:
         return None
     return np.ascontiguousarray(rgba[y0:y1, x0:x1])
+
+
+# --------------------------------------------------------------------------- declared placements
+
+BOX_SIDE_MARGIN = 0.2  # of the figure's width each side: background around it for the cut-out
+BOX_TOP_MARGIN = 0.08  # of the frame height above the tallest figure the slot allows
+SLOT_JITTER = 0.04  # share of the frame a slot's centre may move (cast.py: evenly spaced slots)
+SLOT_HEIGHT = 0.5  # tallest figure an unsized slot gets, share of the frame height
+SLOT_WIDTH = 0.9  # an unsized slot's figure is at most this share of frame width / cast size
+SLOT_FEET = 0.98  # lowest feet line of an unplaced figure
+
+
+def placement_box(placements: list[dict], code: str, frame: tuple[int, int], aspect: float
+                  ) -> tuple[int, int, int, int] | None:
+    """(y0, y1, x0, x1) of the region a character's placement declares in a frame of (height,
+    width), or None when there is no placement for ``code``. A placement gives the figure's
+    centre ``x``, ``height`` and feet ``baseline`` as shares of the frame; a missing value is the
+    cast rule's slot (:mod:`kroma_kit.pipeline.cast`: evenly spaced along the bottom, at most half
+    the frame high and a fair share of its width), widened by how far a slot may vary."""
+    index = next((i for i, place in enumerate(placements) if place.get("code") == code), None)
+    if index is None:
+        return None
+    place, count = placements[index], len(placements)
+    height, width = frame
+    aspect = max(aspect, 0.2)
+    if place.get("height") is not None:
+        fig_h = float(place["height"]) * height
+    else:
+        fig_h = min(SLOT_HEIGHT * height, SLOT_WIDTH * width / count / aspect)
+    fig_w = fig_h * aspect
+    centre = float(place["x"]) * width if place.get("x") is not None else width * (index + 1) / (count + 1)
+    jitter = 0.0 if place.get("x") is not None else SLOT_JITTER * width
+    feet = float(place.get("baseline") or SLOT_FEET) * height
+    half = fig_w / 2 + jitter + BOX_SIDE_MARGIN * fig_w
+    y0, y1 = int(max(0, feet - fig_h - BOX_TOP_MARGIN * height)), int(min(height, feet + 0.02 * height))
+    x0, x1 = int(max(0, centre - half)), int(min(width, centre + half))
+    return (y0, y1, x0, x1) if y1 - y0 >= 16 and x1 - x0 >= 16 else None
