@@ -17,8 +17,8 @@ import numpy as np
 
 from kroma_kit.catalog.db import utcnow
 from kroma_kit.continuity import identity as ident
-from kroma_kit.continuity.augment import groups_for, variant_groups, variants
-from kroma_kit.continuity.context import ContinuityContext
+from kroma_kit.continuity.augment import groups_for, night, rain, variant_groups, variants
+from kroma_kit.continuity.context import CharacterReference, ContinuityContext
 from kroma_kit.continuity.features import load_rgba, style_features_of
 from kroma_kit.continuity.style import STYLE_PARTS, style_parts
 
@@ -65,6 +65,7 @@ class Calibration:
     spreads: dict[str, Any] = field(default_factory=dict)
     signatures: dict[str, list[str]] = field(default_factory=dict)
     style_by_stage: dict[str, dict[str, float]] = field(default_factory=dict)
+    identity_min_lit: dict[str, float] = field(default_factory=dict)  # placed figures of a styled/relit page
     method: dict[str, Any] = field(default_factory=dict)  # how the style thresholds were made (shown)
     margin: float = 1.0
     made_at: str = ""
@@ -121,11 +122,16 @@ def _style_samples(context: ContinuityContext) -> tuple[dict[str, dict[str, list
     return samples, method
 
 
-def _identity_samples(context: ContinuityContext) -> tuple[dict[str, list[float]], dict[str, float],
-                                                          dict[str, list[str]]]:
+def _identity_samples(context: ContinuityContext, *, lit: bool = False
+                      ) -> tuple[dict[str, list[float]], dict[str, float], dict[str, list[str]]]:
+    """Per character: its "same" scores (each reference against the others, variants of each
+    against all) and the best score another character of the project gets. ``lit``: in the
+    light-normalised space placed figures of relit stages are scored in, with relit variants
+    (night, rain at night) added and signatures taken from the references themselves."""
     refs = {code: [load_rgba(path)[0] for path in ref.paths] for code, ref in context.characters.items()}
-    features = {code: [ident.identity_features(rgba) for rgba in images] for code, images in refs.items()}
-    signatures = {code: ident.signature_of(context.characters[code], features[code]) for code in refs}
+    features = {code: [ident.identity_features(rgba, lit=lit) for rgba in images] for code, images in refs.items()}
+    signatures = {code: ident.signature_of(CharacterReference(code, ref.paths) if lit else ref, features[code])
+                  for code, ref in context.characters.items()}
     same: dict[str, list[float]] = {}
     nearest_other: dict[str, float] = {}
     for code, images in refs.items():
@@ -134,14 +140,35 @@ def _identity_samples(context: ContinuityContext) -> tuple[dict[str, list[float]
             others = features[code][:index] + features[code][index + 1:]
             if others:
                 scores.append(ident.best_match(features[code][index], others, signatures[code])[0])
-            for variant in variants(rgba, for_identity=True):
-                scores.append(ident.best_match(ident.identity_features(variant), features[code], signatures[code])[0])
+            made = variants(rgba, for_identity=True) + ([night(rgba), rain(night(rgba))] if lit else [])
+            for variant in made:
+                scores.append(ident.best_match(ident.identity_features(variant, lit=lit), features[code],
+                                               signatures[code])[0])
         same[code] = scores
         rivals = [ident.best_match(item, features[code], signatures[code])[0]
                   for other, items in features.items() if other != code for item in items]
+        if lit:  # a rival relit scores higher against this character than its clean reference does
+            rivals += [ident.best_match(ident.identity_features(variant, lit=True), features[code], signatures[code])[0]
+                       for other, images in refs.items() if other != code for rgba in images
+                       for variant in (night(rgba), rain(night(rgba)))]
         if rivals:
             nearest_other[code] = max(rivals)
     return same, nearest_other, {code: signature.hex() for code, signature in signatures.items()}
+
+
+def _identity_minimums(same: dict[str, list[float]], nearest_other: dict[str, float],
+                       margin: float) -> tuple[dict[str, float], dict[str, Any]]:
+    minimums: dict[str, float] = {}
+    spreads: dict[str, Any] = {}
+    for code, scores in same.items():
+        low = min(scores)
+        threshold = low - (margin - 1.0) / 2.0
+        rival = nearest_other.get(code)
+        if rival is not None and rival < low:
+            threshold = max(threshold, min((rival + low) / 2.0, low - 0.02))
+        minimums[code] = round(float(np.clip(threshold, IDENTITY_FLOOR, IDENTITY_CEILING)), 4)
+        spreads[code] = {**asdict(Spread.of(scores)), "nearest_other": None if rival is None else round(rival, 4)}
+    return minimums, spreads
 
 
 def calibrate(context: ContinuityContext, *, margin: float = 1.3) -> Calibration:
@@ -167,13 +194,9 @@ def calibrate(context: ContinuityContext, *, margin: float = 1.3) -> Calibration
     if context.characters:
         same, nearest_other, signatures = _identity_samples(context)
         calibration.signatures = signatures
-        for code, scores in same.items():
-            low = min(scores)
-            threshold = low - (margin - 1.0) / 2.0
-            rival = nearest_other.get(code)
-            if rival is not None and rival < low:
-                threshold = max(threshold, min((rival + low) / 2.0, low - 0.02))
-            calibration.identity_min[code] = round(float(np.clip(threshold, IDENTITY_FLOOR, IDENTITY_CEILING)), 4)
-            calibration.spreads[f"identity:{code}"] = {**asdict(Spread.of(scores)),
-                                                       "nearest_other": None if rival is None else round(rival, 4)}
+        calibration.identity_min, spreads = _identity_minimums(same, nearest_other, margin)
+        calibration.spreads.update({f"identity:{code}": spread for code, spread in spreads.items()})
+        same, nearest_other, _ = _identity_samples(context, lit=True)
+        calibration.identity_min_lit, spreads = _identity_minimums(same, nearest_other, margin)
+        calibration.spreads.update({f"identity_lit:{code}": spread for code, spread in spreads.items()})
     return calibration

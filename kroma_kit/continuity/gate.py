@@ -18,9 +18,9 @@ import numpy as np
 
 from kroma_kit.continuity import identity as ident
 from kroma_kit.continuity.calibrate import Calibration
-from kroma_kit.continuity.context import ContinuityContext
-from kroma_kit.continuity.features import load_rgba, style_features, style_features_of
-from kroma_kit.continuity.locate import SCENE_COVERAGE, locate_character, placement_box
+from kroma_kit.continuity.context import CharacterReference, ContinuityContext
+from kroma_kit.continuity.features import downscale, load_rgba, style_features, style_features_of
+from kroma_kit.continuity.locate import SCENE_COVERAGE, fit_silhouette, locate_character, placement_box
 from kroma_kit.continuity.style import STYLE_PARTS, StyleScore, combine, style_parts
 from kroma_kit.errors import ConfigError
 
@@ -70,8 +70,11 @@ class GateSettings:
         identity = {code: self.identity_min_by_character.get(code, self.identity_min if self.identity_min is not None
                                                               else value)
                     for code, value in calibration.identity_min.items()}
+        identity_lit = {code: self.identity_min_by_character.get(code, self.identity_min if self.identity_min is not None
+                                                                  else value)
+                        for code, value in calibration.identity_min_lit.items()}
         return Calibration(**{**calibration.to_dict(), "style_parts": parts, "style_by_stage": by_stage,
-                              "identity_min": identity,
+                              "identity_min": identity, "identity_min_lit": identity_lit,
                               "style_drift_max": self.style_drift_max if self.style_drift_max is not None
                               else calibration.style_drift_max})
 
@@ -130,7 +133,8 @@ class ContinuityGate:
         self.settings = settings or GateSettings()
         self.limits = self.settings.thresholds(calibration)
         self._style_refs: list[Any] | None = None
-        self._characters: dict[str, tuple[list[ident.IdentityFeatures], ident.Signature]] = {}
+        self._characters: dict[tuple[str, bool], tuple[list[ident.IdentityFeatures], ident.Signature]] = {}
+        self._silhouettes: dict[str, ident.Cutout] = {}
 
     def _style_references(self) -> list[Any]:
         if self._style_refs is None:
@@ -138,12 +142,17 @@ class ContinuityGate:
             self._style_refs = [style_features(path) for path in paths]
         return self._style_refs
 
-    def _character(self, code: str) -> tuple[list[ident.IdentityFeatures], ident.Signature]:
-        if code not in self._characters:
+    def _character(self, code: str, lit: bool = False) -> tuple[list[ident.IdentityFeatures], ident.Signature]:
+        """The character's reference features and signature, as they are or light-normalised
+        (``lit``: the signature is then the normalised references' own, a declared hex colour
+        does not survive a relit page)."""
+        if (code, lit) not in self._characters:
             reference = self.context.character(code)
-            features = [ident.identity_features(path) for path in reference.paths]
-            self._characters[code] = (features, ident.signature_of(reference, features))
-        return self._characters[code]
+            features = [ident.identity_features(path, lit=lit) for path in reference.paths]
+            if lit:
+                reference = CharacterReference(reference.code, reference.paths)
+            self._characters[(code, lit)] = (features, ident.signature_of(reference, features))
+        return self._characters[(code, lit)]
 
     def score_style(self, rgba: Any, size: tuple[int, int], stage: str | None = None) -> StyleScore | None:
         """Style drift against the thresholds calibrated for ``stage`` (a night page is judged
@@ -161,19 +170,37 @@ class ContinuityGate:
         it), else on the whole image, looking for the figure when the image is a scene."""
         references, signature = self._character(code)
         aspect = float(np.median([reference.aspect for reference in references]))
-        box = placement_box([dict(place) for place in placements], code, rgba.shape[:2], aspect)
-        if box is not None:
-            y0, y1, x0, x1 = box
-            features = ident.identity_features(np.ascontiguousarray(rgba[y0:y1, x0:x1]))
-            value, parts, best = ident.best_match(features, references, signature)
+        placed = placement_box([dict(place) for place in placements], code, rgba.shape[:2], aspect)
+        if placed is not None:
+            (y0, y1, x0, x1), figure = placed
+            references, signature = self._character(code, lit=True)
+            crop = np.ascontiguousarray(rgba[y0:y1, x0:x1])
+            small = downscale(crop, ident.CUT_SIDE)
+            silhouette = self._silhouette(code)
+            fits = fit_silhouette(small[..., :3], silhouette.rgba[..., :3], silhouette.mask, figure) or [None]
+            value, parts, best, features = -1.0, {}, -1, None
+            for mask in fits:
+                found = ident.identity_features(crop, figure=figure, mask=mask, lit=True)
+                score = ident.best_match(found, references, signature)
+                if score[0] > value:
+                    (value, parts, best), features = score, found
+            assert features is not None
             backend = f"placed+{features.backend}"
         else:
             value, parts, best, backend = self._whole_image_identity(rgba, references, signature, aspect)
-        threshold = self.limits.identity_min.get(code)
+        threshold = (self.limits.identity_min_lit if placed is not None else {}).get(code,
+                                                                                   self.limits.identity_min.get(code))
         if threshold is None:
             threshold = self.settings.identity_min_by_character.get(code, self.settings.identity_min or 0.6)
         paths = self.context.character(code).paths
         return ident.IdentityScore(code, value, parts, threshold, paths[best].name if best >= 0 else None, backend)
+
+    def _silhouette(self, code: str) -> ident.Cutout:
+        """The character's best reference cut out (the figure a placement composites)."""
+        if code not in self._silhouettes:
+            rgba = load_rgba(self.context.character(code).paths[0])[0]
+            self._silhouettes[code] = ident.cut_foreground(downscale(rgba, ident.CUT_SIDE))
+        return self._silhouettes[code]
 
     @staticmethod
     def _whole_image_identity(rgba: Any, references: list[ident.IdentityFeatures], signature: ident.Signature,
