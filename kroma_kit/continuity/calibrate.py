@@ -140,7 +140,10 @@ def _identity_samples(context: ContinuityContext, *, lit: bool = False
             others = features[code][:index] + features[code][index + 1:]
             if others:
                 scores.append(ident.best_match(features[code][index], others, signatures[code])[0])
-            made = variants(rgba, for_identity=True) + ([night(rgba), rain(night(rgba))] if lit else [])
+            # Relit: the night grade, rain over it and its mirror (a placed figure is cut along the
+            # reference's silhouette, so framing variants add nothing there).
+            made = [night(rgba), rain(night(rgba)), np.ascontiguousarray(night(rgba)[:, ::-1])] if lit \
+                else variants(rgba, for_identity=True)
             for variant in made:
                 scores.append(ident.best_match(ident.identity_features(variant, lit=lit), features[code],
                                                signatures[code])[0])
@@ -171,14 +174,23 @@ def _identity_minimums(same: dict[str, list[float]], nearest_other: dict[str, fl
     return minimums, spreads
 
 
-def calibrate(context: ContinuityContext, *, margin: float = 1.3) -> Calibration:
-    """Thresholds for ``context`` from its reference sets alone (see the module docstring).
+def calibrate(context: ContinuityContext, *, margin: float = 1.3, keep_identity: Calibration | None = None
+              ) -> Calibration:
+    """Thresholds for ``context`` from its reference sets (and earlier passing outputs, for style;
+    see the module docstring).
 
     Style part threshold = max(highest "same" distance x ``margin``, floor). Identity minimum =
     lowest "same" score minus ``(margin - 1) / 2``, raised towards the midpoint when another
     character of the project scores close (never above the lowest "same"), within 0.35..0.92.
+    ``keep_identity``: a calibration whose identity part is still current (only the earlier
+    outputs changed, which identity does not use): its identity minimums are kept as they are.
     """
     calibration = Calibration(margin=margin, made_at=utcnow(), fingerprint=context.fingerprint())
+    if keep_identity is not None:
+        calibration.identity_min = dict(keep_identity.identity_min)
+        calibration.identity_min_lit = dict(keep_identity.identity_min_lit)
+        calibration.signatures = dict(keep_identity.signatures)
+        calibration.spreads = {key: value for key, value in keep_identity.spreads.items() if key.startswith("identity")}
     if context.style is not None and context.style.paths:
         samples, method = _style_samples(context)
         lone = len(context.style.paths) == 1
@@ -191,7 +203,7 @@ def calibrate(context: ContinuityContext, *, margin: float = 1.3) -> Calibration
             method["per_stage"][stage]["floors"] = "lone_reference" if floors is LONE_FLOORS else "default"
         calibration.style_parts = dict(calibration.style_by_stage["style"])
         calibration.method = {"style": method}
-    if context.characters:
+    if context.characters and keep_identity is None:
         same, nearest_other, signatures = _identity_samples(context)
         calibration.signatures = signatures
         calibration.identity_min, spreads = _identity_minimums(same, nearest_other, margin)
