@@ -21,7 +21,7 @@ from kroma_kit.catalog.projects import get_project
 from kroma_kit.config import ProjectSettings, resolve_project_settings
 from kroma_kit.continuity.context import CharacterReference, ContinuityContext, StyleReference
 from kroma_kit.continuity.gate import GateSettings
-from kroma_kit.imaging import is_image_path, sanitize_stem
+from kroma_kit.imaging import is_image_path, sanitize_stem, sha256_file
 from kroma_kit.workspace import Workspace
 
 CHARACTER_STAGES = ("characters",)
@@ -47,11 +47,14 @@ def resolve_context(ws: Workspace | None, project_root: Path, settings: ProjectS
 
 
 def _passing_outputs(ws: Workspace, project: str) -> tuple[tuple[str, Path], ...]:
-    """Earlier outputs that passed the gate or were approved, whose files are still there."""
+    """Earlier outputs that passed the gate or were approved, whose files still hold the bytes
+    that passed (a later run of the same job overwrites ``outputs/<job>__c1.png``: a run in
+    another hand must not widen the calibration through a file name)."""
     project_id = get_project(ws, project)["id"]
     rows = passing_outputs(ws, project_id, limit=MAX_OUTPUTS)
     return tuple((str(row["stage"] or "style"), Path(row["storage_uri"])) for row in rows
-                 if Path(row["storage_uri"]).is_file())
+                 if Path(row["storage_uri"]).is_file() and row.get("sha256")
+                 and sha256_file(Path(row["storage_uri"])) == row["sha256"])
 
 
 def _catalog_characters(ws: Workspace, project: str) -> dict[str, CharacterReference]:

@@ -43,6 +43,7 @@ class SampleEval:
     normal: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     breaks: dict[str, list[str]] = field(default_factory=dict)
     blocks: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    warm_files: list[Path] = field(default_factory=list)  # written by the warm-wash run, over style outputs
 
     @property
     def normal_verdicts(self) -> list[str]:
@@ -90,12 +91,6 @@ def evaluate_sample(ws: Any, project: dict[str, Any], *, scenes: int = 4, candid
         if stage in ("style", "time"):
             previous = summary.run_id
     _, gate = project_gate(ws, project["slug"])
-    washed = execute_run(ws, PlanRequest(project=project["slug"], stage="style", candidates=1, provider="local",
-                                         scene_refs=SCENES[:scenes], manifest_overrides={"style_refs": [WARM_WASH]},
-                                         settings_overrides={"continuity": {"enabled": False}}), concurrency=2)
-    result.breaks["warm_wash"] = [gate.score(root / candidate["final_output"], stage="style").verdict
-                                  for job in _log(washed)["jobs"] for candidate in job["candidates"]
-                                  if candidate.get("final_output")]
     if "style" in logs:
         result.breaks["watercolour"] = []
         for index, job in enumerate(logs["style"]["jobs"]):
@@ -117,4 +112,11 @@ def evaluate_sample(ws: Any, project: dict[str, Any], *, scenes: int = 4, candid
                     verdict = gate.score(root / candidate["final_output"], codes, stage="characters",
                                          placements=swapped).verdict
                     result.breaks["identity"].append(verdict)
+    # Last: this run writes the same output file names as the style run above.
+    washed = execute_run(ws, PlanRequest(project=project["slug"], stage="style", candidates=1, provider="local",
+                                         scene_refs=SCENES[:scenes], manifest_overrides={"style_refs": [WARM_WASH]},
+                                         settings_overrides={"continuity": {"enabled": False}}), concurrency=2)
+    result.warm_files = [root / candidate["final_output"] for job in _log(washed)["jobs"]
+                         for candidate in job["candidates"] if candidate.get("final_output")]
+    result.breaks["warm_wash"] = [gate.score(path, stage="style").verdict for path in result.warm_files]
     return result

@@ -72,3 +72,17 @@ def test_placed_character_scores_high_and_a_swapped_one_low(sample_eval) -> None
         for mine, other in zip(own.identities, swapped.identities, strict=True):
             assert not mine.broken and mine.identity > other.identity + 0.1, (path.name, mine, other)
         assert swapped.verdict == "warn"
+
+
+def test_an_overwritten_output_no_longer_calibrates(sample_eval) -> None:
+    """The warm-wash run wrote ``outputs/style_1_street__c1.png`` over a passing style output: the
+    catalog still lists that file as passing, but its bytes changed, so calibration leaves it out."""
+    from kroma_kit.catalog.continuity_reports import passing_outputs
+    from kroma_kit.continuity.resolve import load_project
+
+    ws, project, result = sample_eval
+    listed = {Path(row["storage_uri"]) for row in passing_outputs(ws, project["id"])}
+    used = {path for _stage, path in load_project(ws, "demo").context.outputs}
+    assert used and used <= listed
+    assert not used & set(result.warm_files)
+    assert (listed - used) == (listed & set(result.warm_files))
