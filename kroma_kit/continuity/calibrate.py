@@ -160,15 +160,19 @@ def _identity_samples(context: ContinuityContext, *, lit: bool = False
 
 
 def _identity_minimums(same: dict[str, list[float]], nearest_other: dict[str, float],
-                       margin: float) -> tuple[dict[str, float], dict[str, Any]]:
+                       margin: float, *, lit: bool = False) -> tuple[dict[str, float], dict[str, Any]]:
+    """Per character: lowest "same" minus ``(margin - 1) / 2``, raised towards the midpoint to the
+    nearest other character. ``lit``: a figure cut out of a relit, restyled scene loses more than
+    a clean relit variant shows, so the margin below "same" doubles, and the midpoint to the
+    nearest other character (relit too) is the edge it never goes under."""
     minimums: dict[str, float] = {}
     spreads: dict[str, Any] = {}
     for code, scores in same.items():
         low = min(scores)
-        threshold = low - (margin - 1.0) / 2.0
+        threshold = low - (margin - 1.0) / (1.0 if lit else 2.0)
         rival = nearest_other.get(code)
         if rival is not None and rival < low:
-            threshold = max(threshold, min((rival + low) / 2.0, low - 0.02))
+            threshold = max(threshold, (rival + low) / 2.0 if lit else min((rival + low) / 2.0, low - 0.02))
         minimums[code] = round(float(np.clip(threshold, IDENTITY_FLOOR, IDENTITY_CEILING)), 4)
         spreads[code] = {**asdict(Spread.of(scores)), "nearest_other": None if rival is None else round(rival, 4)}
     return minimums, spreads
@@ -209,6 +213,6 @@ def calibrate(context: ContinuityContext, *, margin: float = 1.3, keep_identity:
         calibration.identity_min, spreads = _identity_minimums(same, nearest_other, margin)
         calibration.spreads.update({f"identity:{code}": spread for code, spread in spreads.items()})
         same, nearest_other, _ = _identity_samples(context, lit=True)
-        calibration.identity_min_lit, spreads = _identity_minimums(same, nearest_other, margin)
+        calibration.identity_min_lit, spreads = _identity_minimums(same, nearest_other, margin, lit=True)
         calibration.spreads.update({f"identity_lit:{code}": spread for code, spread in spreads.items()})
     return calibration
