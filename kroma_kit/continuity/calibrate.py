@@ -88,8 +88,9 @@ class Calibration:
 def _style_samples(context: ContinuityContext) -> tuple[dict[str, dict[str, list[float]]], dict[str, Any]]:
     """The "same hand" distances per stage, and how they were made (counted per source).
 
-    Every stage: each reference against the others, light/mirror/crop variants of each, its corner
-    windows and rescaled copies (:func:`.augment.stage_variants`). Lit stages add relit variants.
+    Every stage: each reference against the others, light/mirror/crop variants of each and, for a
+    lone reference (nothing else shows other content in its hand), its corner windows and
+    rescaled copies (:func:`.augment.variant_groups`). Lit stages add relit variants.
     Each stage adds the earlier outputs of that stage that passed or were approved (the project's
     real spread: other scenes drawn in the same hand), each against the references.
     """
@@ -104,6 +105,8 @@ def _style_samples(context: ContinuityContext) -> tuple[dict[str, dict[str, list
             base.append(style_parts(features[index], others))
         base += [style_parts(style_features_of(variant, size), features) for variant in variants(rgba, for_identity=False)]
         for group, made in variant_groups(rgba).items():
+            if group == "style" and len(images) > 1:
+                continue  # several references already show other content in the same hand
             by_group[group] += [style_parts(style_features_of(variant, variant.shape[1::-1]), features)
                                 for variant in made]
     outputs: dict[str, list[dict[str, float]]] = {}
