@@ -47,3 +47,26 @@ def final_images(ws: Workspace, project_id: str) -> list[dict[str, Any]]:
     finally:
         conn.close()
     return [dict(row) for row in rows]
+
+
+def passing_outputs(ws: Workspace, project_id: str, *, limit: int = 48) -> list[dict[str, Any]]:
+    """Earlier outputs in the project's hand, newest first: each job's selected candidate whose
+    continuity score passed, and any candidate a person approved (a ``human_review`` pass), with
+    the run's stage, the file (``storage_uri``) and its recorded ``sha256`` (a later run of the
+    same job writes the same file name: the caller checks the file still holds those bytes). The
+    continuity calibration widens its "same" spread with them."""
+    conn = connect(ws.catalog_path, read_only=True)
+    try:
+        rows = conn.execute(
+            "SELECT r.stage, a.storage_uri, a.sha256, r.started_at, j.job_key FROM run_candidates c "
+            "JOIN run_jobs j ON j.id = c.job_id JOIN runs r ON r.id = j.run_id "
+            "JOIN assets a ON a.id = COALESCE(c.final_asset_id, c.output_asset_id) "
+            "WHERE r.project_id = ? AND c.status = 'done' AND ("
+            "(c.candidate_index = j.selected_candidate_index AND EXISTS (SELECT 1 FROM quality_reports q "
+            "WHERE q.candidate_id = c.id AND q.report_type = 'model_score' AND q.verdict = 'pass')) "
+            "OR EXISTS (SELECT 1 FROM quality_reports q WHERE q.candidate_id = c.id "
+            "AND q.report_type = 'human_review' AND q.verdict = 'pass')) "
+            "ORDER BY r.started_at DESC, j.job_key LIMIT ?", (project_id, limit)).fetchall()
+    finally:
+        conn.close()
+    return [dict(row) for row in rows]

@@ -80,15 +80,28 @@ def _print_thresholds(data: dict[str, Any]) -> None:
     spreads = data.get("spreads", {})
     # "references' edge": the furthest the references themselves went (style: highest distance,
     # identity: lowest score); a threshold sits a margin outside it.
-    rows = [{"check": f"style:{part} (max)", "threshold": value,
-             "references_edge": spreads.get("style", {}).get(part, {}).get("high")}
-            for part, value in thresholds["style_parts"].items()]
+    # Style per stage: the lit stages (time, weather, characters) are judged against relit variants.
+    method = (data.get("method") or {}).get("style", {}).get("per_stage", {})
+    by_stage = thresholds.get("style_by_stage") or {"style": thresholds["style_parts"]}
+    rows = [{"check": f"style:{part} (max)", "stage": stage, "threshold": value,
+             "references_edge": spreads.get("style" if stage == "style" else f"style:{stage}", {}).get(part, {}).get("high"),
+             "made_from": _made_from(method.get(stage))}
+            for stage, parts in by_stage.items() for part, value in parts.items()]
     rows.append({"check": "style_drift (max)", "threshold": thresholds["style_drift_max"], "references_edge": None})
-    rows += [{"check": f"identity:{code} (min)", "threshold": value,
-              "references_edge": spreads.get(f"identity:{code}", {}).get("low"),
-              "nearest_other": spreads.get(f"identity:{code}", {}).get("nearest_other")}
-             for code, value in thresholds["identity_min"].items()]
-    print_table(rows, ["check", "threshold", "references_edge", "nearest_other"])
+    for key, label in (("identity_min", "identity"), ("identity_min_lit", "identity placed, relit")):
+        rows += [{"check": f"{label}:{code} (min)", "threshold": value,
+                  "references_edge": spreads.get(f"{key.replace('_min', '')}:{code}", {}).get("low"),
+                  "nearest_other": spreads.get(f"{key.replace('_min', '')}:{code}", {}).get("nearest_other")}
+                 for code, value in (thresholds.get(key) or {}).items()]
+    print_table(rows, ["check", "stage", "threshold", "references_edge", "nearest_other", "made_from"])
+
+
+def _made_from(method: dict[str, Any] | None) -> str | None:
+    """"4 ref+variants, 15 augmentations, 12 outputs (floors: lone_reference)"."""
+    if not method:
+        return None
+    return (f"{method.get('reference_pairs_and_variants', 0)} ref+variants, {method.get('stage_augmentations', 0)} "
+            f"augmentations, {method.get('outputs', 0)} outputs (floors: {method.get('floors', 'default')})")
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:

@@ -68,6 +68,10 @@ class ContinuityContext:
     style: StyleReference | None
     characters: dict[str, CharacterReference] = field(default_factory=dict)
     project: str | None = None
+    # Earlier outputs of the project in its hand, (stage, file): winners the gate passed and
+    # candidates a person approved. Calibration only: they widen "same" to the project's real
+    # spread; shots are never compared with them.
+    outputs: tuple[tuple[str, Path], ...] = ()
 
     def character(self, code: str) -> CharacterReference:
         try:
@@ -93,5 +97,6 @@ class ContinuityContext:
             return out
 
         return {"style": files(self.style.paths) if self.style else [],
+                "outputs": [[stage, path.as_posix()] for stage, path in self.outputs],
                 "characters": {code: {"files": files(ref.paths), "signature": list(ref.signature_colours_hex)}
                                for code, ref in sorted(self.characters.items())}}

@@ -18,9 +18,9 @@ import numpy as np
 
 from kroma_kit.continuity import identity as ident
 from kroma_kit.continuity.calibrate import Calibration
-from kroma_kit.continuity.context import ContinuityContext
-from kroma_kit.continuity.features import load_rgba, style_features, style_features_of
-from kroma_kit.continuity.locate import SCENE_COVERAGE, locate_character
+from kroma_kit.continuity.context import CharacterReference, ContinuityContext
+from kroma_kit.continuity.features import downscale, load_rgba, style_features, style_features_of
+from kroma_kit.continuity.locate import SCENE_COVERAGE, fit_silhouette, locate_character, placement_box
 from kroma_kit.continuity.style import STYLE_PARTS, StyleScore, combine, style_parts
 from kroma_kit.errors import ConfigError
 
@@ -66,10 +66,15 @@ class GateSettings:
     def thresholds(self, calibration: Calibration) -> Calibration:
         """The calibration with these overrides applied (what the gate really uses)."""
         parts = {**calibration.style_parts, **dict(self.style_part_max)}
+        by_stage = {stage: {**values, **dict(self.style_part_max)} for stage, values in calibration.style_by_stage.items()}
         identity = {code: self.identity_min_by_character.get(code, self.identity_min if self.identity_min is not None
                                                               else value)
                     for code, value in calibration.identity_min.items()}
-        return Calibration(**{**calibration.to_dict(), "style_parts": parts, "identity_min": identity,
+        identity_lit = {code: self.identity_min_by_character.get(code, self.identity_min if self.identity_min is not None
+                                                                  else value)
+                        for code, value in calibration.identity_min_lit.items()}
+        return Calibration(**{**calibration.to_dict(), "style_parts": parts, "style_by_stage": by_stage,
+                              "identity_min": identity, "identity_min_lit": identity_lit,
                               "style_drift_max": self.style_drift_max if self.style_drift_max is not None
                               else calibration.style_drift_max})
 
@@ -128,7 +133,8 @@ class ContinuityGate:
         self.settings = settings or GateSettings()
         self.limits = self.settings.thresholds(calibration)
         self._style_refs: list[Any] | None = None
-        self._characters: dict[str, tuple[list[ident.IdentityFeatures], ident.Signature]] = {}
+        self._characters: dict[tuple[str, bool], tuple[list[ident.IdentityFeatures], ident.Signature]] = {}
+        self._silhouettes: dict[str, ident.Cutout] = {}
 
     def _style_references(self) -> list[Any]:
         if self._style_refs is None:
@@ -136,27 +142,73 @@ class ContinuityGate:
             self._style_refs = [style_features(path) for path in paths]
         return self._style_refs
 
-    def _character(self, code: str) -> tuple[list[ident.IdentityFeatures], ident.Signature]:
-        if code not in self._characters:
+    def _character(self, code: str, lit: bool = False) -> tuple[list[ident.IdentityFeatures], ident.Signature]:
+        """The character's reference features and signature, as they are or light-normalised
+        (``lit``: the signature is then the normalised references' own, a declared hex colour
+        does not survive a relit page)."""
+        if (code, lit) not in self._characters:
             reference = self.context.character(code)
-            features = [ident.identity_features(path) for path in reference.paths]
-            self._characters[code] = (features, ident.signature_of(reference, features))
-        return self._characters[code]
+            features = [ident.identity_features(path, lit=lit) for path in reference.paths]
+            if lit:
+                reference = CharacterReference(reference.code, reference.paths)
+            self._characters[(code, lit)] = (features, ident.signature_of(reference, features))
+        return self._characters[(code, lit)]
 
-    def score_style(self, rgba: Any, size: tuple[int, int]) -> StyleScore | None:
+    def score_style(self, rgba: Any, size: tuple[int, int], stage: str | None = None) -> StyleScore | None:
+        """Style drift against the thresholds calibrated for ``stage`` (a night page is judged
+        against the relit spread; None: the ``style`` stage's)."""
         references = self._style_references()
-        if not references or not self.limits.style_parts:
+        limits = self.limits.style_for(stage)
+        if not references or not limits:
             return None
         parts = style_parts(style_features_of(rgba, size), references)
-        return StyleScore(combine(parts, self.limits.style_parts), parts, self.limits.style_drift_max)
+        return StyleScore(combine(parts, limits), parts, self.limits.style_drift_max, limits=limits)
 
-    def score_identity(self, rgba: Any, code: str) -> ident.IdentityScore:
+    def score_identity(self, rgba: Any, code: str, placements: Sequence[Mapping[str, Any]] = ()) -> ident.IdentityScore:
+        """The character's identity: inside its declared placement box when the shot records one
+        (the box is cut out and compared; another character standing elsewhere cannot answer for
+        it), else on the whole image, looking for the figure when the image is a scene."""
         references, signature = self._character(code)
+        aspect = float(np.median([reference.aspect for reference in references]))
+        placed = placement_box([dict(place) for place in placements], code, rgba.shape[:2], aspect)
+        if placed is not None:
+            (y0, y1, x0, x1), figure = placed
+            references, signature = self._character(code, lit=True)
+            crop = np.ascontiguousarray(rgba[y0:y1, x0:x1])
+            small = downscale(crop, ident.CUT_SIDE)
+            silhouette = self._silhouette(code)
+            fits = fit_silhouette(small[..., :3], silhouette.rgba[..., :3], silhouette.mask, figure) or [None]
+            value, parts, best, features = -1.0, {}, -1, None
+            for mask in fits:
+                found = ident.identity_features(crop, figure=figure, mask=mask, lit=True)
+                score = ident.best_match(found, references, signature)
+                if score[0] > value:
+                    (value, parts, best), features = score, found
+            assert features is not None
+            backend = f"placed+{features.backend}"
+        else:
+            value, parts, best, backend = self._whole_image_identity(rgba, references, signature, aspect)
+        threshold = (self.limits.identity_min_lit if placed is not None else {}).get(code,
+                                                                                   self.limits.identity_min.get(code))
+        if threshold is None:
+            threshold = self.settings.identity_min_by_character.get(code, self.settings.identity_min or 0.6)
+        paths = self.context.character(code).paths
+        return ident.IdentityScore(code, value, parts, threshold, paths[best].name if best >= 0 else None, backend)
+
+    def _silhouette(self, code: str) -> ident.Cutout:
+        """The character's best reference cut out (the figure a placement composites)."""
+        if code not in self._silhouettes:
+            rgba = load_rgba(self.context.character(code).paths[0])[0]
+            self._silhouettes[code] = ident.cut_foreground(downscale(rgba, ident.CUT_SIDE))
+        return self._silhouettes[code]
+
+    @staticmethod
+    def _whole_image_identity(rgba: Any, references: list[ident.IdentityFeatures], signature: ident.Signature,
+                              aspect: float) -> tuple[float, dict[str, float], int, str]:
         features = ident.identity_features(rgba)
         value, parts, best = ident.best_match(features, references, signature)
         backend = features.backend
         if features.coverage > SCENE_COVERAGE or features.backend == "grabcut":  # a scene: find the figure
-            aspect = float(np.median([reference.aspect for reference in references]))
             crop = locate_character(rgba, signature, aspect)
             if crop is not None:
                 located = ident.identity_features(crop)
@@ -164,21 +216,19 @@ class ContinuityGate:
                 if found[0] > value:
                     value, parts, best = found
                     backend = f"located+{located.backend}"
-        threshold = self.limits.identity_min.get(code)
-        if threshold is None:
-            threshold = self.settings.identity_min_by_character.get(code, self.settings.identity_min or 0.6)
-        paths = self.context.character(code).paths
-        return ident.IdentityScore(code, value, parts, threshold, paths[best].name if best >= 0 else None, backend)
+        return value, parts, best, backend
 
-    def score(self, source: str | os.PathLike[str] | Image.Image, characters: Sequence[str] = ()) -> ContinuityResult:
-        """Score one image (path or PIL image) for style and for each declared character."""
+    def score(self, source: str | os.PathLike[str] | Image.Image, characters: Sequence[str] = (), *,
+              stage: str | None = None, placements: Sequence[Mapping[str, Any]] = ()) -> ContinuityResult:
+        """Score one image (path or PIL image) for style (against ``stage``'s thresholds) and for
+        each declared character (inside its placement box when ``placements`` has one for it)."""
         clock = time.perf_counter()
         rgba, size = load_rgba(source)
-        style = self.score_style(rgba, size)
-        identities = [self.score_identity(rgba, code) for code in dict.fromkeys(characters)]
+        style = self.score_style(rgba, size, stage)
+        identities = [self.score_identity(rgba, code, placements) for code in dict.fromkeys(characters)]
         reasons = []
         if style is not None and style.broken:
-            worst = max(STYLE_PARTS, key=lambda part: style.parts[part] / max(self.limits.style_parts[part], 1e-6))
+            worst = max(STYLE_PARTS, key=lambda part: style.parts[part] / max(style.limits[part], 1e-6))
             reasons.append(f"style_drift {style.style_drift:.2f} above {style.threshold:.2f} (worst: {worst})")
         reasons += [f"identity {score.identity:.2f} for {score.code} below {score.threshold:.2f}"
                     for score in identities if score.broken]

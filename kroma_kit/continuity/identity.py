@@ -48,9 +48,15 @@ MAX_SIGNATURES = 3
 MIN_SIGNATURE_CHROMA = 18.0
 MIN_SIGNATURE_SHARE = 0.04
 IDENTITY_PARTS = ("shape", "colour", "signature")
+LIT_SPREAD = 24.0  # a/b spread (median distance from the median colour) of a light-normalised figure
+LIT_HUE = 60.0  # degrees: a light-normalised pixel shows a signature colour leaning the same way...
+LIT_CHROMA = 0.4  # ...with at least this share of its chroma
 # Signature colours carry the most weight: phash is sensitive to pose (a raised arm moves it as far
 # as another character does), while a missing cap or a recoloured jacket shows in the colours.
 WEIGHTS = {"shape": 0.15, "colour": 0.35, "signature": 0.50}
+# Once a page is relit and restyled, colours say less (a night grade and the hand's palette move
+# them all) and the figure's shape, cut out along the reference's own silhouette, says more.
+LIT_WEIGHTS = {"shape": 0.40, "colour": 0.30, "signature": 0.30}
 
 
 @dataclass(frozen=True)
@@ -78,12 +84,31 @@ def _remove_background(rgb: np.ndarray) -> tuple[np.ndarray, str]:
         return np.ones(rgb.shape[:2], bool), "none"
 
 
-def cut_foreground(rgba: np.ndarray) -> Cutout:
+def _grabcut_in(rgb: np.ndarray, figure: tuple[float, float, float, float]) -> tuple[np.ndarray, str]:
+    """GrabCut started from the rectangle a placement says the figure fills, (x0, y0, x1, y1) as
+    shares of the crop: outside it is background for certain, inside is probable foreground."""
+    height, width = rgb.shape[:2]
+    x0, y0 = int(figure[0] * width), int(figure[1] * height)
+    rect = (x0, y0, max(2, int(figure[2] * width) - x0), max(2, int(figure[3] * height) - y0))
+    mask = np.zeros((height, width), np.uint8)
+    cv2.setRNGSeed(11)
+    try:
+        cv2.grabCut(cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR), mask, rect,
+                    np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64), 4, cv2.GC_INIT_WITH_RECT)
+    except cv2.error:
+        return np.ones((height, width), bool), "none"
+    return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD), "grabcut-rect"
+
+
+def cut_foreground(rgba: np.ndarray, figure: tuple[float, float, float, float] | None = None) -> Cutout:
     """Foreground of a small RGBA copy: its own alpha when it has one (a cutout or a transparent
-    reference), else offline background removal. Cropped to the foreground's box."""
+    reference), else offline background removal (from the ``figure`` rectangle when a placement
+    gives one). Cropped to the foreground's box."""
     backend = "alpha"
     mask = rgba[..., 3] > 127
-    if mask.all() or not mask.any():
+    if (mask.all() or not mask.any()) and figure is not None:
+        mask, backend = _grabcut_in(np.ascontiguousarray(rgba[..., :3]), figure)
+    elif mask.all() or not mask.any():
         mask, backend = _remove_background(np.ascontiguousarray(rgba[..., :3]))
     if not mask.any():
         mask = np.ones(mask.shape, bool)
@@ -110,19 +135,62 @@ class IdentityFeatures:
     backend: str
     coverage: float = 0.0  # share of the frame the foreground covers (near 1: a whole scene, not a figure)
     aspect: float = 0.5  # width / height of the foreground's box
+    lit: bool = False  # light-normalised (:func:`normalise_light`)
 
     def presence(self, colour_lab: np.ndarray) -> float:
-        """Share of foreground pixels within :data:`SIGNATURE_TOLERANCE` of ``colour_lab``."""
+        """Share of foreground pixels within :data:`SIGNATURE_TOLERANCE` of ``colour_lab``; for a
+        light-normalised figure, pixels of the same hue direction (within LIT_HUE degrees) and at
+        least LIT_CHROMA of its chroma: a relit, restyled page keeps which way a part's colour
+        leans, not how far."""
         if not len(self.lab_pixels):
             return 0.0
+        if self.lit:
+            chroma = np.hypot(self.lab_pixels[:, 1], self.lab_pixels[:, 2])
+            target = float(np.hypot(colour_lab[1], colour_lab[2]))
+            turn = np.abs(np.angle(np.exp(1j * (np.arctan2(self.lab_pixels[:, 2], self.lab_pixels[:, 1])
+                                               - np.arctan2(colour_lab[2], colour_lab[1])))))
+            return float(((np.degrees(turn) <= LIT_HUE) & (chroma >= LIT_CHROMA * target)).mean())
         gaps = np.linalg.norm(weighted_lab(self.lab_pixels) - weighted_lab(colour_lab[None, :]), axis=1)
         return float((gaps <= SIGNATURE_TOLERANCE).mean())
 
 
-def identity_features(source: str | os.PathLike[str] | Image.Image | np.ndarray) -> IdentityFeatures:
-    """Cut out and describe one image (path, PIL image or RGBA array)."""
+def normalise_light(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The figure's colours with the lighting taken out (uint8 RGB): lightness by rank within the
+    figure (a night grade or a wash moves every tone, not their order), a/b as offsets from the
+    figure's median colour scaled to a fixed spread (a tint moves the median, a muted palette
+    shrinks the spread; what stays is *which parts* differ from the rest and in which direction,
+    the red cap against the teal jacket)."""
+    lab = to_lab(rgb)
+    pixels = lab[mask]
+    if len(pixels) < 8:
+        return rgb
+    order = np.sort(pixels[:, 0])
+    rank = np.searchsorted(order, lab[..., 0], side="right").astype(np.float32) / len(order)
+    offsets = lab[..., 1:] - np.median(pixels[:, 1:], axis=0)
+    spread = float(np.median(np.linalg.norm(pixels[:, 1:] - np.median(pixels[:, 1:], axis=0), axis=1))) + 1.0
+    out = np.dstack([15.0 + 75.0 * rank, offsets * (LIT_SPREAD / spread)]).astype(np.float32)
+    return (np.clip(cv2.cvtColor(out, cv2.COLOR_Lab2RGB), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def identity_features(source: str | os.PathLike[str] | Image.Image | np.ndarray, *,
+                      figure: tuple[float, float, float, float] | None = None, mask: np.ndarray | None = None,
+                      lit: bool = False) -> IdentityFeatures:
+    """Cut out and describe one image (path, PIL image or RGBA array). ``mask``: the foreground
+    already found (same size as the image once downscaled to CUT_SIDE); ``figure``: where a
+    placement says the figure is (shares of the image), to start the cut-out from; ``lit``:
+    describe it with the lighting taken out (:func:`normalise_light`), for outputs of stages
+    that restyle and relight the figure on purpose."""
     rgba = source if isinstance(source, np.ndarray) else load_rgba(source)[0]
-    cut = cut_foreground(downscale(rgba, CUT_SIDE))
+    small = downscale(rgba, CUT_SIDE)
+    if mask is not None and mask.shape == small.shape[:2] and mask.any():
+        ys, xs = np.nonzero(mask)
+        y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+        cut = Cutout(small[y0:y1, x0:x1], mask[y0:y1, x0:x1], "silhouette", small.shape[0] * small.shape[1])
+    else:
+        cut = cut_foreground(small, figure)
+    if lit:
+        cut = Cutout(np.dstack([normalise_light(cut.rgba[..., :3], cut.mask), cut.rgba[..., 3]]), cut.mask,
+                     cut.backend, cut.frame_area)
     grey_bg = np.where(cut.mask[..., None], cut.rgba[..., :3], np.uint8(128)).astype(np.uint8)
     pil = PILImage.fromarray(np.ascontiguousarray(grey_bg), "RGB")
     rgba_fg = np.dstack([cut.rgba[..., :3], np.where(cut.mask, 255, 0).astype(np.uint8)])
@@ -137,7 +205,7 @@ def identity_features(source: str | os.PathLike[str] | Image.Image | np.ndarray)
                                                           binbits=3),
                             histogram=lab_histogram(lab, cut.mask, FG_BINS), lab_pixels=pixels, backend=cut.backend,
                             coverage=round(float(cut.mask.sum()) / max(cut.frame_area, 1), 4),
-                            aspect=round(cut.mask.shape[1] / max(cut.mask.shape[0], 1), 4))
+                            aspect=round(cut.mask.shape[1] / max(cut.mask.shape[0], 1), 4), lit=lit)
 
 
 @dataclass(frozen=True)
@@ -154,7 +222,9 @@ class Signature:
             return 1.0
         ratios = [min(1.0, features.presence(colour) / max(0.5 * share, 1e-3))
                   for colour, share in zip(self.colours, self.shares, strict=True)]
-        return float(min(ratios))
+        # Relit and restyled, one colour can lean off while the figure is plainly itself: there the
+        # weakest and the mean count half each (a missing colour still costs, less than all).
+        return float(0.5 * min(ratios) + 0.5 * np.mean(ratios)) if features.lit else float(min(ratios))
 
     def hex(self) -> list[str]:
         rgb = cv2.cvtColor(self.colours.reshape(1, -1, 3).astype(np.float32), cv2.COLOR_Lab2RGB).reshape(-1, 3)
@@ -196,8 +266,9 @@ def identity_parts(candidate: IdentityFeatures, reference: IdentityFeatures, sig
     return {"shape": round(shape, 4), "colour": round(colour, 4), "signature": round(signature.presence(candidate), 4)}
 
 
-def combine(parts: Mapping[str, float]) -> float:
-    return round(sum(WEIGHTS[part] * parts[part] for part in IDENTITY_PARTS), 4)
+def combine(parts: Mapping[str, float], *, lit: bool = False) -> float:
+    weights = LIT_WEIGHTS if lit else WEIGHTS
+    return round(sum(weights[part] * parts[part] for part in IDENTITY_PARTS), 4)
 
 
 def best_match(candidate: IdentityFeatures, references: Sequence[IdentityFeatures],
@@ -206,7 +277,7 @@ def best_match(candidate: IdentityFeatures, references: Sequence[IdentityFeature
     best: tuple[float, dict[str, float], int] = (-1.0, {}, -1)
     for index, reference in enumerate(references):
         parts = identity_parts(candidate, reference, signature)
-        score = combine(parts)
+        score = combine(parts, lit=candidate.lit)
         if score > best[0]:
             best = (score, parts, index)
     return best

@@ -69,3 +69,100 @@ def locate_character(rgba: np.ndarray, signature: Signature, aspect: float) -> n
     if y1 - y0 < 16 or x1 - x0 < 16:
         return None
     return np.ascontiguousarray(rgba[y0:y1, x0:x1])
+
+
+# --------------------------------------------------------------------------- declared placements
+
+BOX_SIDE_MARGIN = 0.2  # of the figure's width each side: background around it for the cut-out
+BOX_TOP_MARGIN = 0.08  # of the frame height above the tallest figure the slot allows
+SLOT_JITTER = 0.04  # share of the frame a slot's centre may move (cast.py: evenly spaced slots)
+SLOT_HEIGHT = 0.5  # tallest figure an unsized slot gets, share of the frame height
+SLOT_WIDTH = 0.9  # an unsized slot's figure is at most this share of frame width / cast size
+SLOT_FEET = 0.98  # lowest feet line of an unplaced figure
+
+
+def placement_box(placements: list[dict], code: str, frame: tuple[int, int], aspect: float
+                  ) -> tuple[tuple[int, int, int, int], tuple[float, float, float, float]] | None:
+    """The region a character's placement declares in a frame of (height, width): the crop
+    (y0, y1, x0, x1) and, inside it, the rectangle the figure itself may fill as shares of the
+    crop (x0, y0, x1, y1); None when there is no placement for ``code``. A placement gives the figure's
+    centre ``x``, ``height`` and feet ``baseline`` as shares of the frame; a missing value is the
+    cast rule's slot (:mod:`kroma_kit.pipeline.cast`: evenly spaced along the bottom, at most half
+    the frame high and a fair share of its width), widened by how far a slot may vary."""
+    index = next((i for i, place in enumerate(placements) if place.get("code") == code), None)
+    if index is None:
+        return None
+    place, count = placements[index], len(placements)
+    height, width = frame
+    aspect = max(aspect, 0.2)
+    if place.get("height") is not None:
+        fig_h = float(place["height"]) * height
+    else:
+        fig_h = min(SLOT_HEIGHT * height, SLOT_WIDTH * width / count / aspect)
+    fig_w = fig_h * aspect
+    centre = float(place["x"]) * width if place.get("x") is not None else width * (index + 1) / (count + 1)
+    jitter = 0.0 if place.get("x") is not None else SLOT_JITTER * width
+    feet = float(place.get("baseline") or SLOT_FEET) * height
+    half = fig_w / 2 + jitter + BOX_SIDE_MARGIN * fig_w
+    y0, y1 = int(max(0, feet - fig_h - BOX_TOP_MARGIN * height)), int(min(height, feet + 0.02 * height))
+    x0, x1 = int(max(0, centre - half)), int(min(width, centre + half))
+    if y1 - y0 < 16 or x1 - x0 < 16:
+        return None
+    inner_w = fig_w / 2 + jitter + 0.05 * fig_w
+    figure = ((centre - inner_w - x0) / (x1 - x0), (feet - fig_h - 0.03 * height - y0) / (y1 - y0),
+              (centre + inner_w - x0) / (x1 - x0), (feet + 0.01 * height - y0) / (y1 - y0))
+    return (y0, y1, x0, x1), tuple(float(np.clip(value, 0.0, 1.0)) for value in figure)
+
+
+SILHOUETTE_SCALES = (0.72, 0.8, 0.88, 0.96, 1.04)  # of the placement's tallest figure
+FIGURE_SHARE = 0.93  # of a placement's figure rectangle height: the tallest figure it allows
+
+
+def _edges(rgb: np.ndarray) -> np.ndarray:
+    grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+    grey = cv2.equalizeHist(grey)  # a night page has the same edges, darker
+    return cv2.GaussianBlur(cv2.Canny(grey, 50, 150).astype(np.float32) / 255.0, (0, 0), 1.5)
+
+
+FEET_BAND = 0.12  # of the crop height: how far above the placement's feet line the feet may be
+
+
+def fit_silhouette(crop: np.ndarray, reference: np.ndarray, ref_mask: np.ndarray,
+                   figure: tuple[float, float, float, float]) -> list[np.ndarray]:
+    """Where in ``crop`` (RGB) the reference figure (RGB cut-out and its mask) may sit: its edges
+    matched at a few scales of the placement's figure height, the best position at each scale;
+    the reference's own mask laid there is a cut-out (best edge match first; the caller keeps
+    the one that matches the character best, since rain and props also make edges). A placement says roughly where and how tall the figure is; its
+    silhouette then cuts it out of a busy, relit scene, where keying or GrabCut lose dark legs in
+    a dark street. ``figure`` is the placement's figure rectangle (shares of the crop): the
+    figure stands on its bottom (within FEET_BAND) with its centre inside it. None when the
+    reference does not fit (an empty list)."""
+    target = _edges(crop)
+    crop_h, crop_w = crop.shape[:2]
+    figure_height = (figure[3] - figure[1]) * crop_h * FIGURE_SHARE
+    fits: list[tuple[float, int, int, np.ndarray]] = []
+    for factor in SILHOUETTE_SCALES:
+        height = int(round(figure_height * factor))
+        width = int(round(height * reference.shape[1] / max(reference.shape[0], 1)))
+        if height < 16 or width < 8 or height > crop.shape[0] or width > crop.shape[1]:
+            continue
+        mask = cv2.resize(ref_mask.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST)
+        template = _edges(cv2.resize(reference, (width, height), interpolation=cv2.INTER_AREA)) * mask
+        if not template.any():
+            continue
+        scores = cv2.matchTemplate(target, template, cv2.TM_CCORR_NORMED)
+        ys = np.arange(scores.shape[0])[:, None] + height
+        xs = np.arange(scores.shape[1])[None, :] + width / 2
+        feet = figure[3] * crop_h
+        allowed = (ys >= feet - FEET_BAND * crop_h) & (ys <= feet + 0.03 * crop_h) & \
+            (xs >= figure[0] * crop_w) & (xs <= figure[2] * crop_w)
+        if not allowed.any():
+            continue
+        _, value, _, (x, y) = cv2.minMaxLoc(np.where(allowed, scores, -1.0).astype(np.float32))
+        fits.append((value, y, x, mask.astype(bool)))
+    out = []
+    for _, y, x, mask in sorted(fits, key=lambda fit: -fit[0]):
+        placed = np.zeros(crop.shape[:2], bool)
+        placed[y:y + mask.shape[0], x:x + mask.shape[1]] = mask
+        out.append(placed)
+    return out

@@ -16,14 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kroma_kit.catalog.continuity_reports import passing_outputs
 from kroma_kit.catalog.projects import get_project
 from kroma_kit.config import ProjectSettings, resolve_project_settings
 from kroma_kit.continuity.context import CharacterReference, ContinuityContext, StyleReference
 from kroma_kit.continuity.gate import GateSettings
-from kroma_kit.imaging import is_image_path, sanitize_stem
+from kroma_kit.imaging import is_image_path, sanitize_stem, sha256_file
 from kroma_kit.workspace import Workspace
 
 CHARACTER_STAGES = ("characters",)
+MAX_OUTPUTS = 48  # newest earlier outputs the calibration reads (a few ms each)
 
 
 def _resolve(root: Path, ref: str) -> Path:
@@ -39,7 +41,20 @@ def resolve_context(ws: Workspace | None, project_root: Path, settings: ProjectS
     characters = _catalog_characters(ws, project) if ws is not None and project else {}
     if not characters:
         characters = _manifest_characters(project_root, manifest.character_refs)
-    return ContinuityContext(StyleReference(style_paths) if style_paths else None, characters, project=project)
+    outputs = _passing_outputs(ws, project) if ws is not None and project and style_paths else ()
+    return ContinuityContext(StyleReference(style_paths) if style_paths else None, characters, project=project,
+                             outputs=outputs)
+
+
+def _passing_outputs(ws: Workspace, project: str) -> tuple[tuple[str, Path], ...]:
+    """Earlier outputs that passed the gate or were approved, whose files still hold the bytes
+    that passed (a later run of the same job overwrites ``outputs/<job>__c1.png``: a run in
+    another hand must not widen the calibration through a file name)."""
+    project_id = get_project(ws, project)["id"]
+    rows = passing_outputs(ws, project_id, limit=MAX_OUTPUTS)
+    return tuple((str(row["stage"] or "style"), Path(row["storage_uri"])) for row in rows
+                 if Path(row["storage_uri"]).is_file() and row.get("sha256")
+                 and sha256_file(Path(row["storage_uri"])) == row["sha256"])
 
 
 def _catalog_characters(ws: Workspace, project: str) -> dict[str, CharacterReference]:

@@ -50,9 +50,12 @@ def _describe(project: ProjectContinuity, calibration: Calibration, *, made_now:
             "current": is_current(calibration, project.context, project.settings),
             "made_at": calibration.made_at, "margin": calibration.margin,
             "thresholds": {"style_parts": limits.style_parts, "style_drift_max": limits.style_drift_max,
-                           "identity_min": limits.identity_min},
+                           "style_by_stage": limits.style_by_stage, "identity_min": limits.identity_min,
+                           "identity_min_lit": limits.identity_min_lit},
             "calibrated": {"style_parts": calibration.style_parts, "style_drift_max": calibration.style_drift_max,
-                           "identity_min": calibration.identity_min},
+                           "style_by_stage": calibration.style_by_stage, "identity_min": calibration.identity_min,
+                           "identity_min_lit": calibration.identity_min_lit},
+            "method": calibration.method,
             "signatures": calibration.signatures, "spreads": calibration.spreads,
             "references": project.to_dict()}
 

@@ -41,10 +41,30 @@ def save_calibration(project_root: Path, calibration: Calibration) -> Path:
     return atomic_write_json(calibration_path(project_root), calibration.to_dict())
 
 
+OUTPUT_REFRESH = 12  # new passing/approved outputs that make the style part worth remaking
+
+
 def is_current(calibration: Calibration, context: ContinuityContext, settings: GateSettings) -> bool:
-    """Made from today's reference files, with today's margin and code version."""
-    return (calibration.version == CALIBRATION_VERSION and calibration.fingerprint == json.loads(
-        json.dumps(context.fingerprint())) and abs(calibration.margin - settings.margin) < 1e-9)
+    """Made from today's reference files, with today's margin and code version, and from most of
+    today's earlier outputs: every run adds a few, and remaking the style part for each would
+    cost every run a calibration; it is remade once OUTPUT_REFRESH new ones have come."""
+    now = json.loads(json.dumps(context.fingerprint()))
+    before = dict(calibration.fingerprint)
+    fresh = {tuple(item) for item in now.get("outputs", [])} - {tuple(item) for item in before.get("outputs", [])}
+    return (calibration.version == CALIBRATION_VERSION and abs(calibration.margin - settings.margin) < 1e-9
+            and _without_outputs(before) == _without_outputs(now) and len(fresh) < OUTPUT_REFRESH)
+
+
+def _without_outputs(fingerprint: dict) -> dict:
+    return {key: value for key, value in fingerprint.items() if key != "outputs"}
+
+
+def _only_outputs_changed(calibration: Calibration, context: ContinuityContext, settings: GateSettings) -> bool:
+    """Same references, margin and version; only the earlier outputs differ (a run added some):
+    the identity part, which never reads outputs, is still current."""
+    now = json.loads(json.dumps(context.fingerprint()))
+    return (calibration.version == CALIBRATION_VERSION and abs(calibration.margin - settings.margin) < 1e-9
+            and _without_outputs(dict(calibration.fingerprint)) == _without_outputs(now))
 
 
 def ensure_calibration(project_root: Path, context: ContinuityContext, settings: GateSettings, *,
@@ -53,6 +73,8 @@ def ensure_calibration(project_root: Path, context: ContinuityContext, settings:
     stored = None if force else load_calibration(project_root)
     if stored is not None and is_current(stored, context, settings):
         return stored, False
-    fresh = calibrate(context, margin=settings.margin)
+    fresh = calibrate(context, margin=settings.margin,
+                      keep_identity=stored if stored is not None and _only_outputs_changed(stored, context, settings)
+                      else None)
     save_calibration(project_root, fresh)
     return fresh, True

@@ -10,7 +10,7 @@ varies by; a single broken part (a hue swap, a heavier pen) pushes it over on it
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kroma_kit.continuity.features import (
     StyleFeatures,
@@ -52,6 +52,7 @@ class StyleScore:
     style_drift: float
     parts: dict[str, float]
     threshold: float
+    limits: dict[str, float] = field(default_factory=dict)  # the part thresholds it was judged by
 
     @property
     def broken(self) -> bool:
@@ -59,4 +60,4 @@ class StyleScore:
 
     def to_dict(self) -> dict[str, object]:
         return {"style_drift": self.style_drift, "threshold": self.threshold, "parts": dict(self.parts),
-                "broken": self.broken}
+                "part_limits": dict(self.limits), "broken": self.broken}

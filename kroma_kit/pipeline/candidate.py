@@ -202,7 +202,8 @@ def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
     timings["guard_ms"] = _ms(clock)
     continuity = ctx.continuity() if status == "done" else None
     if continuity is not None:
-        continuity = continuity.check(final, job.mode, (job.source or {}).get("characters"))
+        continuity = continuity.check(final, job.mode, (job.source or {}).get("characters"),
+                                      job.character_placements)
         timings["continuity_ms"] = int(continuity.get("elapsed_ms") or 0)
         if continuity["verdict"] == "fail":
             report = _fail_for_continuity(ctx, final, guard, report if ctx.guard_settings.enabled else None)

@@ -43,13 +43,16 @@ class ContinuityStep:
         calibration, _ = ensure_calibration(root, context, gate_settings)
         return cls(ContinuityGate(context, calibration, gate_settings), calibration.made_at)
 
-    def check(self, final: Path, stage: str, declared: Any = None) -> dict[str, Any]:
+    def check(self, final: Path, stage: str, declared: Any = None, placements: Any = None) -> dict[str, Any]:
         """The ``continuity`` block of a candidate: verdict, reasons, breaks, severity and scores.
-        ``declared``: the job's own character list, when it has one. A file the gate cannot read
-        is recorded as an error, never a crash of the run."""
+        ``declared``: the job's own character list, when it has one; ``placements``: the job's
+        ``character_placements`` (identity is scored inside each one's box). A file the gate
+        cannot read is recorded as an error, never a crash of the run."""
         codes = list(declared) if isinstance(declared, list | tuple) else None
+        boxes = [place for place in placements or () if isinstance(place, dict)]
         try:
-            result = self.gate.score(final, declared_characters(self.gate.context, stage, codes))
+            result = self.gate.score(final, declared_characters(self.gate.context, stage, codes), stage=stage,
+                                     placements=boxes)
         except (KromaError, OSError, ValueError) as exc:
             log.warning("continuity check of %s failed: %s", final, exc)
             return {"verdict": "error", "error": str(exc), "breaks": 0, "severity": 0.0, "reasons": []}

@@ -5,6 +5,11 @@
 :func:`kroma_kit.continuity.evaluate.evaluate_set`: the detection rate on the breaks at the
 false-alarm rate on the ok cases.
 
+``continuity_sample_pass``: the sample project run locally stage after stage (style, night, night
+rain, characters; 4 scenes x 3 candidates each), the share of its normal candidates the gate
+passes, and how many injected breaks it catches (a warm-wash hand, watercolour pages, the cast's
+placements swapped): :mod:`tests.continuity.sample_eval`. A reported figure, no goal.
+
 ``continuity_overhead``: a local run of the sample project (style stage, 4 scenes x 3 candidates)
 with the gate on vs off, the same request, alternating, the best of two each. The project is
 calibrated once before timing (that is a one-time cost per project, shown apart), as a real
@@ -26,7 +31,7 @@ ROUNDS = 2
 
 
 def bench() -> list[BenchLine]:
-    return [_detection(), _overhead()]
+    return [_detection(), _sample(), _overhead()]
 
 
 def _detection() -> BenchLine:
@@ -49,12 +54,47 @@ def _detection() -> BenchLine:
                      extra=f"{report.cases} cases in {elapsed:.0f} s incl. calibration; per kind: {kinds}")
 
 
+def _sample() -> BenchLine:
+    return _in_home(_sample_runs)
+
+
+def _sample_runs(home: Path) -> BenchLine:
+    from kroma_kit.catalog import open_workspace
+    from kroma_kit.catalog.projects import create_project
+    from kroma_kit.characters.samples import install_sample_characters
+    from kroma_kit.project_setup import install_sample_project
+    from tests.continuity.sample_eval import evaluate_sample
+
+    ws = open_workspace(home)
+    project = create_project(ws, "demo", "Demo")
+    install_sample_characters(ws, project, install_sample_project(Path(project["root"])))
+    started = time.perf_counter()
+    result = evaluate_sample(ws, project)
+    elapsed = time.perf_counter() - started
+    stages: dict[str, list[str]] = {}
+    for (stage, _job), verdicts in result.normal.items():
+        stages.setdefault(stage, []).extend(verdicts)
+    per_stage = ", ".join(f"{stage} {sum(v == 'pass' for v in verdicts)}/{len(verdicts)}"
+                          for stage, verdicts in stages.items())
+    per_break = ", ".join(f"{kind} {sum(v != 'pass' for v in verdicts)}/{len(verdicts)}"
+                          for kind, verdicts in result.breaks.items())
+    jobs_without_pass = sum("pass" not in verdicts for verdicts in result.normal.values())
+    return BenchLine("continuity_sample_pass", result.line(), "reported",
+                     extra=f"passing per stage: {per_stage}; caught per break: {per_break}; "
+                           f"jobs with no passing candidate: {jobs_without_pass}/{len(result.normal)}; "
+                           f"{elapsed:.0f} s")
+
+
 def _overhead() -> BenchLine:
+    return _in_home(_timed_runs)
+
+
+def _in_home(work) -> BenchLine:
     home = Path(tempfile.mkdtemp(prefix="kroma-continuity-home-"))
     previous = os.environ.get("KROMA_HOME")
     os.environ["KROMA_HOME"] = str(home)
     try:
-        return _timed_runs(home)
+        return work(home)
     finally:
         if previous is None:
             os.environ.pop("KROMA_HOME", None)

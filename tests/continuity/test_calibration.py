@@ -82,3 +82,23 @@ def test_damaged_calibration_file_says_how_to_fix_it(tmp_path: Path) -> None:
     (tmp_path / ".kroma" / "continuity_calibration.json").write_text("{broken", encoding="utf-8")
     with pytest.raises(ConfigError, match="kroma continuity calibrate"):
         load_calibration(tmp_path)
+
+
+def test_a_lone_reference_gets_wide_floors_and_says_so(small_set: Path) -> None:
+    from kroma_kit.continuity.calibrate import LONE_FLOORS, STYLE_STAGES
+    from kroma_kit.continuity.context import ContinuityContext, StyleReference
+
+    context = load_set_context(small_set)
+    lone = ContinuityContext(StyleReference(context.style.paths[:1]), {})
+    calibration = calibrate(lone, margin=1.3)
+    assert set(calibration.style_by_stage) == set(STYLE_STAGES)
+    for stage, parts in calibration.style_by_stage.items():
+        assert all(parts[part] >= LONE_FLOORS[part] for part in parts)
+        made = calibration.method["style"]["per_stage"][stage]
+        assert made["floors"] == "lone_reference" and made["outputs"] == 0 and made["stage_augmentations"] > 0
+    # lit stages are calibrated on relit variants too: never tighter than the style stage
+    assert all(calibration.style_by_stage["weather"][p] >= calibration.style_by_stage["style"][p] for p in LONE_FLOORS)
+    with_outputs = ContinuityContext(StyleReference(context.style.paths[:1]), {},
+                                     outputs=(("style", context.style.paths[1]),))
+    made = calibrate(with_outputs, margin=1.3).method["style"]["per_stage"]
+    assert made["style"]["outputs"] == 1 and made["style"]["floors"] == "default" and made["time"]["outputs"] == 0

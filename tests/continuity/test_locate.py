@@ -57,3 +57,17 @@ def test_in_a_scene_present_characters_score_far_above_an_absent_one(tmp_path: P
     assert scores["mara"].cutout.startswith("located") and scores["otto"].cutout.startswith("located")
     assert min(scores["mara"].identity, scores["otto"].identity) > 0.55 > 0.2 > scores["juno"].identity
     assert scores["juno"].broken
+
+
+def test_a_placement_box_holds_the_slot_the_cast_rule_gives() -> None:
+    from kroma_kit.continuity.locate import placement_box
+
+    cast = [{"code": "mara"}, {"code": "otto"}]
+    (y0, y1, x0, x1), figure = placement_box(cast, "mara", (512, 768), 0.45)
+    assert x1 < 768 / 2 + 20 and x0 < 768 / 3 < x1  # the first of two slots: centred at a third
+    assert y1 >= 0.96 * 512 and y0 < 512 * 0.5  # feet near the bottom, up to half the frame high
+    assert 0 <= figure[0] < figure[2] <= 1 and 0 <= figure[1] < figure[3] <= 1
+    (_, _, px0, px1), _ = placement_box([{"code": "mara", "x": 0.8, "height": 0.3, "baseline": 0.9}], "mara",
+                                        (512, 768), 0.45)
+    assert px0 < 0.8 * 768 < px1 and px1 - px0 < 0.3 * 512
+    assert placement_box(cast, "nobody", (512, 768), 0.45) is None

@@ -119,3 +119,24 @@ def test_bad_signature_colour_and_code_are_refused() -> None:
         CharacterReference("mara", (), ("#12345",))
     with pytest.raises(InputError, match="lowercase"):
         CharacterReference("Mara Jones", ())
+
+
+def _mixed_pen(thick_share: float, size: int = 256) -> np.ndarray:
+    """A page of 1 px and 3 px strokes, ``thick_share`` of them thick."""
+    image = Image.new("L", (size, size), 245)
+    draw = ImageDraw.Draw(image)
+    lines = list(range(8, size - 8, 8))
+    thick = set(lines[:round(len(lines) * thick_share)])
+    for x in lines:
+        draw.line([(x, 8), (x, size - 8)], fill=20, width=3 if x in thick else 1)
+    return np.asarray(image)
+
+
+def test_stroke_width_moves_smoothly_with_the_mix_of_pens() -> None:
+    """The sample project's line part jumped between 0.29 and 1.2: a percentile of the quantised
+    distance transform flipped from the 1 px to the 3 px level. The mean moves in small steps."""
+    widths = [stroke_stats(_mixed_pen(share), 1.0)[1] for share in np.linspace(0.0, 1.0, 11)]
+    steps = np.diff(widths)
+    assert widths[0] == pytest.approx(1.0, abs=0.3) and widths[-1] == pytest.approx(3.0, abs=0.6)
+    assert np.all(steps > -0.05)  # more thick strokes never reads as a thinner pen
+    assert np.max(steps) < 0.45 * (widths[-1] - widths[0])  # no jump: at most a fraction of the range per step
