@@ -82,9 +82,12 @@ def demo_project(workspace):
     return project
 
 
-def cli_env(home: Path) -> dict[str, str]:
-    """Environment for running `python -m kroma_kit` in a child process against ``home``."""
+def cli_env(home: Path, catalog_url: str | None = None) -> dict[str, str]:
+    """Environment for running `python -m kroma_kit` in a child process against ``home`` (and the
+    PostgreSQL catalog ``catalog_url``, when the workspace's catalog is there)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "REMOVE_BG", "PHOTOROOM"))}
     env["KROMA_HOME"] = str(home)
+    if catalog_url:
+        env["KROMA_CATALOG_URL"] = catalog_url
     env["PYTHONPATH"] = str(REPO_ROOT)
     return env

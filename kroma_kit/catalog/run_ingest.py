@@ -292,7 +292,7 @@ class Ingestor:
             "rank_hard_failures, rank_soft_warnings, rank_avg_chroma_exceed, chroma_delta, rank_position, seed, "
             "cost_usd, latency_ms, meta_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(job_id, candidate_index) DO UPDATE SET status = excluded.status, "
-            "output_asset_id = COALESCE(excluded.output_asset_id, output_asset_id), "
+            "output_asset_id = COALESCE(excluded.output_asset_id, run_candidates.output_asset_id), "
             "final_asset_id = excluded.final_asset_id, rank_hard_failures = excluded.rank_hard_failures, "
             "rank_soft_warnings = excluded.rank_soft_warnings, "
             "rank_avg_chroma_exceed = excluded.rank_avg_chroma_exceed, chroma_delta = excluded.chroma_delta, "
