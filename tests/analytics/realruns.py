@@ -38,11 +38,11 @@ class RealCatalog:
     runs: dict[str, Any]  # name -> RunSummary
 
     def sqlite(self) -> sqlite3.Connection:
-        """A read-only connection to the catalog (the SQLite file, or PostgreSQL through the
-        dialect layer: the tests' SQL is portable)."""
+        """A connection to the catalog (the SQLite file, or PostgreSQL through the dialect layer:
+        the tests' SQL is portable)."""
         from kroma_kit.catalog.db import connect
 
-        return connect(self.ws.catalog_path, read_only=True)
+        return connect(self.ws.catalog_path)
 
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         conn = self.sqlite()
