@@ -134,6 +134,9 @@ def migrate_url(url: str) -> None:
 def both_engines(metafunc: pytest.Metafunc) -> None:
     """``pytest_generate_tests`` for the packages whose tests run on both catalog engines: every
     test using the workspace runs on SQLite and PostgreSQL, except those marked ``sqlite_only``
-    (they test SQLite's own machinery: WAL, its lock, the snapshot's change-log triggers)."""
-    if "catalog_engine" in metafunc.fixturenames and not metafunc.definition.get_closest_marker("sqlite_only"):
+    (they test SQLite's own machinery: WAL, its lock, the snapshot's change-log triggers) and
+    those that parametrize ``catalog_engine`` themselves (PostgreSQL-only behaviour)."""
+    own = any("catalog_engine" in str(mark.args[0]) for mark in metafunc.definition.iter_markers("parametrize"))
+    if "catalog_engine" in metafunc.fixturenames and not own \
+            and not metafunc.definition.get_closest_marker("sqlite_only"):
         metafunc.parametrize("catalog_engine", ENGINES, indirect=True)

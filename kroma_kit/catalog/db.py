@@ -39,7 +39,7 @@ def table_exists(conn: Any, name: str) -> bool:
 
 @contextmanager
 def transaction(conn: sqlite3.Connection, *, on_commit_error: Callable[[], None] | None = None,
-                rollback: bool = False) -> Iterator[sqlite3.Connection]:
+                rollback: bool = False, row_locks: bool = False) -> Iterator[sqlite3.Connection]:
     """``BEGIN IMMEDIATE`` ... ``COMMIT`` (rollback on error). Takes the write lock up front so
     two writers queue on the busy timeout instead of failing on lock upgrade (on PostgreSQL the
     same statement takes the catalog's advisory write lock: :mod:`kroma_kit.postgres`).
@@ -47,8 +47,11 @@ def transaction(conn: sqlite3.Connection, *, on_commit_error: Callable[[], None]
     A COMMIT that fails is rolled back too, after ``on_commit_error`` (what the caller wrote
     outside the database in the same step, put back: the winner override's run log).
     ``rollback`` ends a successful block with ROLLBACK instead: a dry run that computes its
-    change counts with the real statements and keeps none of them."""
-    conn.execute("BEGIN IMMEDIATE")
+    change counts with the real statements and keeps none of them.
+    ``row_locks``: on PostgreSQL, an ordinary transaction without the catalog's write lock, for a
+    block that locks the rows it touches itself (``FOR UPDATE SKIP LOCKED``), so such blocks run
+    side by side; SQLite has one write lock and takes it as always."""
+    conn.execute("BEGIN" if row_locks and dialect(conn) == "postgresql" else "BEGIN IMMEDIATE")
     try:
         yield conn
     except BaseException:

@@ -209,8 +209,8 @@ def _connection(ws: Workspace, *, read_only: bool = False) -> sqlite3.Connection
     return conn
 
 
-def _with(ws: Workspace, work: Callable[[sqlite3.Connection], Any]) -> Any:
-    with transaction(conn := _connection(ws)):
+def _with(ws: Workspace, work: Callable[[sqlite3.Connection], Any], *, row_locks: bool = False) -> Any:
+    with transaction(conn := _connection(ws), row_locks=row_locks):
         return work(conn)
 
 
