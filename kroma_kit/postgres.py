@@ -107,8 +107,10 @@ def translate(sql: str, named: bool = False) -> tuple[str | None, bool]:
     for a statement with no PostgreSQL meaning (a setting pragma)."""
     text = sql.strip().rstrip(";").strip()
     head = " ".join(text.split()[:2]).upper()
-    if head.startswith("BEGIN"):
-        return (_BEGIN_LOCKED if head in ("BEGIN IMMEDIATE", "BEGIN EXCLUSIVE") else "BEGIN"), False
+    if head in ("BEGIN IMMEDIATE", "BEGIN EXCLUSIVE"):
+        return _BEGIN_LOCKED, False
+    if head in ("BEGIN", "BEGIN DEFERRED", "BEGIN TRANSACTION"):
+        return "BEGIN", False
     if head.startswith("PRAGMA"):
         if "=" in text:
             return None, False

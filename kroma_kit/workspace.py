@@ -14,7 +14,7 @@ from typing import Any
 
 from kroma_kit.errors import StorageError
 from kroma_kit.postgres import connect as connect_postgres
-from kroma_kit.postgres import is_postgres_url
+from kroma_kit.postgres import is_postgres_url, redact
 
 DEFAULT_HOME = "~/.kroma"
 CATALOG_FILE = "catalog.db"
@@ -110,6 +110,11 @@ class Workspace:
     def catalog_path(self) -> Path:
         """The SQLite file, or the :class:`CatalogFile` standing for the PostgreSQL catalog."""
         return catalog_file(self.home / CATALOG_FILE, self.catalog_url)
+
+    @property
+    def catalog_label(self) -> str:
+        """Where the catalog is, for messages: the file, or the URL without its password."""
+        return redact(self.catalog_url) if self.catalog_url else str(self.home / CATALOG_FILE)
 
     @property
     def engine(self) -> str:
