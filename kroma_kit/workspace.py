@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kroma_kit.errors import StorageError
+from kroma_kit.postgres import connect as connect_postgres
+from kroma_kit.postgres import is_postgres_url, redact
 
 DEFAULT_HOME = "~/.kroma"
 CATALOG_FILE = "catalog.db"
+CATALOG_URL_ENV = "KROMA_CATALOG_URL"  # postgresql://... puts the catalog on PostgreSQL
 
 
 def workspace_home(home: str | os.PathLike[str] | None = None) -> Path:
@@ -27,11 +31,56 @@ BUSY_TIMEOUT_MS = 15000  # how long a writer waits for the catalog's write lock
 
 
 
-def connect(path: str | Path, *, read_only: bool = False) -> sqlite3.Connection:
-    """Open the catalog with the pragmas every connection needs.
+def catalog_url_from_env() -> str | None:
+    """``$KROMA_CATALOG_URL`` when it names a PostgreSQL catalog; ``None`` keeps the SQLite file.
+    Anything else set there is refused, so a typo never silently means "use SQLite"."""
+    raw = (os.environ.get(CATALOG_URL_ENV) or "").strip()
+    if not raw:
+        return None
+    if not is_postgres_url(raw):
+        raise StorageError(f"{CATALOG_URL_ENV} must be a postgresql://user@host:port/database URL "
+                           f"(or unset for <KROMA_HOME>/{CATALOG_FILE}), got {raw[:40]!r}.")
+    return raw
+
+
+class CatalogFile(type(Path())):  # type: ignore[misc]
+    """``<home>/catalog.db``, remembering the PostgreSQL URL that replaces it when one is set.
+
+    Why a path that knows its URL: every module opens the catalog with
+    ``connect(ws.catalog_path)``; carrying the URL here makes that same call open PostgreSQL,
+    so no caller has to change. ``exists()``/``is_file()`` answer for the catalog (a URL's
+    catalog "exists"); paths derived from it are plain paths."""
+
+    catalog_url: str | None = None
+
+    def exists(self, *args: Any, **kwargs: Any) -> bool:
+        return bool(self.catalog_url) or super().exists(*args, **kwargs)
+
+    def is_file(self) -> bool:
+        return bool(self.catalog_url) or super().is_file()
+
+
+def catalog_file(path: str | os.PathLike[str], catalog_url: str | None) -> Path:
+    found = CatalogFile(path)
+    found.catalog_url = catalog_url
+    return found
+
+
+def connect(path: str | os.PathLike[str], *, read_only: bool = False) -> Any:
+    """Open the catalog with the pragmas every connection needs: the SQLite file at ``path``,
+    or PostgreSQL when ``path`` is a ``postgresql://`` URL or a workspace's :class:`CatalogFile`
+    carrying one (a :class:`kroma_kit.postgres.Connection` with the same surface).
 
     ``isolation_level=None`` means autocommit: writers group statements with :func:`transaction`.
     """
+    url = getattr(path, "catalog_url", None) or (path if is_postgres_url(path) else None)
+    if url:
+        return connect_postgres(str(url), read_only=read_only)
+    return connect_sqlite(path, read_only=read_only)
+
+
+def connect_sqlite(path: str | os.PathLike[str], *, read_only: bool = False) -> sqlite3.Connection:
+    """Open a SQLite catalog file (WAL, foreign keys, busy timeout), whatever the environment says."""
     db_path = Path(path)
     if read_only:
         conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
@@ -55,19 +104,31 @@ class Workspace:
     """A workspace folder: ``catalog.db`` plus ``projects/<slug>/`` by default."""
 
     home: Path
+    catalog_url: str | None = field(default_factory=catalog_url_from_env)
 
     @property
     def catalog_path(self) -> Path:
-        return self.home / CATALOG_FILE
+        """The SQLite file, or the :class:`CatalogFile` standing for the PostgreSQL catalog."""
+        return catalog_file(self.home / CATALOG_FILE, self.catalog_url)
+
+    @property
+    def catalog_label(self) -> str:
+        """Where the catalog is, for messages: the file, or the URL without its password."""
+        return redact(self.catalog_url) if self.catalog_url else str(self.home / CATALOG_FILE)
+
+    @property
+    def engine(self) -> str:
+        """``"postgresql"`` or ``"sqlite"``: which engine holds this workspace's catalog."""
+        return "postgresql" if self.catalog_url else "sqlite"
 
     @property
     def projects_dir(self) -> Path:
         return self.home / "projects"
 
-    def connect(self) -> sqlite3.Connection:
-        """Open the catalog (WAL, foreign keys, busy timeout). The schema must already exist
-        (:func:`kroma_kit.catalog.open_workspace` applies migrations)."""
-        return connect(self.catalog_path)
+    def connect(self, *, read_only: bool = False) -> Any:
+        """Open the catalog (SQLite: WAL, foreign keys, busy timeout; or PostgreSQL). The schema
+        must already exist (:func:`kroma_kit.catalog.open_workspace` applies migrations)."""
+        return connect(self.catalog_path, read_only=read_only)
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ def extension_cache_dir(home: Path) -> Path:
     return Path(home) / "cache" / "duckdb"
 
 
-def _stage_extension(source: Path, cache: Path) -> Path:
+def _stage_extension(source: Path, cache: Path, name: str = EXTENSION_NAME) -> Path:
     """Copy ``source`` to ``<cache>/v<duckdb>-<key>/sqlite_scanner.duckdb_extension`` (atomically,
     once): ``INSTALL '<path>'`` names the extension after the file. ``key`` identifies the source
     file (path, size, mtime), so a different binary gets its own folder and its own DuckDB
@@ -83,7 +83,7 @@ def _stage_extension(source: Path, cache: Path) -> Path:
 
     stat = source.stat()
     key = hashlib.sha1(f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
-    target = cache / f"v{duckdb.__version__}-{key}" / f"{EXTENSION_NAME}.duckdb_extension"
+    target = cache / f"v{duckdb.__version__}-{key}" / f"{name}.duckdb_extension"
     if target.is_file() and target.stat().st_size == stat.st_size:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -110,6 +110,7 @@ class Engine:
     extension_directory: str | None = None
     caches: OrderedDict[str, Any] = field(default_factory=OrderedDict)
     caches_lock: threading.Lock = field(default_factory=threading.Lock)
+    postgres_loaded: bool = False  # the postgres extension (PostgreSQL catalogs: analytics.live_pg)
 
     def close_caches(self) -> None:
         """Close every catalog cache (snapshots are dropped once no query holds them)."""

@@ -27,6 +27,9 @@ against the snapshot's *shape* (empty tables with the snapshot's exact column ty
 SQLite's rows to those types, so both engines return identical columns and dtypes. The views are
 portable SQL for exactly this reason.
 
+On a PostgreSQL catalog (``KROMA_CATALOG_URL``) both engines read it live through DuckDB's postgres
+extension instead (:mod:`kroma_kit.analytics.live_pg`): no snapshot, same views, same frames.
+
 Fallback: when the extension cannot be loaded, the snapshot is copied through ``sqlite3`` (one
 read transaction, a consistent state) instead of ``sqlite_scanner``; nothing else changes.
 """
@@ -42,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from kroma_kit.analytics.engine import get_engine
+from kroma_kit.analytics.live_pg import attached_catalog
 from kroma_kit.analytics.snapshot import SnapshotError, shape, snapshot
 from kroma_kit.analytics.views import VIEW_SQL, run_logs_sql
 from kroma_kit.errors import KromaError, StorageError
@@ -85,6 +89,9 @@ class AnalyticsSession:
         args = list(params or [])
         try:
             self._check_read_only(sql)
+            if self.ws.catalog_url:  # PostgreSQL: read live, one path for both engines (live_pg)
+                self._prepare(sql, attached_catalog(self.engine, self.ws.home, self.ws.catalog_url))
+                return self.con.execute(sql, args).df()
             if engine == "sqlite":
                 return self._in_sqlite(sql, args)
             with snapshot(self.engine, self.ws.catalog_path, sql) as search_path:

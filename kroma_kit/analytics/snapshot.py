@@ -71,6 +71,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kroma_kit.analytics.engine import Engine
+from kroma_kit.analytics.live_pg import attached_catalog
 from kroma_kit.analytics.snapshot_cache import (  # noqa: F401 (re-exported)
     _COPY_ORDER,
     SHAPE_PREFIX,
@@ -144,6 +145,8 @@ def refresh_snapshot(ws: Workspace, sql: str | None = None) -> SnapshotInfo:
     from kroma_kit.analytics.engine import get_engine
 
     engine = get_engine(ws.home)
+    if ws.catalog_url:
+        return _live_info(engine, ws)
     with snapshot(engine, ws.catalog_path, sql if sql is not None else " ".join(sorted(VIEW_TABLES))):
         pass
     return catalog_cache(engine, ws.catalog_path).info()
@@ -153,7 +156,16 @@ def snapshot_info(ws: Workspace) -> SnapshotInfo:
     """What this process's snapshot of ``ws``'s catalog holds now (copies nothing)."""
     from kroma_kit.analytics.engine import get_engine
 
+    if ws.catalog_url:
+        return _live_info(get_engine(ws.home), ws)
     return catalog_cache(get_engine(ws.home), ws.catalog_path).info()
+
+
+def _live_info(engine: Engine, ws: Workspace) -> SnapshotInfo:
+    """A PostgreSQL catalog has no snapshot: it is read live (always fresh, nothing copied)."""
+    database = attached_catalog(engine, ws.home, str(ws.catalog_url)).split(".")[0]
+    return SnapshotInfo(databases=(database,), fresh=True, rows={}, size_bytes=0, build_s=0.0, builds=0,
+                        last_build_s=0.0, scanner=False)
 
 
 def close_caches(engine: Engine) -> None:

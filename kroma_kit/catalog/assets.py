@@ -72,8 +72,9 @@ def link_assets(conn: sqlite3.Connection, project_id: str, parent_asset_id: str,
     if owners != {project_id}:
         raise ValueError("asset links must stay inside one project")
     conn.execute(
-        "INSERT OR IGNORE INTO asset_links (id, project_id, parent_asset_id, child_asset_id, link_type, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)", (new_id(), project_id, parent_asset_id, child_asset_id, link_type, utcnow()))
+        "INSERT INTO asset_links (id, project_id, parent_asset_id, child_asset_id, link_type, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (new_id(), project_id, parent_asset_id, child_asset_id, link_type, utcnow()))
 
 
 def find_asset(conn: sqlite3.Connection, project_id: str, path: str | Path) -> dict[str, Any] | None:

@@ -6,6 +6,7 @@ catalog, :func:`character_codes` returns ``[]`` instead of failing.
 
 from __future__ import annotations
 
+from kroma_kit.catalog.db import table_exists
 from kroma_kit.workspace import Workspace
 
 
@@ -13,8 +14,7 @@ def character_codes(ws: Workspace, project_id: str) -> list[str]:
     """The project's character codes, sorted; ``[]`` when the catalog has no ``characters`` table."""
     conn = ws.connect()
     try:
-        exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'characters'").fetchone()
-        if not exists:
+        if not table_exists(conn, "characters"):
             return []
         rows = conn.execute("SELECT code FROM characters WHERE project_id = ? ORDER BY code", (project_id,)).fetchall()
     finally:

@@ -1,4 +1,5 @@
-"""Catalog connections: SQLite in WAL mode, foreign keys on, a busy timeout, short transactions.
+"""Catalog connections: SQLite in WAL mode, foreign keys on, a busy timeout, short transactions
+(or PostgreSQL through :mod:`kroma_kit.postgres`, same surface).
 
 Many processes share the catalog (JupyterLab kernels, one Voilà kernel per tab, the worker, the
 CLI): WAL lets them all read while one writes. Connections are never shared across threads.
@@ -16,19 +17,41 @@ from typing import Any
 from kroma_kit.clock import utcnow
 from kroma_kit.workspace import BUSY_TIMEOUT_MS, connect
 
-__all__ = ["BUSY_TIMEOUT_MS", "connect", "from_json", "new_id", "row_dict", "to_json", "transaction", "utcnow"]
+__all__ = ["BUSY_TIMEOUT_MS", "connect", "dialect", "from_json", "new_id", "row_dict", "table_exists", "to_json",
+           "transaction", "utcnow"]
+
+
+def dialect(conn: Any) -> str:
+    """``"postgresql"`` or ``"sqlite"``: the engine behind a catalog connection, for the few
+    statements that differ (locking clauses, catalog discovery)."""
+    return getattr(conn, "dialect", "sqlite")
+
+
+def table_exists(conn: Any, name: str) -> bool:
+    """Whether the catalog has table ``name`` (``sqlite_master`` / ``information_schema``)."""
+    if dialect(conn) == "postgresql":
+        sql = ("SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() "
+               "AND table_name = ?")
+    else:
+        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    return conn.execute(sql, (name,)).fetchone() is not None
+
 
 @contextmanager
 def transaction(conn: sqlite3.Connection, *, on_commit_error: Callable[[], None] | None = None,
-                rollback: bool = False) -> Iterator[sqlite3.Connection]:
+                rollback: bool = False, row_locks: bool = False) -> Iterator[sqlite3.Connection]:
     """``BEGIN IMMEDIATE`` ... ``COMMIT`` (rollback on error). Takes the write lock up front so
-    two writers queue on the busy timeout instead of failing on lock upgrade.
+    two writers queue on the busy timeout instead of failing on lock upgrade (on PostgreSQL the
+    same statement takes the catalog's advisory write lock: :mod:`kroma_kit.postgres`).
 
     A COMMIT that fails is rolled back too, after ``on_commit_error`` (what the caller wrote
     outside the database in the same step, put back: the winner override's run log).
     ``rollback`` ends a successful block with ROLLBACK instead: a dry run that computes its
-    change counts with the real statements and keeps none of them."""
-    conn.execute("BEGIN IMMEDIATE")
+    change counts with the real statements and keeps none of them.
+    ``row_locks``: on PostgreSQL, an ordinary transaction without the catalog's write lock, for a
+    block that locks the rows it touches itself (``FOR UPDATE SKIP LOCKED``), so such blocks run
+    side by side; SQLite has one write lock and takes it as always."""
+    conn.execute("BEGIN" if row_locks and dialect(conn) == "postgresql" else "BEGIN IMMEDIATE")
     try:
         yield conn
     except BaseException:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kroma_kit.catalog.db import from_json, to_json, utcnow
+from kroma_kit.catalog.db import dialect, from_json, to_json, utcnow
 from kroma_kit.catalog.instructions import (
     DEFAULT_MAX_ATTEMPTS,
     Instruction,
@@ -42,13 +42,16 @@ class LockLost(KromaError):
 def reserve_next(ws: Workspace, worker_id: str, *, project_id: str | None = None) -> Instruction | None:
     """Take the next runnable queued instruction (priority, then age) under ``worker_id``'s lock.
 
-    One ``BEGIN IMMEDIATE`` transaction, so two workers never take the same row.
+    One ``BEGIN IMMEDIATE`` transaction on SQLite, so two workers never take the same row; on
+    PostgreSQL an ordinary transaction whose pick locks the row and skips rows other workers are
+    taking (``FOR UPDATE SKIP LOCKED``), so workers reserve side by side without waiting.
     """
     def work(conn: sqlite3.Connection) -> str | None:
         now = utcnow()
         scope = " AND project_id = ?" if project_id else ""
         params: list[Any] = [now] + ([project_id] if project_id else [])
-        picked = conn.execute(PICK_SQL.format(scope=scope), params).fetchone()
+        suffix = POSTGRES_PICK_SUFFIX if dialect(conn) == "postgresql" else ""
+        picked = conn.execute(PICK_SQL.format(scope=scope) + suffix, params).fetchone()
         if picked is None:
             return None
         row = _row(conn, picked["id"])
@@ -57,7 +60,7 @@ def reserve_next(ws: Workspace, worker_id: str, *, project_id: str | None = None
                     "next_attempt_at": None, "started_at": row["started_at"] or now})
         return row["id"]
 
-    picked_id = _with(ws, work)
+    picked_id = _with(ws, work, row_locks=True)
     return _load(ws, picked_id) if picked_id else None
 
 

@@ -200,7 +200,7 @@ def _connection(ws: Workspace, *, read_only: bool = False) -> sqlite3.Connection
 
     cache: dict[tuple[str, bool], sqlite3.Connection] = getattr(_LOCAL, "conns", None) or {}
     _LOCAL.conns = cache
-    key = (str(ws.catalog_path), read_only)
+    key = (str(ws.catalog_url or ws.catalog_path), read_only)
     conn = cache.get(key)
     if conn is None:
         while len(cache) >= _MAX_CACHED:
@@ -209,8 +209,8 @@ def _connection(ws: Workspace, *, read_only: bool = False) -> sqlite3.Connection
     return conn
 
 
-def _with(ws: Workspace, work: Callable[[sqlite3.Connection], Any]) -> Any:
-    with transaction(conn := _connection(ws)):
+def _with(ws: Workspace, work: Callable[[sqlite3.Connection], Any], *, row_locks: bool = False) -> Any:
+    with transaction(conn := _connection(ws), row_locks=row_locks):
         return work(conn)
 
 

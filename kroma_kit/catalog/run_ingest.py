@@ -213,16 +213,14 @@ class Ingestor:
                          keep_existing=True) if register_files else None
                   for position, path in enumerate(job.input_images)]
         meta = {key: value for key, value in job.to_json_data().items() if key != "candidates"}
-        self.conn.execute(
+        job_row_id = self.conn.execute(  # RETURNING: the row's id, new or kept (one round trip)
             "INSERT INTO run_jobs (id, run_id, job_key, status, prompt_text, selected_candidate_index, "
             "estimated_cost_usd, meta_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(run_id, job_key) DO UPDATE SET status = excluded.status, "
             "prompt_text = excluded.prompt_text, selected_candidate_index = excluded.selected_candidate_index, "
-            "estimated_cost_usd = excluded.estimated_cost_usd, meta_json = excluded.meta_json",
+            "estimated_cost_usd = excluded.estimated_cost_usd, meta_json = excluded.meta_json RETURNING id",
             (job_row_id, run_id, job.id, job.status, job.prompt or "", job.selected_candidate,
-             float(job.estimated_cost_usd or 0), to_json(meta), utcnow()))
-        job_row_id = self.conn.execute("SELECT id FROM run_jobs WHERE run_id = ? AND job_key = ?",
-                                       (run_id, job.id)).fetchone()[0]
+             float(job.estimated_cost_usd or 0), to_json(meta), utcnow())).fetchone()[0]
         reports = 0
         selected = job.selected_candidate
         winner_file = None
@@ -287,23 +285,21 @@ class Ingestor:
         chroma = files[0].get("chroma_delta") if files else None
         latency = sum(int(a.get("latency_ms") or 0) for a in entry.attempts) or None
         row_id = stable_id("run_candidate", run_id, job.id, entry.candidate_index)
-        self.conn.execute(
+        candidate_row = self.conn.execute(  # RETURNING: the row's id, new or kept (one round trip)
             "INSERT INTO run_candidates (id, job_id, candidate_index, status, output_asset_id, final_asset_id, "
             "rank_hard_failures, rank_soft_warnings, rank_avg_chroma_exceed, chroma_delta, rank_position, seed, "
             "cost_usd, latency_ms, meta_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(job_id, candidate_index) DO UPDATE SET status = excluded.status, "
-            "output_asset_id = COALESCE(excluded.output_asset_id, output_asset_id), "
+            "output_asset_id = COALESCE(excluded.output_asset_id, run_candidates.output_asset_id), "
             "final_asset_id = excluded.final_asset_id, rank_hard_failures = excluded.rank_hard_failures, "
             "rank_soft_warnings = excluded.rank_soft_warnings, "
             "rank_avg_chroma_exceed = excluded.rank_avg_chroma_exceed, chroma_delta = excluded.chroma_delta, "
             "rank_position = excluded.rank_position, seed = excluded.seed, cost_usd = excluded.cost_usd, "
-            "latency_ms = excluded.latency_ms, meta_json = excluded.meta_json",
+            "latency_ms = excluded.latency_ms, meta_json = excluded.meta_json RETURNING id",
             (row_id, job_row_id, entry.candidate_index, entry.status, output_id, final_id,
              int(rank.get("hard_failures") or 0), int(rank.get("soft_warnings") or 0),
              float(rank.get("avg_chroma_exceed") or 0), chroma, entry.rank_position,
-             entry.seed, float(entry.cost_usd or 0), latency, to_json(candidate), utcnow()))
-        candidate_row = self.conn.execute("SELECT id FROM run_candidates WHERE job_id = ? AND candidate_index = ?",
-                                          (job_row_id, entry.candidate_index)).fetchone()[0]
+             entry.seed, float(entry.cost_usd or 0), latency, to_json(candidate), utcnow())).fetchone()[0]
         written = self._continuity_row(run_id, job_row_id, job.id, candidate, candidate_row, final_id or output_id)
         if not guard.get("summary"):
             return written

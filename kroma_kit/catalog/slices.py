@@ -12,6 +12,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
+from kroma_kit.catalog.db import dialect, table_exists
+
 NEVER_EXPORTED = frozenset({"project_api_secrets", "project_sync_state", "sync_runs", "schema_migrations",
                             "storage_pending_uploads"})
 # Handled by the bundle service itself: the project row and its storage policy belong to the
@@ -42,11 +44,33 @@ def _q(name: str) -> str:
 
 
 def user_tables(conn: sqlite3.Connection) -> list[str]:
+    if dialect(conn) == "postgresql":
+        return [r[0] for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+            "AND table_type = 'BASE TABLE' ORDER BY table_name")]
     return [r[0] for r in conn.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
 
 
+_PG_COLUMNS = ("SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+               "AND table_name = ? ORDER BY ordinal_position")
+_PG_PRIMARY = ("SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+               "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = CAST(? AS regclass) AND i.indisprimary "
+               "ORDER BY array_position(CAST(i.indkey AS int2[]), a.attnum)")
+_PG_FOREIGN = ("SELECT a.attname, parent.relname, af.attname FROM pg_constraint c "
+               "JOIN pg_class parent ON parent.oid = c.confrelid "
+               "CROSS JOIN LATERAL unnest(c.conkey, c.confkey) AS k(col, fcol) "
+               "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.col "
+               "JOIN pg_attribute af ON af.attrelid = c.confrelid AND af.attnum = k.fcol "
+               "WHERE c.contype = 'f' AND c.conrelid = CAST(? AS regclass) ORDER BY c.conname, a.attnum")
+
+
 def table_info(conn: sqlite3.Connection, table: str) -> tuple[list[str], list[str], list[ForeignKey]]:
+    """``(columns, primary key, foreign keys)`` of ``table`` (SQLite pragmas / PostgreSQL catalogs)."""
+    if dialect(conn) == "postgresql":
+        return ([r[0] for r in conn.execute(_PG_COLUMNS, (table,))],
+                [r[0] for r in conn.execute(_PG_PRIMARY, (_q(table),))],
+                [ForeignKey(r[0], r[1], r[2]) for r in conn.execute(_PG_FOREIGN, (_q(table),))])
     cols = conn.execute(f"PRAGMA table_info({_q(table)})").fetchall()
     columns = [c[1] for c in cols]
     primary = [c[1] for c in sorted((c for c in cols if c[5]), key=lambda c: c[5])]
@@ -199,7 +223,7 @@ def find_conflicting_id(conn: sqlite3.Connection, table: str, row: dict[str, Any
 
 def migration_versions(conn: sqlite3.Connection) -> list[str]:
     """Applied migration versions of a catalog opened read-only (empty when it has none)."""
-    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations'").fetchone():
+    if not table_exists(conn, "schema_migrations"):
         return []
     return [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
 

@@ -13,12 +13,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_json_flag(init)
     init.set_defaults(handler=cmd_init)
 
-    db = commands.add_parser("db", help="catalog migrations")
+    db = commands.add_parser("db", help="catalog migrations, copy between SQLite and PostgreSQL")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     for name, handler in (("migrate", cmd_db_migrate), ("status", cmd_db_status)):
         sub = db_sub.add_parser(name)
         add_json_flag(sub)
         sub.set_defaults(handler=handler)
+    from kroma_kit.cli.db_copy_cmds import register_db_copy
+
+    register_db_copy(db_sub)
 
     project = commands.add_parser("project", help="create, list, show, re-root and archive projects")
     project_sub = project.add_subparsers(dest="project_command", required=True)
@@ -76,7 +79,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         status = migration_status(conn)
     finally:
         conn.close()
-    emit(args, {"workspace": str(ws.home), "catalog": str(ws.catalog_path),
+    emit(args, {"workspace": str(ws.home), "catalog": ws.catalog_label,
                 "migrations": [m["version"] for m in status if m["applied"]]})
     return 0
 
@@ -84,11 +87,11 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_db_migrate(args: argparse.Namespace) -> int:
     from kroma_kit.catalog.db import connect
     from kroma_kit.catalog.migrations import migrate
-    from kroma_kit.workspace import workspace_home
+    from kroma_kit.workspace import Workspace, workspace_home
 
     home = workspace_home(args.home)
     home.mkdir(parents=True, exist_ok=True)
-    conn = connect(home / "catalog.db")
+    conn = connect(Workspace(home).catalog_path)  # the SQLite file, or KROMA_CATALOG_URL's database
     try:
         applied = migrate(conn)
     finally:
@@ -97,7 +100,7 @@ def cmd_db_migrate(args: argparse.Namespace) -> int:
     from kroma_kit.characters.adopt import adopt_all_projects
 
     adopted = [report.to_dict() for report in adopt_all_projects(open_workspace(home))]
-    emit(args, {"catalog": str(home / "catalog.db"), "applied": applied, "characters_adopted": adopted})
+    emit(args, {"catalog": Workspace(home).catalog_label, "applied": applied, "characters_adopted": adopted})
     return 0
 
 
@@ -110,7 +113,7 @@ def cmd_db_status(args: argparse.Namespace) -> int:
         status = migration_status(conn)
     finally:
         conn.close()
-    emit(args, {"catalog": str(ws.catalog_path), "migrations": status}, status,
+    emit(args, {"catalog": ws.catalog_label, "migrations": status}, status,
          ["version", "applied", "applied_at"])
     return 0
 

@@ -38,9 +38,11 @@ class RealCatalog:
     runs: dict[str, Any]  # name -> RunSummary
 
     def sqlite(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.ws.catalog_path)
-        conn.row_factory = sqlite3.Row
-        return conn
+        """A connection to the catalog (the SQLite file, or PostgreSQL through the dialect layer:
+        the tests' SQL is portable)."""
+        from kroma_kit.catalog.db import connect
+
+        return connect(self.ws.catalog_path)
 
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         conn = self.sqlite()
@@ -57,7 +59,7 @@ class RealCatalog:
             conn.close()
 
 
-def build_real_catalog(home: Path) -> RealCatalog:
+def build_real_catalog(home: Path, catalog_url: str | None = None) -> RealCatalog:
     from kroma_kit.catalog import open_workspace
     from kroma_kit.catalog.projects import archive_project, create_project
     from kroma_kit.pipeline.execute import dry_run, execute_run
@@ -67,6 +69,10 @@ def build_real_catalog(home: Path) -> RealCatalog:
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("KROMA_HOME", str(home))
+        if catalog_url:
+            mp.setenv("KROMA_CATALOG_URL", catalog_url)
+        else:
+            mp.delenv("KROMA_CATALOG_URL", raising=False)
         for key in ("OPENAI_BASE_URL", "REMOVE_BG_API_KEY", "PHOTOROOM_API_KEY", "KROMA_SETTINGS_DIR"):
             mp.delenv(key, raising=False)
         mp.setenv("OPENAI_API_KEY", TEST_KEY)

@@ -12,7 +12,7 @@ from tests.conftest import REPO_ROOT, cli_env
 
 def run_cli(real, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "kroma_kit", *args], capture_output=True, text=True,
-                          env=cli_env(real.ws.home), cwd=REPO_ROOT, timeout=120)
+                          env=cli_env(real.ws.home, real.ws.catalog_url), cwd=REPO_ROOT, timeout=120)
 
 
 def test_summary_json_matches_the_python_call(real):

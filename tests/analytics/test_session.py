@@ -62,6 +62,7 @@ def write_from_another_process(ws: Workspace) -> int:
     return int(done.stdout.strip())
 
 
+@pytest.mark.sqlite_only  # SQLite's extension, fallback and locks
 def test_extension_is_loaded_offline_from_the_wheel(real, fresh_engine):
     assert analytics.uses_sqlite_scanner(real.ws)
     staged = extension_cache_dir(real.ws.home)
@@ -77,6 +78,7 @@ def test_extension_is_loaded_offline_from_the_wheel(real, fresh_engine):
 
 
 @pytest.mark.parametrize("extension", ["garbage", "off"])
+@pytest.mark.sqlite_only  # SQLite's extension, fallback and locks
 def test_fallback_gives_the_same_numbers_and_warns_once(real, fresh_engine, monkeypatch, tmp_path, caplog,
                                                         extension):
     expected = {name: query(real.ws, real.runs) for name, query in NAMED.items()}
@@ -135,6 +137,7 @@ def test_sql_errors_are_typed_and_the_catalog_is_read_only(real):
     assert real.scalar("SELECT COUNT(*) FROM runs") == 5
 
 
+@pytest.mark.sqlite_only  # SQLite's extension, fallback and locks
 def test_no_lock_is_held_during_or_after_sessions(real):
     with analytics.open_session(real.ws) as session:
         before = session.query("SELECT COUNT(*) AS n FROM audit_events")["n"].iloc[0]
@@ -169,6 +172,7 @@ def test_empty_workspace_gives_empty_frames_not_errors(workspace):
         analytics.project_summary(workspace, "demo")
 
 
+@pytest.mark.sqlite_only  # SQLite's extension, fallback and locks
 def test_a_missing_catalog_is_a_clear_error(tmp_path):
     with pytest.raises(StorageError, match="No catalog"):
         analytics.project_overview(Workspace(tmp_path / "nowhere"))

@@ -23,6 +23,8 @@ from kroma_kit.analytics.engine import EXTENSION_ENV, get_engine
 from kroma_kit.analytics.snapshot import CatalogCache, refresh_snapshot, snapshot_info
 from kroma_kit.analytics.views import VIEW_SQL
 
+pytestmark = pytest.mark.sqlite_only  # the SQLite snapshot's machinery; PostgreSQL is read live (live_pg)
+
 WRITER = r"""
 import sqlite3, sys, uuid
 path, project_id, candidates, cost, checkpoint = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]

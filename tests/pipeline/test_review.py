@@ -17,11 +17,14 @@ from kroma_kit.pipeline.review import EVENT_CODE, override_winner, winner_histor
 from kroma_kit.storage.runlog import read_run_log
 from tests.analytics.realruns import RealCatalog, build_real_catalog
 from tests.conftest import REPO_ROOT, cli_env
+from tests.pg_server import ENGINES
 
 
-@pytest.fixture(scope="module")
-def real(tmp_path_factory: pytest.TempPathFactory) -> RealCatalog:
-    return build_real_catalog(tmp_path_factory.mktemp("review") / "kroma-home")
+@pytest.fixture(scope="module", params=ENGINES)
+def real(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> RealCatalog:
+    """The real-runs catalog on each engine (the tests change it in order: overrides, history)."""
+    url = request.getfixturevalue("pg_server").new_database() if request.param == "postgresql" else None
+    return build_real_catalog(tmp_path_factory.mktemp("review") / "kroma-home", catalog_url=url)
 
 
 def log_of(real: RealCatalog, run_name: str) -> dict:
@@ -184,7 +187,7 @@ def test_refusals_change_nothing(real):
 
 def run_cli(real: RealCatalog, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "kroma_kit", *args], capture_output=True, text=True,
-                          env=cli_env(real.ws.home), cwd=REPO_ROOT, timeout=120)
+                          env=cli_env(real.ws.home, real.ws.catalog_url), cwd=REPO_ROOT, timeout=120)
 
 
 def test_cli_twin_sets_the_winner(real):

@@ -11,9 +11,10 @@ CREATE TABLE IF NOT EXISTS app_users (
     updated_at TEXT NOT NULL
 );
 
-INSERT OR IGNORE INTO app_users (id, username, display_name, email, is_active, created_at, updated_at)
+INSERT INTO app_users (id, username, display_name, email, is_active, created_at, updated_at)
 VALUES ('00000000-0000-4000-8000-000000000001', 'local', 'Local User', NULL, 1,
-        strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+        strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+ON CONFLICT DO NOTHING;
 
 CREATE TABLE IF NOT EXISTS projects (
     id TEXT PRIMARY KEY,
