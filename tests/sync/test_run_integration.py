@@ -42,7 +42,8 @@ def test_paid_run_uses_the_project_key_pushes_after_and_leaks_nothing(workspace,
         assert (sync["status"], sync["triggered_by"], sync["run_id"]) == ("ok", "run", summary.run_id)
 
         set_s3(workspace, "demo", endpoint_url=closed_port_url())
-        second = execute_run(workspace, openai_request(fake, settings=settings), confirm_spend=True)
+        # no_cache: the stage cache would reuse the first run's files; this run must make (and replace) them
+        second = execute_run(workspace, openai_request(fake, settings=settings, no_cache=True), confirm_spend=True)
         assert second.status == "done"  # the push failed; the run did not
         latest = sync_history(workspace, "demo")[0]
         assert latest["status"] == "failed" and latest["run_id"] == second.run_id and "cannot reach" in latest["error"]
