@@ -46,6 +46,7 @@ def _timed_run(ws, refs: list[str], base_url: str, concurrency: int) -> float:
     from kroma_kit.pipeline.plan import PlanRequest
 
     request = PlanRequest(project="bench", provider="openai", candidates=CANDIDATES, scene_refs=refs,
+                          no_cache=True,  # every timed run pays its provider calls (the cache would reuse run 1)
                           settings_overrides={"providers": {"openai": {"base_url": base_url}},
                                               "budgets": {"per_run_usd": None, "per_project_usd": None}})
     started = time.perf_counter()

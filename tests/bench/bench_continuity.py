@@ -120,6 +120,7 @@ def _timed_runs(home: Path) -> BenchLine:
 
     def run(enabled: bool) -> float:
         request = PlanRequest(project="demo", stage="style", candidates=3, provider="local",
+                              no_cache=True,  # each timed run draws and gates anew
                               settings_overrides={"continuity": {"enabled": enabled}})
         clock = time.perf_counter()
         summary = execute_run(ws, request, concurrency=2)

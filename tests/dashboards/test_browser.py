@@ -189,10 +189,21 @@ def test_closed_pages_leave_no_kernels(voila):
     (culling, 30 s idle, is only the safety net and would take longer than this wait)."""
     import psutil
 
-    server = psutil.Process(voila.proc.pid)
+    def live_kernels() -> list[psutil.Process]:
+        """Kernels still running; one that has exited but is not yet reaped (a zombie) or is gone
+        between listing and reading counts as closed."""
+        found = []
+        for child in psutil.Process(voila.proc.pid).children(recursive=True):
+            try:
+                if child.status() != psutil.STATUS_ZOMBIE and "ipykernel" in " ".join(child.cmdline()):
+                    found.append(child)
+            except (psutil.NoSuchProcess, psutil.ZombieProcess):
+                continue
+        return found
+
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        kernels = [p for p in server.children(recursive=True) if "ipykernel" in " ".join(p.cmdline())]
+        kernels = live_kernels()
         if not kernels:
             return
         time.sleep(0.5)
