@@ -310,9 +310,10 @@ def resume_character_run(ws: Workspace, run_id: str, *, confirm_spend: bool = Fa
     disk and paid for are kept (the pipeline adopts them), failed ones that cost nothing are
     tried again, and the winners become character images (once per job)."""
     from kroma_kit.catalog.runs import get_run
-    from kroma_kit.config import Manifest, PipelineSettings, Resolved
+    from kroma_kit.config import Resolved
     from kroma_kit.pipeline.runlog import actual_cost, read_run_log
     from kroma_kit.project_setup import resolve_ref
+    from kroma_kit.settings_models import Manifest, PipelineSettings
 
     run = get_run(ws, run_id)
     mark_interrupted_runs(ws, run["project_slug"])

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from kroma_kit.catalog.projects import get_project
 from kroma_kit.catalog.runs import get_run, mark_interrupted_runs, project_spent_usd
-from kroma_kit.config import Manifest, PipelineSettings, ProjectSettings, Resolved, resolve_project_settings
+from kroma_kit.config import ProjectSettings, Resolved, resolve_project_settings
 from kroma_kit.errors import InputError, ProviderNotConfigured
 from kroma_kit.pipeline import events as ev
 from kroma_kit.pipeline.context import RunContext
@@ -42,6 +42,7 @@ from kroma_kit.postprocess.project import check_post_chain
 from kroma_kit.project_setup import resolve_ref
 from kroma_kit.providers.spend import Budgets, SpendGuard, require_confirmation
 from kroma_kit.security.secrets import project_keys
+from kroma_kit.settings_models import Manifest, PipelineSettings
 from kroma_kit.storage.runlog_live import RunLog
 from kroma_kit.storage.runlog_model import RunLogModel
 from kroma_kit.workspace import ProjectLayout, Workspace
