@@ -88,7 +88,7 @@ def _resume(ws: Workspace, run: dict, *, confirm_spend: bool, on_event: ev.Event
     path = resolve_ref(root, run["run_log_path"])
     runlog = RunLog.open(path)
     log = runlog.model
-    if log.get("character_run"):  # its jobs make character images with a character provider
+    if log.character_run is not None:  # its jobs make character images with a character provider
         raise InputError(f"Run {log.run_id} is a character run: resume it with "
                          f"`kroma character resume {log.run_id}`.")
     status = log.status
