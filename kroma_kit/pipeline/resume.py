@@ -131,7 +131,7 @@ def _resume(ws: Workspace, run: dict, *, confirm_spend: bool, on_event: ev.Event
     manifest = resolved.manifest
     ctx = RunContext(ws=ws, project=project, layout=ProjectLayout(root).ensure(), log=runlog, jobs=jobs,
                      provider=provider, guard_settings=GuardSettings.from_mapping(log.output_guard or {}),
-                     settings=resolved, archive_replaced=bool(log.get("archive_replaced", True)),
+                     settings=resolved, archive_replaced=log.archive_replaced is not False,
                      concurrency=workers, spend=spend, events=ev.EventEmitter(on_event),
                      cancel=cancel or threading.Event(), grayscale=manifest.output_guard.enforce_grayscale,
                      confirm_spend=confirm_spend, executor=runner)
