@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from kroma_kit.config import check_scheduler_address
 from kroma_kit.errors import ConfigError
+from kroma_kit.settings_models import check_scheduler_address
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

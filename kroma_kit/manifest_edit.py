@@ -21,10 +21,11 @@ from typing import Any
 
 from kroma_kit.catalog.projects import get_project
 from kroma_kit.catalog.prompts import check_prompt, record_published
-from kroma_kit.config import Manifest, ProjectSettings, read_settings_file, resolve_project_settings
+from kroma_kit.config import ProjectSettings, read_settings_file, resolve_project_settings
 from kroma_kit.errors import ConfigError, ImageInputError, InputError, StorageError
 from kroma_kit.imaging import IMAGE_EXTENSIONS, open_image, open_image_bytes, sanitize_stem
 from kroma_kit.project_setup import ensure_project_manifest, resolve_ref
+from kroma_kit.settings_models import Manifest
 from kroma_kit.storage.atomic import atomic_write_bytes, atomic_write_json
 from kroma_kit.workspace import ProjectLayout, Workspace
 

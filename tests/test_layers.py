@@ -24,6 +24,7 @@ LAYERS: dict[str, int] = {
     "": 0,
     "errors": 0,
     "config": 0,
+    "settings_models": 0,
     "workspace": 0,
     "imaging": 0,
     "clock": 0,

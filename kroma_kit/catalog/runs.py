@@ -79,7 +79,16 @@ def ingest_log_data(ws: Workspace, log: RunLogModel | dict[str, Any] | Callable[
 
 def _log_file_jobs(path: Path) -> CurrentJob:
     """``current_job`` over the run log file: re-read (and cached) only when the file changed, so a
-    log whose files were all deleted costs one read, not one per file."""
+    log whose files were all deleted costs one read, not one per file.
+
+    This reads the file's raw JSON by key on purpose, not through the typed model: it is a
+    fallback asked only where a candidate's file has moved, and it needs one job's paths, while
+    the log may be a live run's that changes after every candidate; validating the whole log
+    (every job and candidate) at each change for one lookup would make the fallback cost more
+    than the ingest it rescues. It must also never raise: whatever state the file is in, the
+    answer is the job's JSON data (the :data:`CurrentJob` contract, shared with
+    ``RunLog.job_snapshot``) or None, and the file is then reported missing. The log that is
+    ingested is still read and validated as the model (:func:`ingest_run_log`)."""
     cache: dict[str, Any] = {"stamp": None, "jobs": {}}
 
     def current_job(job_id: str) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ overwrites an older one: several generations are kept as history.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kroma_kit.catalog.db import new_id
-from kroma_kit.catalog.runs import mark_interrupted_runs, project_spent_usd
+from kroma_kit.catalog.runs import get_run, mark_interrupted_runs, project_spent_usd
 from kroma_kit.characters._common import project_of
 from kroma_kit.characters.images import best_reference, get_character_image, record_run_images
 from kroma_kit.characters.profiles import effective_style_guide, get_character
@@ -30,7 +31,7 @@ from kroma_kit.characters.prompting import (
     suggest_reference_prompt,
 )
 from kroma_kit.characters.records import DEFAULT_PORTFOLIO_VIEWS, Character, CharacterImage
-from kroma_kit.config import ProjectSettings, resolve_project_settings
+from kroma_kit.config import ProjectSettings, Resolved, resolve_project_settings
 from kroma_kit.errors import InputError, ProviderError, ProviderNotConfigured, SpendError
 from kroma_kit.imaging import open_image, sanitize_stem
 from kroma_kit.pipeline import events as ev
@@ -40,11 +41,16 @@ from kroma_kit.pipeline.guard import GuardSettings
 from kroma_kit.pipeline.plan import Plan, PlannedJob, build_provider, postprocess_record
 from kroma_kit.pipeline.runlog import RunLog, log_from_plan, run_log_path
 from kroma_kit.pipeline.summary import RunSummary
+from kroma_kit.processes import process_start_token, this_host
+from kroma_kit.project_setup import resolve_ref
 from kroma_kit.providers.base import ImageProvider
 from kroma_kit.providers.character_library import CharacterLibraryProvider
 from kroma_kit.providers.character_request import CharacterImageRequest
 from kroma_kit.providers.character_sketch import CharacterSketchProvider
 from kroma_kit.providers.spend import Budgets, SpendGuard, require_confirmation
+from kroma_kit.settings_models import Manifest, PipelineSettings
+from kroma_kit.storage.runlog import actual_cost
+from kroma_kit.storage.runlog_model import CharacterJobMeta, RunLogModel
 from kroma_kit.workspace import ProjectLayout, Workspace
 
 CHARACTER_PROVIDERS = ("local", "openai", "character_library")
@@ -274,7 +280,7 @@ def generate_character_images(ws: Workspace, request: CharacterRunRequest, *, co
     clock = time.perf_counter()
     summary = run_context(ctx)
     elapsed = int((time.perf_counter() - clock) * 1000)
-    images, failures = record_run_images(ws, proj, request.code, ctx.log.snapshot(), duration_ms=elapsed)
+    images, failures = record_run_images(ws, proj, request.code, ctx.log.model, duration_ms=elapsed)
     if not any(image.status == "succeeded" for image in images):
         reason = failures[0] if failures else summary.status_reason or summary.status
         raise ProviderError(f"No {KINDS[request.kind].replace('_', ' ')} image for '{request.code}': {reason} "
@@ -287,75 +293,70 @@ def generate_character_images(ws: Workspace, request: CharacterRunRequest, *, co
 RESUMABLE = ("interrupted", "partial", "failed")
 
 
-def _jobs_from_log(data: dict[str, Any], root: Path) -> list[CharacterJob]:
+def _jobs_from_log(log: RunLogModel, root: Path) -> list[CharacterJob]:
     jobs = []
-    for job in data["jobs"]:
-        meta = job.get("character_job") or {}
-        paths = [Path(p) if Path(p).is_absolute() else root / p for p in job["input_images"]]
-        scene_ref = meta.get("scene_ref")
+    for job in log.jobs:
+        meta = job.character_job or CharacterJobMeta()
+        paths = [Path(p) if Path(p).is_absolute() else root / p for p in job.input_images]
         jobs.append(CharacterJob(
-            id=job["id"], mode=job["mode"], time=job["time"], weather=job["weather"], prompt=job["prompt"],
-            input_images=list(job["input_images"]), candidates=len(job["candidates"]),
-            estimated_cost_usd=float(job.get("estimated_cost_usd") or 0), input_paths=paths,
-            kind=meta.get("kind", "reference"), view=meta.get("view"), character=dict(meta.get("character") or {}),
-            scene_context=meta.get("scene_context") or "", reference_image_id=meta.get("reference_image_id"),
-            reference_external_id=meta.get("reference_external_id"),
-            scene_ref_path=Path(scene_ref) if scene_ref else None, all_views=list(meta.get("all_views") or [])))
+            id=job.id, mode=job.mode, time=job.time, weather=job.weather, prompt=job.prompt,
+            input_images=list(job.input_images), candidates=len(job.candidates),
+            estimated_cost_usd=float(job.estimated_cost_usd or 0), input_paths=paths,
+            kind=meta.kind, view=meta.view, character=dict(meta.character),
+            scene_context=meta.scene_context or "", reference_image_id=meta.reference_image_id,
+            reference_external_id=meta.reference_external_id,
+            scene_ref_path=Path(meta.scene_ref) if meta.scene_ref else None, all_views=list(meta.all_views)))
     return jobs
+
+
+def _settings_from_log(log: RunLogModel, root: Path) -> ProjectSettings:
+    """The settings the run was planned with (its log's snapshot), not today's."""
+    settings = PipelineSettings.model_validate(log.settings_snapshot)
+    manifest = Manifest.model_validate(log.manifest)
+    return ProjectSettings(settings, manifest, Resolved(log.settings_snapshot, {}), Resolved(log.manifest, {}),
+                           root, None)
 
 
 def resume_character_run(ws: Workspace, run_id: str, *, confirm_spend: bool = False,
                          on_event: ev.EventCallback | None = None) -> CharacterRunResult:
     """Finish a character run that stopped (process died, provider failures): candidates on
     disk and paid for are kept (the pipeline adopts them), failed ones that cost nothing are
-    tried again, and the winners become character images (once per job)."""
-    from kroma_kit.catalog.runs import get_run
-    from kroma_kit.config import Manifest, PipelineSettings, Resolved
-    from kroma_kit.pipeline.runlog import actual_cost, read_run_log
-    from kroma_kit.project_setup import resolve_ref
+    tried again, and the winners become character images (once per job).
 
+    The log is read and changed as the typed model through :class:`RunLog` (the same named
+    changes as a pipeline resume: unpaid failures reopened, a ``resumes`` entry, this process as
+    the run's owner), so a listing in another process sees a live run, not an interrupted one."""
     run = get_run(ws, run_id)
     mark_interrupted_runs(ws, run["project_slug"])
     proj = project_of(ws, run["project_slug"])
     root = Path(proj["root"])
-    path = resolve_ref(root, run["run_log_path"])
-    data = read_run_log(path)
-    marker = data.get("character_run")
-    if not marker:
-        raise InputError(f"Run {data['run_id']} is not a character run; resume it with `kroma run --resume`.")
-    if data["status"] not in RESUMABLE:
-        raise InputError(f"Run {data['run_id']} is {data['status']}; only {', '.join(RESUMABLE)} runs can be resumed.")
-    settings = PipelineSettings.model_validate(data["settings_snapshot"])
-    manifest = Manifest.model_validate(data["manifest"])
-    resolved = ProjectSettings(settings, manifest, Resolved(data["settings_snapshot"], {}),
-                               Resolved(data["manifest"], {}), root, None)
-    provider = build_character_provider(data["provider"], resolved)
+    runlog = RunLog.open(resolve_ref(root, run["run_log_path"]))
+    log = runlog.model
+    marker = log.character_run
+    if marker is None:
+        raise InputError(f"Run {log.run_id} is not a character run; resume it with `kroma run --resume`.")
+    if log.status not in RESUMABLE:
+        raise InputError(f"Run {log.run_id} is {log.status}; only {', '.join(RESUMABLE)} runs can be resumed.")
+    resolved = _settings_from_log(log, root)
+    provider = build_character_provider(log.provider, resolved)
     require_confirmation(provider.paid, confirm_spend, provider.code)
-    for job in data["jobs"]:  # failed candidates that cost nothing are tried again; paid ones stay
-        if job["status"] == "done":
-            continue
-        for candidate in job["candidates"]:
-            if candidate["status"] == "failed" and not float(candidate.get("cost_usd") or 0):
-                candidate.setdefault("previous_failures", []).append({"error": candidate.get("error")})
-                candidate.update(status="planned", error=None, attempts=[], timings={})
-    data["resumes"] = [*data.get("resumes", []), {"previous_status": data["status"],
-                                                  "previous_reason": data.get("status_reason")}]
-    data.update(status="running", status_reason=None, finished_at=None)
-    runlog = RunLog(path, data)
-    runlog.save()
-    budgets = resolve_project_settings(root).settings.budgets
-    spend = SpendGuard(paid=provider.paid, budgets=Budgets(per_run_usd=budgets.per_run_usd,
-                                                         per_project_usd=budgets.per_project_usd),
-                       run_spent=actual_cost(data), project_spent=project_spent_usd(ws, proj["id"],
-                                                                                     exclude_run=data["run_id"]))
+    today = resolve_project_settings(root).settings.budgets
+    budgets = Budgets(per_run_usd=today.per_run_usd, per_project_usd=today.per_project_usd)
+    concurrency = int(log.concurrency or 4)
+    runlog.reopen_unpaid_failures()  # failed candidates that cost nothing are tried again; paid ones stay
+    pid = os.getpid()
+    runlog.begin_resume(pid=pid, host=this_host(), process_start=process_start_token(pid),
+                        budgets=budgets.to_dict(), concurrency=concurrency)
+    spend = SpendGuard(paid=provider.paid, budgets=budgets, run_spent=actual_cost(log),
+                       project_spent=project_spent_usd(ws, proj["id"], exclude_run=log.run_id))
     ctx = RunContext(ws=ws, project=proj, layout=ProjectLayout(root).ensure(), log=runlog,
-                     jobs=list(_jobs_from_log(data, root)), provider=provider,
-                     guard_settings=GuardSettings.from_mapping(data["output_guard"]), settings=resolved,
-                     archive_replaced=True, concurrency=int(data.get("concurrency") or 4), spend=spend,
+                     jobs=_jobs_from_log(log, root), provider=provider,
+                     guard_settings=GuardSettings.from_mapping(log.output_guard), settings=resolved,
+                     archive_replaced=True, concurrency=concurrency, spend=spend,
                      events=ev.EventEmitter(on_event), cancel=threading.Event(), confirm_spend=confirm_spend)
     ctx.recorder.record_now()
     clock = time.perf_counter()
     summary = run_context(ctx)
-    images, failures = record_run_images(ws, proj, marker["code"], ctx.log.snapshot(),
+    images, failures = record_run_images(ws, proj, marker.code, ctx.log.model,
                                          duration_ms=int((time.perf_counter() - clock) * 1000))
     return CharacterRunResult(summary, images, failures)

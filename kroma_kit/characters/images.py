@@ -24,6 +24,7 @@ from kroma_kit.characters.references import import_image, reference_asset
 from kroma_kit.errors import InputError, NotFoundError
 from kroma_kit.providers.character_library import CharacterLibraryProvider
 from kroma_kit.storage.atomic import move_to_archive
+from kroma_kit.storage.runlog_model import CharacterJobMeta, RunLogModel
 from kroma_kit.workspace import ProjectLayout, Workspace
 
 BEST_REFERENCE_KEY = "best_reference_image_id"
@@ -118,57 +119,57 @@ def _add_to_character_set(conn: Any, project_id: str, code: str, character_id: s
                 notes=notes)
 
 
-def record_run_images(ws: Workspace, proj: dict[str, Any], code: str, log: dict[str, Any],
+def record_run_images(ws: Workspace, proj: dict[str, Any], code: str, log: RunLogModel,
                       *, duration_ms: int) -> tuple[list[CharacterImage], list[str]]:
     """After a character run: one image row per job whose winner exists (``succeeded``), one
     ``failed`` row per job whose candidates all failed the output guard (files in archive/bad).
     Jobs whose provider call failed get no row (seed 004: a 500 creates no records); their reasons
-    are returned. Idempotent per (run, job)."""
+    are returned. Idempotent per (run, job). ``log`` is the run's typed log (``RunLog.model``)."""
     character = get_character(ws, proj, code)
     root = Path(proj["root"])
     created: list[str] = []
     failures: list[str] = []
     with writing(ws) as conn:
-        existing = {row["job_key"] for row in iq.find_images_by_run(conn, proj["id"], log["run_id"])}
-        for job in log["jobs"]:
-            meta = job.get("character_job") or {}
-            if job["id"] in existing:
+        existing = {row["job_key"] for row in iq.find_images_by_run(conn, proj["id"], log.run_id)}
+        for job in log.jobs:
+            if job.id in existing:
                 continue
-            kind = meta.get("kind", "reference")
-            winner = next((c for c in job.get("candidates", []) if c["candidate_index"] == job.get("selected_candidate")),
-                          None)
-            common = {"kind": kind, "view": meta.get("view"), "provider": log.get("provider") or "",
-                      "prompt": job["prompt"], "run_id": log["run_id"], "job_key": job["id"],
-                      "parent_image_id": meta.get("reference_image_id")}
-            if job["status"] == "done" and winner is not None and job.get("final_output"):
-                path = root / job["final_output"]
+            meta = job.character_job or CharacterJobMeta()
+            kind = meta.kind
+            winner = job.winner()
+            common = {"kind": kind, "view": meta.view, "provider": log.provider or "",
+                      "prompt": job.prompt, "run_id": log.run_id, "job_key": job.id,
+                      "parent_image_id": meta.reference_image_id}
+            if job.status == "done" and winner is not None and job.final_output:
+                path = root / job.final_output
                 asset_id = register_asset(conn, proj["id"], path, "generated", project_root=root,
-                                          run_id=log["run_id"], metadata={"character": code, "kind": kind})
-                params = winner.get("provider_params") or {}
-                timings = winner.get("timings") or {}
-                metrics = {"duration_ms": int(params.get("duration_ms") or timings.get("generate_ms") or duration_ms),
-                           "run_duration_ms": duration_ms, "cost_usd": float(winner.get("cost_usd") or 0),
-                           "candidates": len(job.get("candidates", [])), "winner": job.get("selected_candidate"),
-                           "winner_reason": job.get("winner_reason"), "rank": winner.get("rank"),
-                           "seed": winner.get("seed"), "model": winner.get("model")}
+                                          run_id=log.run_id, metadata={"character": code, "kind": kind})
+                params = winner.provider_params
+                metrics = {"duration_ms": int(params.get("duration_ms") or winner.timings.get("generate_ms")
+                                              or duration_ms),
+                           "run_duration_ms": duration_ms, "cost_usd": float(winner.cost_usd or 0),
+                           "candidates": len(job.candidates), "winner": job.selected_candidate,
+                           "winner_reason": job.winner_reason,
+                           "rank": winner.rank.to_json_data() if winner.rank is not None else None,
+                           "seed": winner.seed, "model": winner.model}
                 metrics.update({k: params[k] for k in ("download_sha256", "download_bytes") if k in params})
                 image_id = iq.insert_image(conn, proj["id"], character.id, status="succeeded", asset_id=asset_id,
                                            source_url=params.get("source_url"), external_id=params.get("external_id"),
                                            metrics=metrics, **common)
                 if kind in ("reference", "portfolio_item"):
-                    role = "reference" if kind == "reference" else f"portfolio:{meta.get('view')}"
+                    role = "reference" if kind == "reference" else f"portfolio:{meta.view}"
                     _add_to_character_set(conn, proj["id"], code, character.id, asset_id, role=role)
                 created.append(image_id)
-            elif job["status"] == "failed_output_guard":
-                reason = job.get("failure_reason") or "all candidates failed the output guard"
+            elif job.status == "failed_output_guard":
+                reason = job.failure_reason or "all candidates failed the output guard"
                 image_id = iq.insert_image(conn, proj["id"], character.id, status="failed", error=reason,
                                            metrics={"run_duration_ms": duration_ms}, **common)
                 created.append(image_id)
-                failures.append(f"{job['id']}: {reason}")
+                failures.append(f"{job.id}: {reason}")
             else:
-                failures.append(f"{job['id']}: {job.get('failure_reason') or job['status']}")
+                failures.append(f"{job.id}: {job.failure_reason or job.status}")
         if created:
-            record_event(conn, "character.images_generated", {"code": code, "run_id": log["run_id"],
+            record_event(conn, "character.images_generated", {"code": code, "run_id": log.run_id,
                                                                "image_ids": created}, project_id=proj["id"])
     with reading(ws) as conn:
         rows = [iq.get_image(conn, proj["id"], image_id) for image_id in created]

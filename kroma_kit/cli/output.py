@@ -1,4 +1,5 @@
-"""Printing for the CLI: ``--json`` gives machine-readable JSON on stdout, otherwise a table."""
+"""Printing for the CLI: ``--json`` gives machine-readable JSON on stdout, otherwise a table; and
+the small argument helpers the command modules share (the ``--json`` flag, comma lists)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,12 @@ from typing import Any
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
+
+
+def comma_list(text: str | None) -> list[str] | None:
+    """``"a, b,,c"`` -> ``["a", "b", "c"]``; None for an option not given (or given empty), so a
+    caller can tell "leave as is" from "set to this list"."""
+    return [part.strip() for part in text.split(",") if part.strip()] if text else None
 
 
 def print_json(data: Any) -> None:

@@ -140,7 +140,7 @@ def cmd_sheet(args: argparse.Namespace) -> int:
 
         return continuity_sheet_cmd(args)
     if args.character:
-        from kroma_kit.cli.character_cmds import cmd_turnaround_sheet
+        from kroma_kit.cli.character_handlers import cmd_turnaround_sheet
 
         return cmd_turnaround_sheet(args)
     if not args.run_id:

@@ -9,8 +9,9 @@ from typing import Any
 
 from kroma_kit.catalog.copilot_lookup import character_codes
 from kroma_kit.catalog.projects import get_project
-from kroma_kit.config import CopilotSettings, ProjectSettings, resolve_project_settings
+from kroma_kit.config import ProjectSettings, resolve_project_settings
 from kroma_kit.errors import ConfigError
+from kroma_kit.settings_models import CopilotSettings
 from kroma_kit.workspace import Workspace
 
 BUILTIN_COLOR_PROFILES = ("neutral", "cinematic_warm", "cold_rain")

@@ -17,11 +17,11 @@ from typing import Any
 
 import httpx
 
-from kroma_kit.config import CopilotSettings
 from kroma_kit.copilot.context import ProjectContext
 from kroma_kit.copilot.drafts import ACTION_TYPES, ANSWER_ACTIONS, EngineReply, InstructionDraft
 from kroma_kit.errors import ProviderError, ProviderNotConfigured
 from kroma_kit.providers.http import RetryPolicy, send_with_retries
+from kroma_kit.settings_models import CopilotSettings
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 

@@ -23,6 +23,9 @@ from kroma_kit.dashboards.context import requested_run
 from kroma_kit.dashboards.continuity_view import continuity_section
 from kroma_kit.dashboards.runs import RunPicker
 from kroma_kit.dashboards.thumbs import thumb_img
+from kroma_kit.errors import KromaError
+from kroma_kit.pipeline.guard_settings import GuardSettings
+from kroma_kit.storage.runlog import load_run_log
 from kroma_kit.sync.files import local_copy
 from kroma_kit.widgets.qa_chart import QAChartPanel
 from kroma_kit.workspace import Workspace
@@ -143,13 +146,14 @@ class QAReportView(DashboardView):
         self.chart_box.children = (self.chart.image, self.chart.facts, self.chart.continuity_image)
 
     def _threshold(self, run_log_path: Any) -> float:
-        """The guard threshold the run was checked against (its run log's ``output_guard``)."""
+        """The guard threshold the run was checked against: its run log's ``output_guard``, read
+        through the typed log and the guard's own settings type (a log that recorded none gives
+        the guard's default; an unreadable one, this view's default)."""
         if cards.is_missing(run_log_path) or not run_log_path:
             return DEFAULT_THRESHOLD
         try:
-            data = json.loads(Path(run_log_path).read_text(encoding="utf-8"))
-            return float(data["output_guard"]["max_chroma_delta"])
-        except (OSError, ValueError, KeyError, TypeError):
+            return GuardSettings.from_mapping(load_run_log(run_log_path).output_guard).max_chroma_delta
+        except KromaError:
             log.info("No guard threshold in %s; using the default", run_log_path)
             return DEFAULT_THRESHOLD
 

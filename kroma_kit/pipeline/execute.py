@@ -265,7 +265,7 @@ def job_settlement(record: JobRecord, stop_reason: str | None) -> JobSettlement:
     if not tried:
         budget_stop = (stop_reason or "").startswith("budget")
         return JobSettlement("skipped_budget" if budget_stop else "planned", stop_reason, not_started)
-    ranking = rank_candidates(CandidateScore.from_mapping(c.to_json_data()) for c in tried)
+    ranking = rank_candidates(CandidateScore.from_record(c) for c in tried)
     positions = {item.score.candidate_index: item.position for item in ranking.ordered}
     guard_failed = [c for c in tried if c.status == "failed_output_guard"]
     errors = sorted({c.error for c in tried if c.error})

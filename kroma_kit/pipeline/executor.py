@@ -19,10 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from kroma_kit.config import PipelineSection
 from kroma_kit.dask_cluster import EXECUTORS, executor_name
 from kroma_kit.postprocess.chain import ChainConfig, ChainDirs, ChainResult, run_chain
 from kroma_kit.providers.base import ImageProvider, ImageRequest, ImageResult
+from kroma_kit.settings_models import PipelineSection
 
 __all__ = ["EXECUTORS", "Executor", "ThreadExecutor", "executor_for"]
 # ``ctx`` below is the run's RunContext; it is typed Any because the context holds its executor

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from kroma_kit.pipeline.guard_settings import GuardSettings
+from kroma_kit.storage.runlog_model import CandidateRecord
 
 DONE = "done"
 
@@ -71,6 +72,18 @@ class CandidateScore:
         """Read a run log candidate (``{candidate_index, status, rank{...}, continuity{...}}``)."""
         continuity = data.get("continuity") or {}
         return cls(int(data["candidate_index"]), str(data["status"]), Rank.from_mapping(data.get("rank")),
+                   int(continuity.get("breaks") or 0), float(continuity.get("severity") or 0.0),
+                   "; ".join(continuity.get("reasons") or []) or None)
+
+    @classmethod
+    def from_record(cls, record: CandidateRecord) -> CandidateScore:
+        """Score a candidate of the typed run log by its fields (what a live run ranks); the
+        continuity block is free-form, read by the keys the model declares for it."""
+        rank = record.rank
+        continuity = record.continuity or {}
+        return cls(record.candidate_index, record.status,
+                   Rank(int(rank.hard_failures), int(rank.soft_warnings), float(rank.avg_chroma_exceed))
+                   if rank is not None else Rank(),
                    int(continuity.get("breaks") or 0), float(continuity.get("severity") or 0.0),
                    "; ".join(continuity.get("reasons") or []) or None)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from kroma_kit.catalog.projects import get_project
 from kroma_kit.catalog.runs import get_run, mark_interrupted_runs, project_spent_usd
-from kroma_kit.config import Manifest, PipelineSettings, ProjectSettings, Resolved, resolve_project_settings
+from kroma_kit.config import ProjectSettings, Resolved, resolve_project_settings
 from kroma_kit.errors import InputError, ProviderNotConfigured
 from kroma_kit.pipeline import events as ev
 from kroma_kit.pipeline.context import RunContext
@@ -42,6 +42,7 @@ from kroma_kit.postprocess.project import check_post_chain
 from kroma_kit.project_setup import resolve_ref
 from kroma_kit.providers.spend import Budgets, SpendGuard, require_confirmation
 from kroma_kit.security.secrets import project_keys
+from kroma_kit.settings_models import Manifest, PipelineSettings
 from kroma_kit.storage.runlog_live import RunLog
 from kroma_kit.storage.runlog_model import RunLogModel
 from kroma_kit.workspace import ProjectLayout, Workspace
@@ -87,7 +88,7 @@ def _resume(ws: Workspace, run: dict, *, confirm_spend: bool, on_event: ev.Event
     path = resolve_ref(root, run["run_log_path"])
     runlog = RunLog.open(path)
     log = runlog.model
-    if log.get("character_run"):  # its jobs make character images with a character provider
+    if log.character_run is not None:  # its jobs make character images with a character provider
         raise InputError(f"Run {log.run_id} is a character run: resume it with "
                          f"`kroma character resume {log.run_id}`.")
     status = log.status
@@ -130,7 +131,7 @@ def _resume(ws: Workspace, run: dict, *, confirm_spend: bool, on_event: ev.Event
     manifest = resolved.manifest
     ctx = RunContext(ws=ws, project=project, layout=ProjectLayout(root).ensure(), log=runlog, jobs=jobs,
                      provider=provider, guard_settings=GuardSettings.from_mapping(log.output_guard or {}),
-                     settings=resolved, archive_replaced=bool(log.get("archive_replaced", True)),
+                     settings=resolved, archive_replaced=log.archive_replaced is not False,
                      concurrency=workers, spend=spend, events=ev.EventEmitter(on_event),
                      cancel=cancel or threading.Event(), grayscale=manifest.output_guard.enforce_grayscale,
                      confirm_spend=confirm_spend, executor=runner)

@@ -166,6 +166,30 @@ class RankingEntry(OpenRecord):
     rank: Rank | None = None
 
 
+class CharacterJobMeta(OpenRecord):
+    """What a character run's job makes (``character_job``, written by
+    :mod:`kroma_kit.characters.generation`): the image kind and view, the character, and what a
+    portfolio or scene image starts from. Read back to resume the run and to record its images."""
+
+    kind: str = "reference"
+    view: str | None = None
+    code: str | None = None
+    character: dict[str, Any] = Field(default_factory=dict)
+    all_views: list[Any] = Field(default_factory=list)
+    scene_context: str | None = None
+    reference_image_id: str | None = None
+    reference_external_id: str | None = None
+    scene_ref: str | None = None
+
+
+class CharacterRunMarker(OpenRecord):
+    """A run that makes character images (``character_run``): whose, and which kind. Such a run
+    is resumed by ``kroma character resume``, not ``kroma run --resume``."""
+
+    code: str
+    kind: str
+
+
 class JobRecord(OpenRecord):
     id: str = Field(min_length=1)
     status: JobStatus
@@ -193,6 +217,7 @@ class JobRecord(OpenRecord):
     bg_remove: dict[str, Any] | None = None  # the winner's step blocks (STEP_BLOCKS), copied to the job
     upscale: dict[str, Any] | None = None
     color: dict[str, Any] | None = None
+    character_job: CharacterJobMeta | None = None  # jobs of a character run only
 
     def candidate(self, index: int) -> CandidateRecord | None:
         return next((c for c in self.candidates if c.candidate_index == index), None)
@@ -263,6 +288,7 @@ class RunLogRecord(OpenRecord):
     cost_events: list[CostEventRecord] = Field(default_factory=list)
     candidates_not_started: int | None = None
     s3_files: dict[str, Any] | None = None  # S3-first uploads: done, pending (kroma_kit.pipeline.s3_outputs)
+    character_run: CharacterRunMarker | None = None  # set by kroma_kit.characters.generation
 
     def job(self, job_id: str) -> JobRecord | None:
         return next((job for job in self.jobs if job.id == job_id), None)

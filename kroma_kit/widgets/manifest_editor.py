@@ -26,8 +26,9 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from kroma_kit.config import STAGES, Manifest, ProjectSettings
+from kroma_kit.config import STAGES, ProjectSettings
 from kroma_kit.errors import ConfigError, InputError, KromaError
+from kroma_kit.settings_models import Manifest
 from kroma_kit.widgets._common import Panel, button, close_tree, describe_error, esc
 from kroma_kit.workspace import Workspace
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 
 import pytest
 from PIL import Image
@@ -16,6 +17,7 @@ from kroma_kit.characters import images
 from kroma_kit.characters.generation import CharacterRunRequest, generate_character_images
 from kroma_kit.errors import ProviderError, ProviderNotConfigured
 from kroma_kit.providers.character_library import CharacterLibraryProvider
+from kroma_kit.storage.runlog import load_run_log
 from tests.fakes.character_library_server import FakeCharacterLibrary
 
 
@@ -152,3 +154,12 @@ def test_a_failed_portfolio_run_is_resumed_without_a_new_run(workspace, chars_pr
     assert [i["view"] for i in resumed["images"]] == ["front", "back"]
     assert len([c for c in library.generate_calls()]) == 2  # the failed call, then one set for both views
     assert len(images.list_character_images(workspace, "demo", "courier", kind="portfolio_item")) == 2
+    # The log says what the resume did, read as fields: whose run it is, what it was, and the
+    # failure that was tried again (kept with its attempts, as a pipeline resume keeps it).
+    log = load_run_log(resumed["run"]["run_log_path"])
+    assert log.character_run is not None and log.character_run.code == "courier"
+    assert [entry["previous_status"] for entry in log.resumes] == ["failed"]
+    assert log.pid == os.getpid() and log.status == "done"
+    retried = [c for job in log.jobs for c in job.candidates if c.previous_failures]
+    assert retried and all("HTTP 500" in c.previous_failures[0]["error"] for c in retried)
+    assert [a["status"] for c in retried for a in c.previous_failures[0]["attempts"]] == [500]

@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 from kroma_kit.catalog.prompts import prompt_history
-from kroma_kit.config import DEFAULT_PROMPTS
 from kroma_kit.errors import ConfigError, InputError
 from kroma_kit.manifest_edit import add_ref_file, import_ref_file, update_manifest
+from kroma_kit.settings_models import DEFAULT_PROMPTS
 
 
 def _png(path: Path, colour: tuple[int, int, int] = (200, 40, 40)) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from kroma_kit.dashboards import (
     run_viewer_dashboard,
 )
 from kroma_kit.dashboards.context import read_workspace
+from kroma_kit.dashboards.qa_report import DEFAULT_THRESHOLD
 from tests.dashboards.seed import DEMO, EMPTY_PROJECT
 
 BUILDERS = (project_overview_dashboard, run_viewer_dashboard, qa_report_dashboard, costs_dashboard)
@@ -100,6 +102,20 @@ def test_switching_runs_redraws_the_run_viewer_and_qa_report(seeded) -> None:
     assert (qa.figures["checked"], qa.figures["passed"], qa.figures["failed"]) == (
         counts["checked"], counts["passed"], counts["failed"])
     assert qa.chart.run_id == paid
+
+
+def test_the_qa_threshold_is_the_one_the_run_log_recorded(seeded, tmp_path: Path) -> None:
+    """Read from the run's typed log: a run checked at 3.5 shows 3.5; an unreadable log, the default."""
+    ws = read_workspace(seeded.home)
+    qa = qa_report_dashboard(ws)
+    source = Path(analytics.runs_table(ws, DEMO).iloc[0]["run_log_path"])
+    data = json.loads(source.read_text(encoding="utf-8"))
+    data["output_guard"] = {**data["output_guard"], "max_chroma_delta": 3.5}
+    recorded = tmp_path / "run.json"
+    recorded.write_text(json.dumps(data), encoding="utf-8")
+    assert qa._threshold(str(recorded)) == 3.5
+    recorded.write_text("{not json", encoding="utf-8")
+    assert qa._threshold(str(recorded)) == DEFAULT_THRESHOLD
 
 
 def test_the_url_query_picks_project_and_run(seeded, monkeypatch: pytest.MonkeyPatch) -> None:

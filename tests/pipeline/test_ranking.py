@@ -6,6 +6,7 @@ import pytest
 
 from kroma_kit.pipeline.guard import Rank
 from kroma_kit.pipeline.ranking import CandidateScore, rank_candidates
+from kroma_kit.storage.runlog_model import CandidateRecord
 
 
 def done(index: int, hard: int = 0, soft: int = 0, excess: float = 0.0) -> CandidateScore:
@@ -77,6 +78,17 @@ def test_the_result_reads_from_and_writes_to_run_log_shapes():
     assert payload["winner_index"] == 2
     assert payload["ordered"][0] == {"position": 1, "candidate_index": 2, "status": "done", "eligible": True,
                                      "rank": {"hard_failures": 0, "soft_warnings": 0, "avg_chroma_exceed": 0.0}}
+
+
+def test_a_typed_log_candidate_is_scored_by_its_fields():
+    gated = CandidateRecord.model_validate({
+        "candidate_index": 3, "status": "done",
+        "rank": {"hard_failures": 1, "soft_warnings": 2, "avg_chroma_exceed": 0.5},
+        "continuity": {"breaks": 2, "severity": 1.25, "reasons": ["face drift", "palette"]}})
+    assert CandidateScore.from_record(gated) == CandidateScore(3, "done", Rank(1, 2, 0.5), 2, 1.25,
+                                                               "face drift; palette")
+    fresh = CandidateRecord.model_validate({"candidate_index": 1, "status": "failed"})
+    assert CandidateScore.from_record(fresh) == CandidateScore(1, "failed", Rank())
 
 
 def test_duplicate_indexes_are_refused():

@@ -89,7 +89,7 @@ def test_bad_settings_fail_before_any_file_is_written(project: Path, winner: tup
 
 
 def test_from_settings_reads_the_pipeline_toggles(project: Path, winner: tuple[Path, np.ndarray]) -> None:
-    from kroma_kit.config import PostprocessSettings
+    from kroma_kit.settings_models import PostprocessSettings
 
     toggles = PostprocessSettings(bg_remove=True, bg_remove_backends=["flat"], upscale=True,
                                   upscale_backend="lanczos", upscale_scale=3, color=False)
