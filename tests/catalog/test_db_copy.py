@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from kroma_kit.catalog.catalog_copy import SKIPPED, copy_catalog, user_tables
+from kroma_kit.catalog.catalog_copy import SKIPPED, copy_catalog
 from kroma_kit.catalog.db import connect
+from kroma_kit.catalog.schema import user_tables
 from kroma_kit.errors import InputError, StorageError
 from kroma_kit.workspace import connect_sqlite
 from tests.conftest import REPO_ROOT, cli_env
