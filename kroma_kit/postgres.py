@@ -14,7 +14,8 @@ adding more. :class:`Connection` wraps a psycopg 3 connection so the same code r
 - setting pragmas (``PRAGMA x = y``) are no-ops (PostgreSQL has WAL, foreign keys and a lock wait
   of its own); reading pragmas raise :class:`sqlite3.NotSupportedError` naming the statement;
 - driver errors are raised as the ``sqlite3`` exceptions callers already catch
-  (``IntegrityError``; ``OperationalError`` "database is locked" for lock timeouts and deadlocks).
+  (``IntegrityError``, worded like SQLite's "FOREIGN KEY constraint failed" for a missing parent;
+  ``OperationalError`` "database is locked" for lock timeouts and deadlocks).
 
 Connections are pooled per URL and process (a PostgreSQL connection costs a backend fork; the
 catalog opens one per call): :meth:`Connection.close` rolls back anything open and returns it.
@@ -34,6 +35,7 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 WRITE_LOCK_KEY = 0x6B726F6D61  # "kroma": the advisory lock every BEGIN IMMEDIATE takes
 LOCK_TIMEOUT_MS = 15000  # same wait as the SQLite busy timeout
 _POOL_MAX = 8
+FOREIGN_KEY_FAILED = "FOREIGN KEY constraint failed"  # SQLite's message for a missing parent row
 
 
 def is_postgres_url(target: object) -> bool:
@@ -175,6 +177,8 @@ def _mapped(exc: Exception) -> sqlite3.Error:
     import psycopg.errors as pe
 
     message = str(exc).strip()
+    if isinstance(exc, pe.ForeignKeyViolation):  # SQLite's own words, so one test knows it on both
+        return sqlite3.IntegrityError(f"{FOREIGN_KEY_FAILED}: {message}")
     if isinstance(exc, pe.IntegrityError):
         return sqlite3.IntegrityError(f"constraint failed: {message}")
     if isinstance(exc, pe.LockNotAvailable | pe.DeadlockDetected | pe.SerializationFailure):

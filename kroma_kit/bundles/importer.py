@@ -10,6 +10,12 @@ files into the project root (a differing local file goes to ``archive/replaced/`
 Modes when the slug already exists: ``merge`` adds what the project lacks and keeps the rest;
 ``replace`` retires the existing project (archived, renamed ``<slug>-replaced-<stamp>``, its
 folder moved beside it, nothing deleted) and imports the bundle as a fresh project.
+
+The workspace's catalog may be SQLite or PostgreSQL (the bundle's ``project.db`` is always
+SQLite). Rows are copied parents first, tables and the rows of a table that refers to itself
+alike, because PostgreSQL checks each row's foreign keys as it lands; a row naming a parent the
+bundle does not hold is refused there at its INSERT, on SQLite by the check before COMMIT, with
+the same message either way, and the transaction rolls back whole.
 """
 
 from __future__ import annotations
@@ -27,9 +33,10 @@ from typing import Any
 from kroma_kit.bundles.export import BUNDLE_FORMAT
 from kroma_kit.catalog import slices
 from kroma_kit.catalog.audit import LOCAL_USER_ID, record_event
-from kroma_kit.catalog.db import connect, new_id, utcnow
+from kroma_kit.catalog.db import connect, is_foreign_key_failure, new_id, utcnow
 from kroma_kit.catalog.migrations import available_migrations
 from kroma_kit.catalog.projects import get_project, validate_slug
+from kroma_kit.catalog.schema import dangling_references, table_columns
 from kroma_kit.errors import InputError, NotFoundError
 from kroma_kit.storage.atomic import file_stamp, move_to_archive
 from kroma_kit.storage.bundle_tar import (
@@ -154,7 +161,7 @@ def _import(ws: Workspace, bundle_db: Any, meta: dict[str, Any], staged: dict[st
     conn = connect(ws.catalog_path)
     moved_folder: tuple[Path, Path] | None = None
     try:
-        slices.begin_deferred(conn)
+        slices.begin_import(conn)
         if existing is not None and mode == "replace":
             retired = f"{slug}-replaced-{file_stamp().lower()}"[:64].rstrip("-")
             old_root = Path(existing["root"])
@@ -172,7 +179,7 @@ def _import(ws: Workspace, bundle_db: Any, meta: dict[str, Any], staged: dict[st
         else:
             target_pid, root = existing["id"], Path(existing["root"])
         result.root = str(root)
-        before = set(slices.foreign_key_problems(conn))  # a catalog's old problems are not the bundle's
+        before = set(dangling_references(conn))  # a catalog's old problems are not the bundle's
         user_map = _map_users(conn, bundle_db, bundle_pid)
         _copy_rows(conn, bundle_db, bundle_pid, target_pid, merge=existing is not None, user_map=user_map,
                    old_root=str(meta.get("project_root") or ""), new_root=str(root), result=result)
@@ -180,10 +187,9 @@ def _import(ws: Workspace, bundle_db: Any, meta: dict[str, Any], staged: dict[st
                                                 "exported_at": meta.get("exported_at"),
                                                 "rows_inserted": sum(r["inserted"] for r in result.rows.values()),
                                                 "files": len(meta.get("files", []))}, project_id=target_pid)
-        dangling = [p for p in slices.foreign_key_problems(conn, sorted(result.rows)) if p not in before]
+        dangling = [p for p in dangling_references(conn, sorted(result.rows)) if p not in before]
         if dangling:
-            raise InputError(f"The bundle's rows point at rows it does not hold (table {dangling[0][0]}, "
-                             f"{len(dangling)} reference(s)); nothing was imported.")
+            raise _dangling(dangling[0][0], f"{len(dangling)} reference(s)")
         if dry_run:
             _plan_files(meta, root, result)
             slices.rollback(conn)
@@ -203,6 +209,13 @@ def _import(ws: Workspace, bundle_db: Any, meta: dict[str, Any], staged: dict[st
     finally:
         conn.close()
     return result
+
+
+def _dangling(table: str, how_many: str) -> InputError:
+    """The refusal of a bundle whose rows name rows it does not hold: SQLite finds them all at the
+    end (keys deferred), PostgreSQL at the first INSERT that names one; same words either way."""
+    return InputError(f"The bundle's rows point at rows it does not hold (table {table}, {how_many}); "
+                      "nothing was imported.")
 
 
 def _create_project_rows(conn: Any, ws: Workspace, bundle_db: Any, bundle_pid: str, slug: str,
@@ -246,7 +259,7 @@ def _copy_rows(conn: Any, bundle_db: Any, bundle_pid: str, target_pid: str, *, m
             result.warnings.append(f"table {part.table} is unknown here; its rows were not imported")
             continue
         counts = {"provided": 0, "inserted": 0, "unchanged": 0, "remapped": 0}
-        columns = set(slices.table_info(conn, part.table)[0])
+        columns = set(table_columns(conn, part.table))
         mapping = id_map.setdefault(part.table, {})
         for row in slices.slice_rows(bundle_db, part, bundle_pid):
             counts["provided"] += 1
@@ -268,7 +281,14 @@ def _copy_rows(conn: Any, bundle_db: Any, bundle_pid: str, target_pid: str, *, m
                     row["id"] = new_id()
                     counts["remapped"] += 1
                 mapping[old_id] = row["id"]
-            if slices.insert_row(conn, part.table, row, target_columns=columns):
+            try:
+                inserted = slices.insert_row(conn, part.table, row, target_columns=columns)
+            except sqlite3.IntegrityError as exc:  # PostgreSQL checks each row's keys as it lands
+                if is_foreign_key_failure(exc):
+                    detail = str(exc).partition("DETAIL:")[2].strip()  # PostgreSQL names the key
+                    raise _dangling(part.table, detail or "the first one refused") from None
+                raise
+            if inserted:
                 counts["inserted"] += 1
             else:
                 counts["unchanged"] += 1

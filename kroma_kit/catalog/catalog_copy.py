@@ -24,6 +24,14 @@ from typing import Any
 
 from kroma_kit.catalog.db import dialect
 from kroma_kit.catalog.migrations import applied_versions, migrate
+from kroma_kit.catalog.schema import (
+    dangling_references,
+    foreign_keys,
+    parents_first,
+    quote_ident,
+    table_columns,
+    user_tables,
+)
 from kroma_kit.errors import InputError, StorageError
 from kroma_kit.postgres import is_postgres_url, redact
 from kroma_kit.workspace import connect, connect_sqlite
@@ -98,13 +106,13 @@ def _fill(src: Any, out: Any, tables: list[str], report: CopyReport) -> None:
     out.execute("BEGIN IMMEDIATE")
     try:
         if postgres:
-            out.execute("TRUNCATE " + ", ".join(_q(t) for t in tables))
+            out.execute("TRUNCATE " + ", ".join(quote_ident(t) for t in tables))
         else:
             for table in tables:
-                out.execute(f"DELETE FROM {_q(table)}")
-        for table in _parents_first(out, tables):
+                out.execute(f"DELETE FROM {quote_ident(table)}")
+        for table in parents_first(tables, {t: {fk.parent for fk in foreign_keys(out, t)} for t in tables}):
             columns = [c for c in table_columns(out, table) if c in set(table_columns(src, table))]
-            rows = src.execute(f"SELECT {', '.join(_q(c) for c in columns)} FROM {_q(table)}")
+            rows = src.execute(f"SELECT {', '.join(quote_ident(c) for c in columns)} FROM {quote_ident(table)}")
             (_copy_pg if postgres else _copy_sqlite)(out, table, columns, rows)
             want, got = _fingerprint(src, table, columns), _fingerprint(out, table, columns)
             if want != got:
@@ -112,7 +120,7 @@ def _fill(src: Any, out: Any, tables: list[str], report: CopyReport) -> None:
                                    f"target {got[0]} rows ({got[1][:12]}); the target was left unchanged.")
             report.tables[table] = {"rows": want[0], "sha256": want[1]}
         if not postgres:
-            problems = out.execute("PRAGMA foreign_key_check").fetchall()
+            problems = dangling_references(out)
             if problems:
                 raise StorageError(f"The copied rows break {len(problems)} foreign keys (first: {tuple(problems[0])}); "
                                    "the target was left unchanged.")
@@ -132,7 +140,8 @@ def _copy_pg(out: Any, table: str, columns: list[str], rows: Any) -> None:
     import psycopg
 
     try:
-        with out.raw.cursor().copy(f"COPY {_q(table)} ({', '.join(_q(c) for c in columns)}) FROM STDIN") as pipe:
+        listed = ", ".join(quote_ident(c) for c in columns)
+        with out.raw.cursor().copy(f"COPY {quote_ident(table)} ({listed}) FROM STDIN") as pipe:
             for row in rows:
                 pipe.write_row(tuple(row))
     except psycopg.Error as exc:
@@ -140,7 +149,8 @@ def _copy_pg(out: Any, table: str, columns: list[str], rows: Any) -> None:
 
 
 def _copy_sqlite(out: Any, table: str, columns: list[str], rows: Any) -> None:
-    sql = f"INSERT INTO {_q(table)} ({', '.join(_q(c) for c in columns)}) VALUES ({', '.join('?' * len(columns))})"
+    listed = ", ".join(quote_ident(c) for c in columns)
+    sql = f"INSERT INTO {quote_ident(table)} ({listed}) VALUES ({', '.join('?' * len(columns))})"
     batch: list[tuple[Any, ...]] = []
     for row in rows:
         batch.append(tuple(row))
@@ -154,7 +164,7 @@ def _copy_sqlite(out: Any, table: str, columns: list[str], rows: Any) -> None:
 def _fingerprint(conn: Any, table: str, columns: list[str]) -> tuple[int, str]:
     """``(rows, checksum)``: the sum of each row's SHA-256, so row order does not matter."""
     total, count = 0, 0
-    for row in conn.execute(f"SELECT {', '.join(_q(c) for c in columns)} FROM {_q(table)}"):
+    for row in conn.execute(f"SELECT {', '.join(quote_ident(c) for c in columns)} FROM {quote_ident(table)}"):
         text = json.dumps([float(v) if isinstance(v, int | float) and not isinstance(v, bool) else v for v in row],
                           ensure_ascii=False, default=str)
         total = (total + int.from_bytes(hashlib.sha256(text.encode()).digest(), "big")) % (1 << 256)
@@ -164,57 +174,8 @@ def _fingerprint(conn: Any, table: str, columns: list[str]) -> tuple[int, str]:
 
 def _count(conn: Any, table: str, *, seed_free: bool = False) -> int:
     extra = f" WHERE id <> '{SEED_USER}'" if seed_free and table == "app_users" else ""
-    return int(conn.execute(f"SELECT COUNT(*) FROM {_q(table)}{extra}").fetchone()[0])
+    return int(conn.execute(f"SELECT COUNT(*) FROM {quote_ident(table)}{extra}").fetchone()[0])
 
 
 def _source_versions(conn: Any) -> list[str]:
     return [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
-
-
-# --------------------------------------------------------------------------- discovery on either engine
-
-def user_tables(conn: Any) -> list[str]:
-    """The catalog's tables, sorted."""
-    if dialect(conn) == "postgresql":
-        sql = ("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
-               "AND table_type = 'BASE TABLE' ORDER BY table_name")
-    else:
-        sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!' ORDER BY name"
-    return [r[0] for r in conn.execute(sql)]
-
-
-def table_columns(conn: Any, table: str) -> list[str]:
-    if dialect(conn) == "postgresql":
-        return [r[0] for r in conn.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
-            "AND table_name = ? ORDER BY ordinal_position", (table,))]
-    return [r[1] for r in conn.execute(f"PRAGMA table_info({_q(table)})")]
-
-
-def _references(conn: Any, table: str) -> set[str]:
-    if dialect(conn) == "postgresql":
-        return {r[0] for r in conn.execute(
-            "SELECT DISTINCT ccu.table_name FROM information_schema.table_constraints tc "
-            "JOIN information_schema.constraint_column_usage ccu ON ccu.constraint_name = tc.constraint_name "
-            "AND ccu.constraint_schema = tc.constraint_schema "
-            "WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_schema = current_schema() AND tc.table_name = ?",
-            (table,))}
-    return {r[2] for r in conn.execute(f"PRAGMA foreign_key_list({_q(table)})")}
-
-
-def _parents_first(conn: Any, tables: list[str]) -> list[str]:
-    """``tables`` ordered so every table comes after the tables its foreign keys point at."""
-    pending = {t: _references(conn, t) & set(tables) - {t} for t in tables}
-    ordered: list[str] = []
-    while pending:
-        ready = sorted(t for t, parents in pending.items() if not parents - set(ordered))
-        if not ready:
-            raise StorageError(f"Foreign keys form a cycle among {', '.join(sorted(pending))}.")
-        ordered += ready
-        for t in ready:
-            del pending[t]
-    return ordered
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

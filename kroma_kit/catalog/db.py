@@ -15,16 +15,23 @@ from contextlib import contextmanager
 from typing import Any
 
 from kroma_kit.clock import utcnow
+from kroma_kit.postgres import FOREIGN_KEY_FAILED
 from kroma_kit.workspace import BUSY_TIMEOUT_MS, connect
 
-__all__ = ["BUSY_TIMEOUT_MS", "connect", "dialect", "from_json", "new_id", "row_dict", "table_exists", "to_json",
-           "transaction", "utcnow"]
+__all__ = ["BUSY_TIMEOUT_MS", "connect", "dialect", "from_json", "is_foreign_key_failure", "new_id", "row_dict",
+           "table_exists", "to_json", "transaction", "utcnow"]
 
 
 def dialect(conn: Any) -> str:
     """``"postgresql"`` or ``"sqlite"``: the engine behind a catalog connection, for the few
     statements that differ (locking clauses, catalog discovery)."""
     return getattr(conn, "dialect", "sqlite")
+
+
+def is_foreign_key_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is a write refused because a row names a parent row that does not exist:
+    SQLite's "FOREIGN KEY constraint failed", which the PostgreSQL layer words the same way."""
+    return isinstance(exc, sqlite3.IntegrityError) and FOREIGN_KEY_FAILED in str(exc)
 
 
 def table_exists(conn: Any, name: str) -> bool:

@@ -13,19 +13,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kroma_kit.catalog.db import dialect, table_exists
+from kroma_kit.catalog.schema import (
+    ForeignKey,
+    dangling_references,
+    foreign_keys,
+    parents_first,
+    primary_key,
+    quote_ident,
+    rows_parents_first,
+    table_columns,
+    unique_keys,
+    user_tables,
+)
 
 NEVER_EXPORTED = frozenset({"project_api_secrets", "project_sync_state", "sync_runs", "schema_migrations",
                             "storage_pending_uploads"})
 # Handled by the bundle service itself: the project row and its storage policy belong to the
 # workspace that holds it (paths, buckets), users are matched by name.
 SPECIAL_TABLES = frozenset({"projects", "project_storage", "app_users"})
-
-
-@dataclass(frozen=True)
-class ForeignKey:
-    column: str
-    parent: str
-    parent_column: str
 
 
 @dataclass
@@ -39,43 +44,9 @@ class TableSlice:
     foreign_keys: list[ForeignKey] = field(default_factory=list)
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def user_tables(conn: sqlite3.Connection) -> list[str]:
-    if dialect(conn) == "postgresql":
-        return [r[0] for r in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
-            "AND table_type = 'BASE TABLE' ORDER BY table_name")]
-    return [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-
-
-_PG_COLUMNS = ("SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
-               "AND table_name = ? ORDER BY ordinal_position")
-_PG_PRIMARY = ("SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
-               "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = CAST(? AS regclass) AND i.indisprimary "
-               "ORDER BY array_position(CAST(i.indkey AS int2[]), a.attnum)")
-_PG_FOREIGN = ("SELECT a.attname, parent.relname, af.attname FROM pg_constraint c "
-               "JOIN pg_class parent ON parent.oid = c.confrelid "
-               "CROSS JOIN LATERAL unnest(c.conkey, c.confkey) AS k(col, fcol) "
-               "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.col "
-               "JOIN pg_attribute af ON af.attrelid = c.confrelid AND af.attnum = k.fcol "
-               "WHERE c.contype = 'f' AND c.conrelid = CAST(? AS regclass) ORDER BY c.conname, a.attnum")
-
-
 def table_info(conn: sqlite3.Connection, table: str) -> tuple[list[str], list[str], list[ForeignKey]]:
-    """``(columns, primary key, foreign keys)`` of ``table`` (SQLite pragmas / PostgreSQL catalogs)."""
-    if dialect(conn) == "postgresql":
-        return ([r[0] for r in conn.execute(_PG_COLUMNS, (table,))],
-                [r[0] for r in conn.execute(_PG_PRIMARY, (_q(table),))],
-                [ForeignKey(r[0], r[1], r[2]) for r in conn.execute(_PG_FOREIGN, (_q(table),))])
-    cols = conn.execute(f"PRAGMA table_info({_q(table)})").fetchall()
-    columns = [c[1] for c in cols]
-    primary = [c[1] for c in sorted((c for c in cols if c[5]), key=lambda c: c[5])]
-    fks = [ForeignKey(r[3], r[2], r[4] or "id") for r in conn.execute(f"PRAGMA foreign_key_list({_q(table)})")]
-    return columns, primary, fks
+    """``(columns, primary key, foreign keys)`` of ``table``, on either engine."""
+    return table_columns(conn, table), primary_key(conn, table), foreign_keys(conn, table)
 
 
 def project_slices(conn: sqlite3.Connection) -> list[TableSlice]:
@@ -95,25 +66,13 @@ def project_slices(conn: sqlite3.Connection) -> list[TableSlice]:
             links = [fk for fk in fks if fk.parent in where and fk.parent != table]
             if links:
                 where[table] = " OR ".join(
-                    f"{_q(fk.column)} IN (SELECT {_q(fk.parent_column)} FROM {_q(fk.parent)} WHERE {where[fk.parent]})"
+                    f"{quote_ident(fk.column)} IN (SELECT {quote_ident(fk.parent_column)} "
+                    f"FROM {quote_ident(fk.parent)} WHERE {where[fk.parent]})"
                     for fk in links)
                 changed = True
-    ordered = _parents_first([t for t in where if t in info], {t: info[t][2] for t in where if t in info})
+    ordered = parents_first([t for t in where if t in info],
+                            {t: [fk.parent for fk in info[t][2]] for t in where if t in info})
     return [TableSlice(t, where[t], *info[t]) for t in ordered]
-
-
-def _parents_first(tables: list[str], fks: dict[str, list[ForeignKey]]) -> list[str]:
-    done: list[str] = []
-    pending = sorted(tables)
-    while pending:
-        ready = [t for t in pending if all(fk.parent in done or fk.parent == t or fk.parent not in tables
-                                           for fk in fks[t])]
-        if not ready:  # a cycle: keep the rest in name order (deferred FK checks cover it)
-            ready = pending[:1]
-        for table in ready:
-            done.append(table)
-            pending.remove(table)
-    return done
 
 
 def unscoped_tables(conn: sqlite3.Connection) -> list[str]:
@@ -123,22 +82,29 @@ def unscoped_tables(conn: sqlite3.Connection) -> list[str]:
 
 
 def slice_rows(conn: sqlite3.Connection, part: TableSlice, project_id: str) -> list[dict[str, Any]]:
-    cols = ", ".join(_q(c) for c in part.columns)
-    rows = conn.execute(f"SELECT {cols} FROM {_q(part.table)} WHERE {part.where}", {"pid": project_id})
-    return [dict(zip(part.columns, row, strict=True)) for row in rows]
+    """The slice's rows; in a table referring to itself (``character_images.parent_image_id``) each
+    row comes after the row it names, so it can be inserted where keys are checked row by row
+    (PostgreSQL) and its parent's new id is known when ids are remapped."""
+    cols = ", ".join(quote_ident(c) for c in part.columns)
+    rows = [dict(zip(part.columns, row, strict=True)) for row in
+            conn.execute(f"SELECT {cols} FROM {quote_ident(part.table)} WHERE {part.where}", {"pid": project_id})]
+    for fk in part.foreign_keys:
+        if fk.parent == part.table:
+            rows = rows_parents_first(rows, fk.parent_column, fk.column)
+    return rows
 
 
 def slice_has_row(conn: sqlite3.Connection, part: TableSlice, project_id: str, key: dict[str, Any]) -> bool:
     """Whether the row with primary key ``key`` exists inside project ``project_id``'s slice."""
-    cond = " AND ".join(f"{_q(c)} = :k_{i}" for i, c in enumerate(key))
+    cond = " AND ".join(f"{quote_ident(c)} = :k_{i}" for i, c in enumerate(key))
     params = {"pid": project_id, **{f"k_{i}": v for i, v in enumerate(key.values())}}
-    return conn.execute(f"SELECT 1 FROM {_q(part.table)} WHERE {cond} AND ({part.where})", params).fetchone() \
+    return conn.execute(f"SELECT 1 FROM {quote_ident(part.table)} WHERE {cond} AND ({part.where})", params).fetchone() \
         is not None
 
 
 def row_exists(conn: sqlite3.Connection, table: str, key: dict[str, Any]) -> bool:
-    cond = " AND ".join(f"{_q(c)} = ?" for c in key)
-    return conn.execute(f"SELECT 1 FROM {_q(table)} WHERE {cond}", tuple(key.values())).fetchone() is not None
+    cond = " AND ".join(f"{quote_ident(c)} = ?" for c in key)
+    return conn.execute(f"SELECT 1 FROM {quote_ident(table)} WHERE {cond}", tuple(key.values())).fetchone() is not None
 
 
 def insert_row(conn: sqlite3.Connection, table: str, row: dict[str, Any], *,
@@ -147,13 +113,13 @@ def insert_row(conn: sqlite3.Connection, table: str, row: dict[str, Any], *,
     False when a unique key already held it."""
     known = target_columns if target_columns is not None else set(table_info(conn, table)[0])
     cols = [c for c in row if c in known]
-    sql = (f"INSERT INTO {_q(table)} ({', '.join(_q(c) for c in cols)}) VALUES "
+    sql = (f"INSERT INTO {quote_ident(table)} ({', '.join(quote_ident(c) for c in cols)}) VALUES "
            f"({', '.join('?' for _ in cols)}) ON CONFLICT DO NOTHING")
     return conn.execute(sql, tuple(row[c] for c in cols)).rowcount > 0
 
 
 def count_rows(conn: sqlite3.Connection, table: str) -> int:
-    return int(conn.execute(f"SELECT COUNT(*) FROM {_q(table)}").fetchone()[0])
+    return int(conn.execute(f"SELECT COUNT(*) FROM {quote_ident(table)}").fetchone()[0])
 
 
 def project_row(conn: sqlite3.Connection, project_id: str) -> dict[str, Any] | None:
@@ -208,14 +174,11 @@ def secret_names(conn: sqlite3.Connection, project_id: str) -> list[dict[str, st
 
 def find_conflicting_id(conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> str | None:
     """The ``id`` of the row that holds one of ``row``'s unique keys (other than ``id``), if any."""
-    for index in conn.execute(f"PRAGMA index_list({_q(table)})").fetchall():
-        if not index[2]:  # not unique
-            continue
-        cols = [c[2] for c in conn.execute(f"PRAGMA index_info({_q(index[1])})").fetchall()]
+    for cols in unique_keys(conn, table):
         if cols == ["id"] or any(c not in row for c in cols):
             continue
-        cond = " AND ".join(f"{_q(c)} = ?" for c in cols)
-        found = conn.execute(f"SELECT id FROM {_q(table)} WHERE {cond}", tuple(row[c] for c in cols)).fetchone()
+        cond = " AND ".join(f"{quote_ident(c)} = ?" for c in cols)
+        found = conn.execute(f"SELECT id FROM {quote_ident(table)} WHERE {cond}", tuple(row[c] for c in cols)).fetchone()
         if found:
             return found[0]
     return None
@@ -226,16 +189,6 @@ def migration_versions(conn: sqlite3.Connection) -> list[str]:
     if not table_exists(conn, "schema_migrations"):
         return []
     return [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
-
-
-def foreign_key_problems(conn: sqlite3.Connection, tables: list[str] | None = None) -> list[tuple[Any, ...]]:
-    """Rows whose foreign keys point nowhere (checked before a deferred commit would refuse)."""
-    if tables is None:
-        return [tuple(r) for r in conn.execute("PRAGMA foreign_key_check").fetchall()]
-    found: list[tuple[Any, ...]] = []
-    for table in tables:
-        found += [tuple(r) for r in conn.execute(f"PRAGMA foreign_key_check({_q(table)})").fetchall()]
-    return found
 
 
 def list_exports(conn: sqlite3.Connection, project_id: str, limit: int = 50) -> list[dict[str, Any]]:
@@ -265,17 +218,22 @@ def copy_project_slice(source: sqlite3.Connection, out: sqlite3.Connection, proj
         out.execute("ROLLBACK")
         raise
     out.execute("COMMIT")
-    problems = foreign_key_problems(out)
+    problems = dangling_references(out)
     if problems:
         raise ValueError(f"{len(problems)} dangling reference(s), first in table {problems[0][0]}")
     out.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal beside it
     return counts
 
 
-def begin_deferred(conn: sqlite3.Connection) -> None:
-    """Start a write transaction whose foreign keys are checked at commit (rows may arrive in any order)."""
+def begin_import(conn: sqlite3.Connection) -> None:
+    """Start the write transaction an import runs in. SQLite checks its foreign keys at COMMIT
+    (the slices' rows are then checked whole with :func:`dangling_references`); PostgreSQL checks
+    each row as it lands (the migrations declare no key DEFERRABLE), so rows must arrive parents
+    first, as :func:`project_slices` and :func:`slice_rows` order them, and a missing parent fails
+    the INSERT itself (:func:`kroma_kit.catalog.db.is_foreign_key_failure`)."""
     conn.execute("BEGIN IMMEDIATE")
-    conn.execute("PRAGMA defer_foreign_keys = ON")
+    if dialect(conn) != "postgresql":
+        conn.execute("PRAGMA defer_foreign_keys = ON")
 
 
 def commit(conn: sqlite3.Connection) -> None:

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from kroma_kit.catalog.catalog_copy import SKIPPED, copy_catalog, user_tables
+from kroma_kit.catalog.catalog_copy import SKIPPED, copy_catalog
 from kroma_kit.catalog.db import connect
+from kroma_kit.catalog.schema import user_tables
 from kroma_kit.errors import InputError, StorageError
 from kroma_kit.workspace import connect_sqlite
 from tests.conftest import REPO_ROOT, cli_env
-from tests.pipeline.runsupport import demo, sample_files  # noqa: F401 - fixtures
 
 
 @pytest.fixture
@@ -94,26 +94,3 @@ def test_cli_copies_to_postgresql_and_the_workspace_then_runs_on_it(filled, pg_s
     assert listed.returncode == 0, listed.stderr
     assert [p["slug"] for p in json.loads(listed.stdout)] == ["demo"]
     pg_server.release(url)
-
-
-@pytest.mark.parametrize("catalog_engine", ["postgresql"], indirect=True)
-def test_a_project_bundle_exported_from_postgresql_imports_into_a_sqlite_workspace(
-        workspace, demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811 - fixture
-    """Bundles discover the schema on PostgreSQL too (information_schema / pg_catalog)."""
-    from kroma_kit import analytics
-    from kroma_kit.bundles.export import export_project
-    from kroma_kit.bundles.importer import import_bundle
-    from kroma_kit.catalog import open_workspace
-    from kroma_kit.pipeline.execute import dry_run
-    from kroma_kit.pipeline.plan import PlanRequest
-
-    dry_run(workspace, PlanRequest(project="demo", candidates=2))
-    before = analytics.project_summary(workspace, "demo")
-    bundle = export_project(workspace, "demo", output=tmp_path / "out" / "demo.tar.gz")
-    monkeypatch.delenv("KROMA_CATALOG_URL")
-    home = open_workspace(tmp_path / "sqlite-home")
-    assert home.engine == "sqlite"
-    import_bundle(home, bundle.path)
-    after = analytics.project_summary(home, "demo")
-    assert {k: v for k, v in after.items() if k != "project_id"} == \
-        {k: v for k, v in before.items() if k != "project_id"}
