@@ -31,7 +31,7 @@ from kroma_kit.characters.prompting import (
     suggest_reference_prompt,
 )
 from kroma_kit.characters.records import DEFAULT_PORTFOLIO_VIEWS, Character, CharacterImage
-from kroma_kit.config import ProjectSettings, Resolved, resolve_project_settings
+from kroma_kit.config import ProjectSettings, resolve_project_settings
 from kroma_kit.errors import InputError, ProviderError, ProviderNotConfigured, SpendError
 from kroma_kit.imaging import open_image, sanitize_stem
 from kroma_kit.pipeline import events as ev
@@ -39,6 +39,7 @@ from kroma_kit.pipeline.context import RunContext
 from kroma_kit.pipeline.execute import run_context
 from kroma_kit.pipeline.guard import GuardSettings
 from kroma_kit.pipeline.plan import Plan, PlannedJob, build_provider, postprocess_record
+from kroma_kit.pipeline.resume import settings_from_log
 from kroma_kit.pipeline.runlog import RunLog, log_from_plan, run_log_path
 from kroma_kit.pipeline.summary import RunSummary
 from kroma_kit.processes import process_start_token, this_host
@@ -48,7 +49,6 @@ from kroma_kit.providers.character_library import CharacterLibraryProvider
 from kroma_kit.providers.character_request import CharacterImageRequest
 from kroma_kit.providers.character_sketch import CharacterSketchProvider
 from kroma_kit.providers.spend import Budgets, SpendGuard, require_confirmation
-from kroma_kit.settings_models import Manifest, PipelineSettings
 from kroma_kit.storage.runlog import actual_cost
 from kroma_kit.storage.runlog_model import CharacterJobMeta, RunLogModel
 from kroma_kit.workspace import ProjectLayout, Workspace
@@ -309,14 +309,6 @@ def _jobs_from_log(log: RunLogModel, root: Path) -> list[CharacterJob]:
     return jobs
 
 
-def _settings_from_log(log: RunLogModel, root: Path) -> ProjectSettings:
-    """The settings the run was planned with (its log's snapshot), not today's."""
-    settings = PipelineSettings.model_validate(log.settings_snapshot)
-    manifest = Manifest.model_validate(log.manifest)
-    return ProjectSettings(settings, manifest, Resolved(log.settings_snapshot, {}), Resolved(log.manifest, {}),
-                           root, None)
-
-
 def resume_character_run(ws: Workspace, run_id: str, *, confirm_spend: bool = False,
                          on_event: ev.EventCallback | None = None) -> CharacterRunResult:
     """Finish a character run that stopped (process died, provider failures): candidates on
@@ -337,7 +329,7 @@ def resume_character_run(ws: Workspace, run_id: str, *, confirm_spend: bool = Fa
         raise InputError(f"Run {log.run_id} is not a character run; resume it with `kroma run --resume`.")
     if log.status not in RESUMABLE:
         raise InputError(f"Run {log.run_id} is {log.status}; only {', '.join(RESUMABLE)} runs can be resumed.")
-    resolved = _settings_from_log(log, root)
+    resolved = settings_from_log(log, root)
     provider = build_character_provider(log.provider, resolved)
     require_confirmation(provider.paid, confirm_spend, provider.code)
     today = resolve_project_settings(root).settings.budgets

@@ -50,7 +50,9 @@ from kroma_kit.workspace import ProjectLayout, Workspace
 RESUMABLE = ("interrupted", "partial", "failed")
 
 
-def _settings_from_log(log: RunLogModel, root: Path) -> ProjectSettings:
+def settings_from_log(log: RunLogModel, root: Path) -> ProjectSettings:
+    """The settings the run was planned with (its log's snapshot), not today's: a resume finishes
+    the run it was, whatever the project's settings have become since (pipeline and character runs)."""
     settings = PipelineSettings.model_validate(log.settings_snapshot)
     manifest = Manifest.model_validate(log.manifest)
     return ProjectSettings(settings, manifest, Resolved(log.settings_snapshot, {}), Resolved(log.manifest, {}),
@@ -101,7 +103,7 @@ def _resume(ws: Workspace, run: dict, *, confirm_spend: bool, on_event: ev.Event
     if status not in RESUMABLE:
         raise InputError(f"Run {log.run_id} is {status}; only {', '.join(RESUMABLE)} runs can be resumed.")
 
-    resolved = _settings_from_log(log, root)
+    resolved = settings_from_log(log, root)
     provider = build_provider(log.provider, resolved)
     refine_paid = refine_is_paid(log.postprocess or {})
     require_confirmation(provider.paid or refine_paid, confirm_spend, provider.code)
