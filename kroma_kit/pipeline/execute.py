@@ -7,7 +7,7 @@ jobs arrive early. Each candidate goes through :mod:`kroma_kit.pipeline.candidat
 last candidate settles, the job is ranked (seed rule) and its winner recorded. Cancel
 (``threading.Event`` or Ctrl-C) and the budget stop new calls; calls in flight finish and are
 recorded; the run ends ``partial``. The log and the catalog agree at the end: the run log is
-ingested once more in full.
+ingested once more, every job the live mirror has not already written as it now is.
 
 ``dry_run`` writes the same log with every job ``planned`` and ingests it: no call, no image.
 """
@@ -179,7 +179,9 @@ def run_context(ctx: RunContext) -> RunSummary:
                 close()  # the HTTP client of a paid provider; a new run builds a new one
     ctx.recorder.close()
     # The live log, read inside the catalog transaction: an override made during the run is kept.
-    ingest_log_data(ctx.ws, ctx.log.current, ctx.log.path, current_job=ctx.log.job_snapshot)
+    # Jobs the live mirror committed as they still are are not written again (see CatalogRecorder).
+    ingest_log_data(ctx.ws, ctx.log.current, ctx.log.path, current_job=ctx.log.job_snapshot,
+                    mirrored=ctx.recorder.mirrored_jobs())
     s3_outputs.after_run(ctx)  # S3-first projects: the rest of the run, then its log, to the bucket
     summary = RunSummary.from_log(ctx.log.model, ctx.log.path)
     ctx.events.emit(ev.Finished(ctx.log.run_id, status=summary.status, status_reason=summary.status_reason,
