@@ -15,7 +15,8 @@ from kroma_kit.pipeline import events as ev
 from kroma_kit.pipeline.continuity_step import ContinuityStep
 from kroma_kit.pipeline.executor import Executor, ThreadExecutor
 from kroma_kit.pipeline.guard import GuardSettings
-from kroma_kit.pipeline.plan import PlannedJob, build_provider
+from kroma_kit.pipeline.plan import build_provider
+from kroma_kit.pipeline.plan_model import PlannedJob
 from kroma_kit.pipeline.recorder import CatalogRecorder
 from kroma_kit.providers.base import ImageProvider
 from kroma_kit.providers.spend import SpendGuard

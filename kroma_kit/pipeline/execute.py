@@ -33,7 +33,8 @@ from kroma_kit.pipeline.executor import Executor, executor_for
 from kroma_kit.pipeline.guard import GuardSettings
 from kroma_kit.pipeline.model_check import check_paid_models, offline_model_warnings
 from kroma_kit.pipeline.pixel_kernel import warm_in_background
-from kroma_kit.pipeline.plan import PlannedJob, PlanRequest, plan_run
+from kroma_kit.pipeline.plan import plan_run
+from kroma_kit.pipeline.plan_model import PlannedJob, PlanRequest
 from kroma_kit.pipeline.ranking import CandidateScore, rank_candidates
 from kroma_kit.pipeline.runlog import RunLog, log_from_plan, run_log_path
 from kroma_kit.pipeline.stage_cache import remember_run, reuse_cached

@@ -27,7 +27,7 @@ def filled(workspace):
     from kroma_kit.catalog.instructions import create_instruction
     from kroma_kit.catalog.projects import create_project
     from kroma_kit.pipeline.execute import dry_run
-    from kroma_kit.pipeline.plan import PlanRequest
+    from kroma_kit.pipeline.plan_model import PlanRequest
     from kroma_kit.project_setup import install_sample_project
 
     project = create_project(workspace, "demo", "Démo ✓")
@@ -105,7 +105,7 @@ def test_a_project_bundle_exported_from_postgresql_imports_into_a_sqlite_workspa
     from kroma_kit.bundles.importer import import_bundle
     from kroma_kit.catalog import open_workspace
     from kroma_kit.pipeline.execute import dry_run
-    from kroma_kit.pipeline.plan import PlanRequest
+    from kroma_kit.pipeline.plan_model import PlanRequest
 
     dry_run(workspace, PlanRequest(project="demo", candidates=2))
     before = analytics.project_summary(workspace, "demo")
