@@ -164,7 +164,9 @@ def run_context(ctx: RunContext) -> RunSummary:
             with ctx.executor.attach(ctx):  # threads: nothing; dask: the cluster for this run's tasks
                 _run_tasks(ctx, tasks)
         finally:
-            ctx.log.stop_write_behind()
+            # Not flushed here: the run's settling (or its failure, below) is the next change and
+            # writes everything pending, in the seed's layout.
+            ctx.log.stop_write_behind(flush=False)
         _settle_run(ctx)
         remember_run(ctx)  # stage cache: index what this run made for the next one
     except BaseException as exc:

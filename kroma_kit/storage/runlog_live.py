@@ -308,16 +308,19 @@ class RunLog:
                 self._writer = threading.Thread(target=self._write_behind, name="kroma-runlog", daemon=True)
                 self._writer.start()
 
-    def stop_write_behind(self) -> None:
+    def stop_write_behind(self, *, flush: bool = True) -> None:
         """Write what is pending and stop the background writer; from now on every change waits
-        for its write again. Raises what that last write raises."""
+        for its write again. Raises what that last write raises. ``flush=False`` leaves what is
+        pending to the caller's next change, which writes it (a run settling right after: one
+        atomic write and its fsyncs instead of two back to back)."""
         with self._writer_cond:
             thread, self._closing = self._writer, True
             self._writer_cond.notify_all()
         if thread is not None:
             thread.join()
         self._writer = None
-        self._write(self._version)
+        if flush:
+            self._write(self._version)
 
     def _write_behind(self) -> None:
         while True:
