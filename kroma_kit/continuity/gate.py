@@ -142,6 +142,11 @@ class ContinuityGate:
         self._silhouettes: dict[str, ident.Cutout] = {}
         self._references_lock = threading.Lock()  # guards the three lazy caches above
 
+    def prepare(self) -> None:
+        """Compute the style references' features now instead of on the first score (a run does
+        it while its first provider calls are in flight)."""
+        self._style_references()
+
     def _style_references(self) -> list[Any]:
         with self._references_lock:
             if self._style_refs is None:

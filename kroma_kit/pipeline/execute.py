@@ -154,6 +154,7 @@ def run_context(ctx: RunContext) -> RunSummary:
         tasks = reuse_cached(ctx, tasks)  # stage cache: unchanged candidates settle here, unpaid
         if tasks and ctx.guard_settings.enabled:
             warm_in_background()  # the guard's compiled kernel, ready by the time the first image is
+        warming = ctx.warm_continuity() if any(action == "generate" for _job, _index, action in tasks) else None
         # Workers never wait on the log's fsync (see RunLog); nor do the jobs settled from the
         # cache here: one write carries them all, not one fsync per job.
         ctx.log.start_write_behind()
@@ -164,6 +165,8 @@ def run_context(ctx: RunContext) -> RunSummary:
             with ctx.executor.attach(ctx):  # threads: nothing; dask: the cluster for this run's tasks
                 _run_tasks(ctx, tasks)
         finally:
+            if warming is not None:
+                warming.join()  # long done: its files and catalog reads end with the run
             # Not flushed here: the run's settling (or its failure, below) is the next change and
             # writes everything pending, in the seed's layout.
             ctx.log.stop_write_behind(flush=False)
