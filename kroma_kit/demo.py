@@ -66,7 +66,7 @@ def _run_style_stage(ws):
     from kroma_kit.cli.output import print_table
     from kroma_kit.cli.progress import RunProgress
     from kroma_kit.pipeline.execute import execute_run
-    from kroma_kit.pipeline.plan import PlanRequest
+    from kroma_kit.pipeline.plan_model import PlanRequest
 
     _say()
     _say("Running the style stage with the local provider, 3 candidates per scene ...")

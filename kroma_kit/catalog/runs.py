@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,8 @@ def _project_for_log(ws: Workspace, log: RunLogModel) -> dict[str, Any]:
 
 
 def ingest_log_data(ws: Workspace, log: RunLogModel | dict[str, Any] | Callable[[], dict[str, Any]], path: Path, *,
-                    audit: bool = True, current_job: CurrentJob | None = None) -> dict[str, Any]:
+                    audit: bool = True, current_job: CurrentJob | None = None,
+                    mirrored: Mapping[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Ingest an already-read run log (see :func:`ingest_run_log`): the typed model or its JSON data.
 
     ``log`` may be a function returning the log: it is called inside the catalog write
@@ -46,6 +47,12 @@ def ingest_log_data(ws: Workspace, log: RunLogModel | dict[str, Any] | Callable[
     either wholly in what is ingested or lands after it; the executor passes its live log this way.
     ``current_job(job_id)`` says where a job's files are now when one has moved since ``log`` was
     taken; by default the log file at ``path`` is read again (only when it changed).
+
+    ``mirrored`` (job id -> the job's JSON data) names jobs whose rows this process already
+    committed from exactly that data (the executor's live mirror, :mod:`kroma_kit.pipeline.recorder`):
+    a job whose data is still equal is not written again, since writing it would give the same rows
+    (hashing every file of the run once more was most of a run's closing ingest). A job that changed
+    since, or that the mirror never wrote, is written as usual; without ``mirrored`` every job is.
     """
     project = _project_for_log(ws, as_run_log(log() if callable(log) else log))
     root = Path(project["root"])
@@ -53,11 +60,18 @@ def ingest_log_data(ws: Workspace, log: RunLogModel | dict[str, Any] | Callable[
     conn = ws.connect()
     try:
         with transaction(conn):
-            data = as_run_log(log() if callable(log) else log)
+            raw = log() if callable(log) else log
+            data = as_run_log(raw)
             ingestor = Ingestor(conn, project, current_job=current_job or _log_file_jobs(path))
             ingestor.run_row(data, log_rel)
-            candidates = reports = 0
+            candidates = reports = unchanged = 0
+            given = _jobs_as_given(raw)
             for job in data.jobs:
+                known = mirrored.get(job.id) if mirrored else None
+                if known is not None and known == (given[job.id] if job.id in given else job.to_json_data()):
+                    candidates += len(job.candidates)
+                    unchanged += 1
+                    continue
                 counts = ingestor.job(data, job)
                 candidates += counts["candidates"]
                 reports += counts["quality_reports"]
@@ -68,6 +82,7 @@ def ingest_log_data(ws: Workspace, log: RunLogModel | dict[str, Any] | Callable[
                       "assets_upserted": ingestor.counts["assets_upserted"], "asset_links": ingestor.counts["links"],
                       "missing_files": ingestor.counts["missing_files"], "notes": ingestor.notes,
                       "quality_reports_written": reports, "cost_events_written": costs,
+                      "jobs_unchanged": unchanged,
                       "run_log_asset_id": log_asset}
             if audit:
                 record_event(conn, "run.ingested", {k: v for k, v in result.items() if k != "ok"},
@@ -75,6 +90,13 @@ def ingest_log_data(ws: Workspace, log: RunLogModel | dict[str, Any] | Callable[
     finally:
         conn.close()
     return result
+
+
+def _jobs_as_given(raw: RunLogModel | dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The jobs of a log passed as JSON data, by id, as given: the form the mirror remembers."""
+    if not isinstance(raw, dict):
+        return {}
+    return {job["id"]: job for job in raw.get("jobs") or [] if isinstance(job, dict) and "id" in job}
 
 
 def _log_file_jobs(path: Path) -> CurrentJob:

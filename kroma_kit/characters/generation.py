@@ -38,7 +38,8 @@ from kroma_kit.pipeline import events as ev
 from kroma_kit.pipeline.context import RunContext
 from kroma_kit.pipeline.execute import run_context
 from kroma_kit.pipeline.guard import GuardSettings
-from kroma_kit.pipeline.plan import Plan, PlannedJob, build_provider, postprocess_record
+from kroma_kit.pipeline.plan import build_provider, postprocess_record
+from kroma_kit.pipeline.plan_model import Plan, PlannedJob
 from kroma_kit.pipeline.resume import settings_from_log
 from kroma_kit.pipeline.runlog import RunLog, log_from_plan, run_log_path
 from kroma_kit.pipeline.summary import RunSummary

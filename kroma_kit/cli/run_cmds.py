@@ -128,7 +128,7 @@ def _postprocess(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def _request(args: argparse.Namespace):
-    from kroma_kit.pipeline.plan import PlanRequest
+    from kroma_kit.pipeline.plan_model import PlanRequest
 
     scenes = [ref.strip() for ref in args.scene_refs.split(",") if ref.strip()] if args.scene_refs else None
     return PlanRequest(project=args.project, stage=args.stage, time=args.time, weather=args.weather,

@@ -9,6 +9,7 @@ the project sets ``continuity.fail_on_break``; the reasons read like "identity 0
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -126,7 +127,11 @@ class ContinuityResult:
 
 class ContinuityGate:
     """Scores images against one context and calibration. The references' features are computed
-    once, on the first score, and reused for every candidate of a run."""
+    once, on the first score, and reused for every candidate of a run.
+
+    A run's workers share one gate and the first wave of candidates scores at the same moment: the
+    lazy reference features are made under a lock, so they are computed once, not once per worker
+    (eight workers each computing them cost eight times the CPU, all under the GIL)."""
 
     def __init__(self, context: ContinuityContext, calibration: Calibration, settings: GateSettings | None = None):
         self.context = context
@@ -135,24 +140,32 @@ class ContinuityGate:
         self._style_refs: list[Any] | None = None
         self._characters: dict[tuple[str, bool], tuple[list[ident.IdentityFeatures], ident.Signature]] = {}
         self._silhouettes: dict[str, ident.Cutout] = {}
+        self._references_lock = threading.Lock()  # guards the three lazy caches above
+
+    def prepare(self) -> None:
+        """Compute the style references' features now instead of on the first score (a run does
+        it while its first provider calls are in flight)."""
+        self._style_references()
 
     def _style_references(self) -> list[Any]:
-        if self._style_refs is None:
-            paths = self.context.style.paths if self.context.style else ()
-            self._style_refs = [style_features(path) for path in paths]
-        return self._style_refs
+        with self._references_lock:
+            if self._style_refs is None:
+                paths = self.context.style.paths if self.context.style else ()
+                self._style_refs = [style_features(path) for path in paths]
+            return self._style_refs
 
     def _character(self, code: str, lit: bool = False) -> tuple[list[ident.IdentityFeatures], ident.Signature]:
         """The character's reference features and signature, as they are or light-normalised
         (``lit``: the signature is then the normalised references' own, a declared hex colour
         does not survive a relit page)."""
-        if (code, lit) not in self._characters:
-            reference = self.context.character(code)
-            features = [ident.identity_features(path, lit=lit) for path in reference.paths]
-            if lit:
-                reference = CharacterReference(reference.code, reference.paths)
-            self._characters[(code, lit)] = (features, ident.signature_of(reference, features))
-        return self._characters[(code, lit)]
+        with self._references_lock:
+            if (code, lit) not in self._characters:
+                reference = self.context.character(code)
+                features = [ident.identity_features(path, lit=lit) for path in reference.paths]
+                if lit:
+                    reference = CharacterReference(reference.code, reference.paths)
+                self._characters[(code, lit)] = (features, ident.signature_of(reference, features))
+            return self._characters[(code, lit)]
 
     def score_style(self, rgba: Any, size: tuple[int, int], stage: str | None = None) -> StyleScore | None:
         """Style drift against the thresholds calibrated for ``stage`` (a night page is judged
@@ -197,10 +210,11 @@ class ContinuityGate:
 
     def _silhouette(self, code: str) -> ident.Cutout:
         """The character's best reference cut out (the figure a placement composites)."""
-        if code not in self._silhouettes:
-            rgba = load_rgba(self.context.character(code).paths[0])[0]
-            self._silhouettes[code] = ident.cut_foreground(downscale(rgba, ident.CUT_SIDE))
-        return self._silhouettes[code]
+        with self._references_lock:
+            if code not in self._silhouettes:
+                rgba = load_rgba(self.context.character(code).paths[0])[0]
+                self._silhouettes[code] = ident.cut_foreground(downscale(rgba, ident.CUT_SIDE))
+            return self._silhouettes[code]
 
     @staticmethod
     def _whole_image_identity(rgba: Any, references: list[ident.IdentityFeatures], signature: ident.Signature,

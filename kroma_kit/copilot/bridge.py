@@ -9,7 +9,7 @@ from typing import Any
 from kroma_kit.copilot.context import ProjectContext
 from kroma_kit.errors import InputError
 from kroma_kit.pipeline.execute import dry_run
-from kroma_kit.pipeline.plan import PlanRequest
+from kroma_kit.pipeline.plan_model import PlanRequest
 from kroma_kit.workspace import Workspace
 
 

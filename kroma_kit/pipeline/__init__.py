@@ -7,8 +7,8 @@ same code; nothing here imports widgets or the CLI.
 # The public face of the staged generation pipeline (imported lazily: `import kroma_kit.pipeline`
 # must stay cheap for the guard and ranking modules that live beside it).
 _EXPORTS = {
-    "PlanRequest": "kroma_kit.pipeline.plan", "Plan": "kroma_kit.pipeline.plan",
-    "PlannedJob": "kroma_kit.pipeline.plan", "plan_run": "kroma_kit.pipeline.plan",
+    "PlanRequest": "kroma_kit.pipeline.plan_model", "Plan": "kroma_kit.pipeline.plan_model",
+    "PlannedJob": "kroma_kit.pipeline.plan_model", "plan_run": "kroma_kit.pipeline.plan",
     "dry_run": "kroma_kit.pipeline.execute", "execute_run": "kroma_kit.pipeline.execute",
     "resume_run": "kroma_kit.pipeline.resume", "RunSummary": "kroma_kit.pipeline.summary",
     "read_run_log": "kroma_kit.pipeline.runlog", "RunEvent": "kroma_kit.pipeline.events",

@@ -29,7 +29,7 @@ from kroma_kit.storage.runlog_model import CandidateRecord
 
 if TYPE_CHECKING:
     from kroma_kit.pipeline.context import RunContext
-    from kroma_kit.pipeline.plan import PlannedJob
+    from kroma_kit.pipeline.plan_model import PlannedJob
 
 NOT_STARTED = "not_started"
 

@@ -6,6 +6,7 @@ of them imports another to name its type.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,8 @@ from kroma_kit.pipeline import events as ev
 from kroma_kit.pipeline.continuity_step import ContinuityStep
 from kroma_kit.pipeline.executor import Executor, ThreadExecutor
 from kroma_kit.pipeline.guard import GuardSettings
-from kroma_kit.pipeline.plan import PlannedJob, build_provider
+from kroma_kit.pipeline.plan import build_provider
+from kroma_kit.pipeline.plan_model import PlannedJob
 from kroma_kit.pipeline.recorder import CatalogRecorder
 from kroma_kit.providers.base import ImageProvider
 from kroma_kit.providers.spend import SpendGuard
@@ -74,6 +76,23 @@ class RunContext:
                 self._continuity = ContinuityStep.for_project(self.ws, self.layout.root, self.settings,
                                                               self.project.get("slug")) or False
             return self._continuity or None
+
+    def warm_continuity(self) -> threading.Thread:
+        """Build the continuity gate and its style references on a background thread, while the
+        run's first provider calls are in flight: the first finished candidates (a whole wave of
+        them at once when workers run in parallel) then do not queue behind it. A failure here is
+        left to the first candidate, which builds the gate again and records what went wrong."""
+        def warm() -> None:
+            try:
+                step = self.continuity()
+                if step is not None:
+                    step.gate.prepare()
+            except Exception:  # noqa: BLE001 - the candidate that needs the gate meets it again
+                logging.getLogger(__name__).debug("continuity warm-up failed", exc_info=True)
+
+        thread = threading.Thread(target=warm, name="kroma-continuity-warmup", daemon=True)
+        thread.start()
+        return thread
 
     @property
     def postprocess_flags(self) -> Any:

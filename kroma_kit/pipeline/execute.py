@@ -7,7 +7,7 @@ jobs arrive early. Each candidate goes through :mod:`kroma_kit.pipeline.candidat
 last candidate settles, the job is ranked (seed rule) and its winner recorded. Cancel
 (``threading.Event`` or Ctrl-C) and the budget stop new calls; calls in flight finish and are
 recorded; the run ends ``partial``. The log and the catalog agree at the end: the run log is
-ingested once more in full.
+ingested once more, every job the live mirror has not already written as it now is.
 
 ``dry_run`` writes the same log with every job ``planned`` and ingests it: no call, no image.
 """
@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from kroma_kit.catalog.db import new_id, utcnow
+from kroma_kit.catalog.db import held_open, new_id, utcnow
 from kroma_kit.catalog.projects import get_project
 from kroma_kit.catalog.runs import ingest_log_data, mark_interrupted_runs, project_spent_usd, running_jobs
 from kroma_kit.errors import ConfigError, InputError, ProviderNotConfigured
@@ -33,7 +33,8 @@ from kroma_kit.pipeline.executor import Executor, executor_for
 from kroma_kit.pipeline.guard import GuardSettings
 from kroma_kit.pipeline.model_check import check_paid_models, offline_model_warnings
 from kroma_kit.pipeline.pixel_kernel import warm_in_background
-from kroma_kit.pipeline.plan import PlannedJob, PlanRequest, plan_run
+from kroma_kit.pipeline.plan import plan_run
+from kroma_kit.pipeline.plan_model import PlannedJob, PlanRequest
 from kroma_kit.pipeline.ranking import CandidateScore, rank_candidates
 from kroma_kit.pipeline.runlog import RunLog, log_from_plan, run_log_path
 from kroma_kit.pipeline.stage_cache import remember_run, reuse_cached
@@ -76,42 +77,43 @@ def execute_run(ws: Workspace, request: PlanRequest, *, confirm_spend: bool = Fa
     """Plan and run ``request``. Raises before anything is written for bad input, a locked
     spend or an unreachable Dask scheduler; afterwards it never raises for provider failures:
     they show in the summary. ``executor``/``scheduler``: see :mod:`kroma_kit.pipeline.executor`."""
-    mark_interrupted_runs(ws, request.project)
-    plan = plan_run(ws, request, mode="run")
-    provider = plan.provider_obj
-    assert provider is not None
-    require_confirmation(plan.paid or refine_is_paid(plan.postprocess), confirm_spend, plan.provider)
-    if plan.paid and not plan.provider_params.get("configured", True):
-        raise ProviderNotConfigured(f"Provider '{plan.provider}' is not configured (no API key): set "
-                                    "OPENAI_API_KEY or pick --provider local. Nothing was sent.",
-                                    provider=plan.provider)
-    if plan.paid:  # a retired model stops here, before the log is written and before any money moves
-        plan.warnings.extend(check_paid_models(provider, plan.settings, refine=refine_is_paid(plan.postprocess)))
-    workers = _concurrency(concurrency, plan.concurrency)
-    project = get_project(ws, request.project)
-    _refuse_colliding_run(ws, project["id"], {job.id for job in plan.jobs})
-    runner = executor_for(executor, scheduler, plan.settings.settings.pipeline)
-    runner.check()
-    run_id = new_id()
-    data = log_from_plan(plan, run_id, "run", request.to_dict())
-    keep = plan.archive_replaced if archive_replaced is None else bool(archive_replaced)
-    layout = plan.layout.ensure()
-    runlog = RunLog(run_log_path(layout.root, run_id), data)
-    runlog.set_run(concurrency=workers, archive_replaced=keep)  # the run's first write
-    manifest = plan.settings.manifest
-    spend = SpendGuard(paid=plan.paid or refine_is_paid(plan.postprocess), budgets=Budgets(**plan.budgets),
-                       project_spent=project_spent_usd(ws, project["id"], exclude_run=run_id))
-    ctx = RunContext(ws=ws, project=project, layout=layout, log=runlog, jobs=plan.jobs, provider=provider,
-                     guard_settings=GuardSettings.from_mapping(manifest.output_guard.model_dump()),
-                     settings=plan.settings, archive_replaced=keep,
-                     concurrency=workers, spend=spend, events=ev.EventEmitter(on_event),
-                     cancel=cancel or threading.Event(), grayscale=manifest.output_guard.enforce_grayscale,
-                     confirm_spend=confirm_spend, executor=runner)
-    ctx.recorder.record_now()
-    summary = run_context(ctx)
-    if plan.settings.settings.pipeline.storage_sync_s3:
-        push_after_run(ws, project["slug"], run_id)  # records its own failure; never fails the run
-    return summary
+    with held_open(ws):  # its dozen short catalog connections do not each checkpoint the WAL
+        mark_interrupted_runs(ws, request.project)
+        plan = plan_run(ws, request, mode="run")
+        provider = plan.provider_obj
+        assert provider is not None
+        require_confirmation(plan.paid or refine_is_paid(plan.postprocess), confirm_spend, plan.provider)
+        if plan.paid and not plan.provider_params.get("configured", True):
+            raise ProviderNotConfigured(f"Provider '{plan.provider}' is not configured (no API key): set "
+                                        "OPENAI_API_KEY or pick --provider local. Nothing was sent.",
+                                        provider=plan.provider)
+        if plan.paid:  # a retired model stops here, before the log is written and before any money moves
+            plan.warnings.extend(check_paid_models(provider, plan.settings, refine=refine_is_paid(plan.postprocess)))
+        workers = _concurrency(concurrency, plan.concurrency)
+        project = get_project(ws, request.project)
+        _refuse_colliding_run(ws, project["id"], {job.id for job in plan.jobs})
+        runner = executor_for(executor, scheduler, plan.settings.settings.pipeline)
+        runner.check()
+        run_id = new_id()
+        data = log_from_plan(plan, run_id, "run", request.to_dict())
+        keep = plan.archive_replaced if archive_replaced is None else bool(archive_replaced)
+        layout = plan.layout.ensure()
+        runlog = RunLog(run_log_path(layout.root, run_id), data)
+        runlog.set_run(concurrency=workers, archive_replaced=keep)  # the run's first write
+        manifest = plan.settings.manifest
+        spend = SpendGuard(paid=plan.paid or refine_is_paid(plan.postprocess), budgets=Budgets(**plan.budgets),
+                           project_spent=project_spent_usd(ws, project["id"], exclude_run=run_id))
+        ctx = RunContext(ws=ws, project=project, layout=layout, log=runlog, jobs=plan.jobs, provider=provider,
+                         guard_settings=GuardSettings.from_mapping(manifest.output_guard.model_dump()),
+                         settings=plan.settings, archive_replaced=keep,
+                         concurrency=workers, spend=spend, events=ev.EventEmitter(on_event),
+                         cancel=cancel or threading.Event(), grayscale=manifest.output_guard.enforce_grayscale,
+                         confirm_spend=confirm_spend, executor=runner)
+        ctx.recorder.record_now()
+        summary = run_context(ctx)
+        if plan.settings.settings.pipeline.storage_sync_s3:
+            push_after_run(ws, project["slug"], run_id)  # records its own failure; never fails the run
+        return summary
 
 
 def _refuse_colliding_run(ws: Workspace, project_id: str, job_ids: set[str]) -> None:
@@ -152,15 +154,22 @@ def run_context(ctx: RunContext) -> RunSummary:
         tasks = reuse_cached(ctx, tasks)  # stage cache: unchanged candidates settle here, unpaid
         if tasks and ctx.guard_settings.enabled:
             warm_in_background()  # the guard's compiled kernel, ready by the time the first image is
-        for job in ctx.jobs:
-            if ctx._pending.get(job.id) == 0 and ctx.log.job(job.id).status in ("planned", "running"):
-                _settle_job(ctx, job)
-        ctx.log.start_write_behind()  # workers never wait on the log's fsync (see RunLog)
+        warming = ctx.warm_continuity() if any(action == "generate" for _job, _index, action in tasks) else None
+        # Workers never wait on the log's fsync (see RunLog); nor do the jobs settled from the
+        # cache here: one write carries them all, not one fsync per job.
+        ctx.log.start_write_behind()
         try:
+            for job in ctx.jobs:
+                if ctx._pending.get(job.id) == 0 and ctx.log.job(job.id).status in ("planned", "running"):
+                    _settle_job(ctx, job)
             with ctx.executor.attach(ctx):  # threads: nothing; dask: the cluster for this run's tasks
                 _run_tasks(ctx, tasks)
         finally:
-            ctx.log.stop_write_behind()
+            if warming is not None:
+                warming.join()  # long done: its files and catalog reads end with the run
+            # Not flushed here: the run's settling (or its failure, below) is the next change and
+            # writes everything pending, in the seed's layout.
+            ctx.log.stop_write_behind(flush=False)
         _settle_run(ctx)
         remember_run(ctx)  # stage cache: index what this run made for the next one
     except BaseException as exc:
@@ -179,7 +188,9 @@ def run_context(ctx: RunContext) -> RunSummary:
                 close()  # the HTTP client of a paid provider; a new run builds a new one
     ctx.recorder.close()
     # The live log, read inside the catalog transaction: an override made during the run is kept.
-    ingest_log_data(ctx.ws, ctx.log.current, ctx.log.path, current_job=ctx.log.job_snapshot)
+    # Jobs the live mirror committed as they still are are not written again (see CatalogRecorder).
+    ingest_log_data(ctx.ws, ctx.log.current, ctx.log.path, current_job=ctx.log.job_snapshot,
+                    mirrored=ctx.recorder.mirrored_jobs())
     s3_outputs.after_run(ctx)  # S3-first projects: the rest of the run, then its log, to the bucket
     summary = RunSummary.from_log(ctx.log.model, ctx.log.path)
     ctx.events.emit(ev.Finished(ctx.log.run_id, status=summary.status, status_reason=summary.status_reason,

@@ -15,6 +15,11 @@ Files still move under a copy: a worker archives a guard failure while its job i
 the ingestor then finds the file where the live log says it is now (:meth:`RunLog.job_snapshot`).
 The audit events of files a worker archived ride the same transactions (:meth:`CatalogRecorder.
 audit_moves`), so no worker opens a connection of its own and waits on SQLite's write lock.
+
+It remembers the data of every job it committed (:meth:`CatalogRecorder.mirrored_jobs`), so the
+run's final ingest writes only the jobs that changed since: the rows of the others are already
+exactly what that ingest would write. A job whose write noted a missing file is not remembered
+(the final ingest looks again), nor is a write that rolled back.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ class CatalogRecorder:
         self._dirty: set[str] = set()
         self._retry: set[str] = set()  # jobs of a failed write: written again with the next change
         self._events: list[dict[str, Any]] = []  # audit payloads waiting for the next transaction
+        self._mirrored: dict[str, dict[str, Any]] = {}  # job id -> its JSON data as last committed
         self._cond = threading.Condition()
         self._closing = False
         self._thread: threading.Thread | None = None
@@ -100,6 +106,12 @@ class CatalogRecorder:
             finally:
                 conn.close()
 
+    def mirrored_jobs(self) -> dict[str, dict[str, Any]]:
+        """Job id -> the job's JSON data whose rows this recorder committed last (call after
+        :meth:`close`): what the final ingest need not write again while the job still equals it."""
+        with self._cond:
+            return dict(self._mirrored)
+
     def _loop(self) -> None:
         conn = self.ws.connect()
         try:
@@ -135,10 +147,13 @@ class CatalogRecorder:
             ingestor.assets = self._assets
             ingestor.run_row(snapshot, rel)
             changed = [job.id for job in snapshot.jobs if everything or job.id in dirty]
+            written: dict[str, dict[str, Any] | None] = {}
             for job_id in changed:
                 job = self.runlog.job_snapshot(job_id)
                 if job is not None:
+                    missing = ingestor.counts["missing_files"]
                     ingestor.job(snapshot, job)
+                    written[job_id] = job if ingestor.counts["missing_files"] == missing else None
             if everything:
                 ingestor.cost_events(snapshot)
             else:  # a job's cost events are booked before the change that marks it (and the final ingest has all)
@@ -146,3 +161,8 @@ class CatalogRecorder:
                     ingestor.cost_events(snapshot, only_job=job_id)
         with self._cond:  # committed: not written again
             del self._events[:len(events)]
+            for job_id, job in written.items():
+                if job is None:
+                    self._mirrored.pop(job_id, None)
+                else:
+                    self._mirrored[job_id] = job

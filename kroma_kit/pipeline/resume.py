@@ -35,7 +35,8 @@ from kroma_kit.pipeline.execute import _concurrency, refine_is_paid, run_context
 from kroma_kit.pipeline.executor import Executor, executor_for
 from kroma_kit.pipeline.guard import GuardSettings
 from kroma_kit.pipeline.model_check import check_paid_models
-from kroma_kit.pipeline.plan import PlannedJob, build_provider, validate_inputs
+from kroma_kit.pipeline.plan import build_provider, validate_inputs
+from kroma_kit.pipeline.plan_model import PlannedJob
 from kroma_kit.pipeline.runlog import process_start_token, this_host
 from kroma_kit.pipeline.summary import RunSummary
 from kroma_kit.postprocess.project import check_post_chain

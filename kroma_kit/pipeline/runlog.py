@@ -58,7 +58,7 @@ def candidate_filename(job_id: str, candidate_index: int, candidates: int) -> st
 
 
 def log_from_plan(plan: Any, run_id: str, mode: str, request: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A new run log for ``plan`` (a :class:`~kroma_kit.pipeline.plan.Plan`): every job and every
+    """A new run log for ``plan`` (a :class:`~kroma_kit.pipeline.plan_model.Plan`): every job and every
     candidate listed as ``planned`` with its seed and target file, so even a dry run records exactly
     what a real run would do and cost."""
     now = utcnow()

@@ -38,7 +38,7 @@ from kroma_kit.storage.atomic import atomic_write_bytes
 
 if TYPE_CHECKING:
     from kroma_kit.pipeline.context import RunContext
-    from kroma_kit.pipeline.plan import PlannedJob
+    from kroma_kit.pipeline.plan_model import PlannedJob
 
 log = logging.getLogger(__name__)
 

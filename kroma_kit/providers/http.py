@@ -9,7 +9,10 @@ it failed.
 
 from __future__ import annotations
 
+import functools
+import os
 import random
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +28,20 @@ RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504}
 # A 429 with one of these error codes needs a person (billing), not a wait: OpenAI sends
 # ``insufficient_quota`` ("You exceeded your current quota") with the same status as a rate limit.
 NOT_RETRYABLE_ERROR_CODES = {"insufficient_quota", "billing_hard_limit_reached"}
+
+
+def shared_tls_context() -> ssl.SSLContext:
+    """The process's verifying TLS context for provider clients (as httpx builds its default one:
+    ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set, else certifi's bundle). Loading the CA bundle
+    costs ~20 ms, and every run builds a new client, so every run paid it before its first call;
+    a context is safe to share between clients and threads. A changed certificate setting gets a
+    context of its own."""
+    return _tls_context(os.environ.get("SSL_CERT_FILE") or None, os.environ.get("SSL_CERT_DIR") or None)
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    return httpx.create_ssl_context()  # reads the same two variables
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import httpx
 from kroma_kit.errors import ConfigError, ImageInputError, InputError, ProviderError, ProviderNotConfigured
 from kroma_kit.imaging import MIME_BY_EXT
 from kroma_kit.providers.base import Attempt, ImageRequest, ImageResult
-from kroma_kit.providers.http import RetryPolicy, send_with_retries
+from kroma_kit.providers.http import RetryPolicy, send_with_retries, shared_tls_context
 from kroma_kit.providers.keys import current_key_lookup, resolve_api_key
 from kroma_kit.providers.pricing import PricingTable, load_pricing
 
@@ -282,7 +282,8 @@ class OpenAIImagesProvider:
     def _http(self) -> httpx.Client:
         with self._client_lock:
             if self._client is None:
-                self._client = httpx.Client(timeout=self._timeout, transport=self._transport)
+                tls = {} if self._transport is not None else {"verify": shared_tls_context()}
+                self._client = httpx.Client(timeout=self._timeout, transport=self._transport, **tls)
             return self._client
 
     def _edit_builder(self, key: str, fields: dict[str, Any],

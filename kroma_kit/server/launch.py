@@ -22,7 +22,7 @@ from kroma_kit.characters.generation import CharacterRunRequest, generate_charac
 from kroma_kit.errors import KromaError
 from kroma_kit.pipeline.events import Planned, RunEvent
 from kroma_kit.pipeline.execute import execute_run
-from kroma_kit.pipeline.plan import PlanRequest
+from kroma_kit.pipeline.plan_model import PlanRequest
 from kroma_kit.pipeline.resume import resume_run
 from kroma_kit.workspace import Workspace
 

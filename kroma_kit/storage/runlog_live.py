@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,6 +43,9 @@ from kroma_kit.storage.runlog_model import CandidateRecord, JobRecord, OpenRecor
 __all__ = ["RunLog"]
 logger = logging.getLogger(__name__)
 Record = TypeVar("Record", bound=OpenRecord)
+# How long the background writer lets changes gather before it writes them; one more change to
+# lose in a crash at most, which a resume recovers (every paid file carries its record).
+WRITE_BEHIND_GATHER_S = 0.05
 
 
 class RunLog:
@@ -296,6 +300,8 @@ class RunLog:
         """While a run's workers go on, changes return once they are in memory and one background
         thread writes the newest snapshot, again and again while changes come: no worker waits
         on an fsync (eight of them queueing on the log's writes were the serial part of a run).
+        The writer lets the changes of a burst gather (``WRITE_BEHIND_GATHER_S``) and writes
+        them at once: fewer fsyncs queueing with the workers' own.
 
         Still true: each write is one consistent snapshot, atomic, under the cross-process lock,
         after adopting an artist's override. A crash loses at most the changes not yet written,
@@ -308,16 +314,19 @@ class RunLog:
                 self._writer = threading.Thread(target=self._write_behind, name="kroma-runlog", daemon=True)
                 self._writer.start()
 
-    def stop_write_behind(self) -> None:
+    def stop_write_behind(self, *, flush: bool = True) -> None:
         """Write what is pending and stop the background writer; from now on every change waits
-        for its write again. Raises what that last write raises."""
+        for its write again. Raises what that last write raises. ``flush=False`` leaves what is
+        pending to the caller's next change, which writes it (a run settling right after: one
+        atomic write and its fsyncs instead of two back to back)."""
         with self._writer_cond:
             thread, self._closing = self._writer, True
             self._writer_cond.notify_all()
         if thread is not None:
             thread.join()
         self._writer = None
-        self._write(self._version)
+        if flush:
+            self._write(self._version)
 
     def _write_behind(self) -> None:
         while True:
@@ -326,6 +335,14 @@ class RunLog:
                     self._writer_cond.wait()
                 if self._closing:
                     return  # stop_write_behind writes what is pending, in its caller's thread
+                # Gather the burst of changes that follows before writing: each write is two
+                # fsyncs, and while workers run side by side those queue with the fsyncs of the
+                # workers' own image files (8 workers: ~5 ms an fsync instead of <1 ms).
+                deadline = time.monotonic() + WRITE_BEHIND_GATHER_S
+                while not self._closing and (left := deadline - time.monotonic()) > 0:
+                    self._writer_cond.wait(timeout=left)
+                if self._closing:
+                    return
             try:
                 self._write(self._version)
             except Exception:  # noqa: BLE001 - the writer must not die silently; the next write retries

@@ -18,7 +18,7 @@ from kroma_kit.widgets._common import Panel, button, esc, html_table, records, u
 from kroma_kit.workspace import Workspace
 
 if TYPE_CHECKING:
-    from kroma_kit.pipeline.plan import PlanRequest
+    from kroma_kit.pipeline.plan_model import PlanRequest
     from kroma_kit.pipeline.summary import RunSummary
 
 NO_RUN = ("(manifest scenes)", "")  # "" not None: a Dropdown treats value None as "nothing selected"
@@ -79,7 +79,7 @@ class PlanPanel(Panel):
 
     def request(self) -> PlanRequest:
         """The PlanRequest the form describes."""
-        from kroma_kit.pipeline.plan import PlanRequest
+        from kroma_kit.pipeline.plan_model import PlanRequest
 
         return PlanRequest(project=self.require_project(), stage=self.stage.value, time=self.time.value,
                            weather=self.weather.value, candidates=int(self.candidates.value),

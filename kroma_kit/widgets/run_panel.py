@@ -33,7 +33,7 @@ from kroma_kit.widgets.plan_panel import PlanPanel
 from kroma_kit.workspace import Workspace
 
 if TYPE_CHECKING:
-    from kroma_kit.pipeline.plan import PlanRequest
+    from kroma_kit.pipeline.plan_model import PlanRequest
     from kroma_kit.pipeline.summary import RunSummary
 
 ROW_COLUMNS = ("job", "candidate", "status", "verdict", "chroma_exceed", "cost_usd", "winner", "output")

@@ -63,7 +63,7 @@ def build_real_catalog(home: Path, catalog_url: str | None = None) -> RealCatalo
     from kroma_kit.catalog import open_workspace
     from kroma_kit.catalog.projects import archive_project, create_project
     from kroma_kit.pipeline.execute import dry_run, execute_run
-    from kroma_kit.pipeline.plan import PlanRequest
+    from kroma_kit.pipeline.plan_model import PlanRequest
     from kroma_kit.project_setup import install_sample_project
     from tests.fakes.openai_images_server import FakeOpenAIImagesServer, Reply
 

@@ -27,7 +27,7 @@ def filled(workspace):
     from kroma_kit.catalog.instructions import create_instruction
     from kroma_kit.catalog.projects import create_project
     from kroma_kit.pipeline.execute import dry_run
-    from kroma_kit.pipeline.plan import PlanRequest
+    from kroma_kit.pipeline.plan_model import PlanRequest
     from kroma_kit.project_setup import install_sample_project
 
     project = create_project(workspace, "demo", "Démo ✓")

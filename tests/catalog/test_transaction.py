@@ -8,7 +8,8 @@ import sqlite3
 import pytest
 
 from kroma_kit.catalog.audit import record_event
-from kroma_kit.catalog.db import transaction
+from kroma_kit.catalog.db import held_open, transaction
+from kroma_kit.workspace import Workspace
 
 
 def audit_rows(conn: sqlite3.Connection) -> int:
@@ -43,5 +44,32 @@ def test_an_error_inside_rolls_back_without_the_commit_hook(workspace):
                 record_event(conn, "test.dropped", {})
                 raise RuntimeError("step failed")
         assert undone == [] and audit_rows(conn) == 0
+    finally:
+        conn.close()
+
+
+def test_a_held_connection_keeps_short_connections_from_checkpointing_the_wal(tmp_path):
+    """held_open: while it holds, closing a short connection leaves the WAL in place (no checkpoint
+    and delete per close); the close at the end of the block checkpoints it once."""
+    ws = Workspace(tmp_path, catalog_url=None)
+    wal = tmp_path / "catalog.db-wal"
+
+    def write_once() -> None:
+        conn = ws.connect()
+        try:
+            conn.execute("CREATE TABLE IF NOT EXISTS notes (text TEXT)")
+            conn.execute("INSERT INTO notes VALUES ('x')")
+        finally:
+            conn.close()
+
+    write_once()
+    assert not wal.exists()  # the last connection closed: checkpointed and deleted
+    with held_open(ws):
+        write_once()
+        assert wal.exists() and wal.stat().st_size > 0
+    assert not wal.exists()
+    conn = ws.connect()
+    try:
+        assert conn.execute("SELECT COUNT(*) FROM notes").fetchone()[0] == 2
     finally:
         conn.close()

@@ -32,7 +32,7 @@ def _wave1_workspace(home: Path, sample_files: Path) -> None:
     from kroma_kit.catalog.migrations import split_sql
     from kroma_kit.catalog.projects import create_project
     from kroma_kit.pipeline.execute import execute_run
-    from kroma_kit.pipeline.plan import PlanRequest
+    from kroma_kit.pipeline.plan_model import PlanRequest
     from kroma_kit.project_setup import install_sample_project
     from kroma_kit.workspace import Workspace
 

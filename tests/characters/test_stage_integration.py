@@ -14,7 +14,8 @@ from PIL import Image
 from kroma_kit.characters.generation import CharacterRunRequest, generate_character_images
 from kroma_kit.characters.images import character_reference_images
 from kroma_kit.errors import ConfigError
-from kroma_kit.pipeline.plan import PlanRequest, plan_run
+from kroma_kit.pipeline.plan import plan_run
+from kroma_kit.pipeline.plan_model import PlanRequest
 from kroma_kit.providers.local_edit import Look, composite_characters
 
 

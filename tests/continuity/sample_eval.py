@@ -27,7 +27,7 @@ from PIL import Image
 from kroma_kit.continuity.evalset import watercolour
 from kroma_kit.continuity.service import project_gate
 from kroma_kit.pipeline.execute import execute_run
-from kroma_kit.pipeline.plan import PlanRequest
+from kroma_kit.pipeline.plan_model import PlanRequest
 
 SCENES = ["inputs/scenes/street.png", "inputs/scenes/room.png", "inputs/scenes/rooftop.png",
           "inputs/scenes/harbor.png"]

@@ -80,3 +80,23 @@ def test_result_serialises_for_the_run_log(small_set: Path, gate_parts) -> None:
     assert json.loads(json.dumps(data)) == data
     assert set(data["style"]["parts"]) == {"colour", "palette", "tone", "line"}
     assert data["identity"][0]["code"] == code
+
+
+def test_workers_scoring_at_once_share_one_computation_of_the_references(small_set: Path, gate_parts) -> None:
+    """A run's first wave scores on eight workers at the same moment: the references' features are
+    made once for all of them (eight computations were eight times the CPU, under the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    context, calibration = gate_parts
+    gate = ContinuityGate(context, calibration)
+    code = sorted(context.characters)[0]
+    start = Barrier(8)
+
+    def references(_: int) -> tuple[int, int]:
+        start.wait()
+        return id(gate._style_references()), id(gate._character(code)[0])
+
+    with ThreadPoolExecutor(8) as pool:
+        seen = set(pool.map(references, range(8)))
+    assert len(seen) == 1  # every worker got the very same lists: computed once

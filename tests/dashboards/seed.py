@@ -69,7 +69,7 @@ def seed_workspace(home: Path) -> SeededWorkspace:
     """Create ``home`` with the projects above and the three runs; return their ids."""
     from kroma_kit.catalog import open_workspace
     from kroma_kit.pipeline.execute import execute_run
-    from kroma_kit.pipeline.plan import PlanRequest
+    from kroma_kit.pipeline.plan_model import PlanRequest
     from tests.fakes.openai_images_server import FakeOpenAIImagesServer
 
     create_demo_project(home)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kroma_kit.pipeline.plan import PlanRequest
+from kroma_kit.pipeline.plan_model import PlanRequest
 from tests.fakes.openai_images_server import FakeOpenAIImagesServer
 
 TEST_KEY = "sk-test-pipeline-0123456789"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kroma_kit.catalog.runs import get_run, ingest_run_log, list_runs, mark_interrupted_runs
+from kroma_kit.catalog.runs import get_run, ingest_log_data, ingest_run_log, list_runs, mark_interrupted_runs
 from kroma_kit.errors import InputError, NotFoundError
 from kroma_kit.pipeline.execute import dry_run, execute_run
 from kroma_kit.storage.atomic import atomic_write_json
@@ -33,6 +34,52 @@ def test_ingest_twice_gives_the_same_rows(workspace, demo):
     finally:
         conn.close()
     assert ingests == 3  # the run's own final ingest plus the two here: an audit trail, not state
+
+
+def catalog_rows(ws) -> dict[str, list[tuple]]:
+    """Every row of the tables a run's ingest writes (audit events aside: a trail, not state)."""
+    conn = ws.connect()
+    try:
+        return {table: sorted((tuple(row) for row in conn.execute(f"SELECT * FROM {table}").fetchall()), key=repr)
+                for table in ("runs", "run_jobs", "run_candidates", "assets", "asset_links", "quality_reports",
+                              "cost_events")}
+    finally:
+        conn.close()
+
+
+def ingest_events(ws) -> list[dict]:
+    conn = ws.connect()
+    try:
+        rows = conn.execute("SELECT payload_json FROM audit_events WHERE event_code = 'run.ingested'").fetchall()
+    finally:
+        conn.close()
+    return [json.loads(row[0]) for row in rows]
+
+
+def test_the_closing_ingest_skips_jobs_the_mirror_wrote_as_they_are_and_loses_nothing(workspace, demo):
+    summary = execute_run(workspace, local_request(scenes=2, candidates=2), concurrency=2)
+    [closing] = ingest_events(workspace)  # the run's own closing ingest
+    # Both jobs settled and were mirrored before the run closed: only the run row, its costs and
+    # the run log's own asset are written again.
+    assert closing["jobs_unchanged"] == 2 and closing["assets_upserted"] == 1
+    before = catalog_rows(workspace)
+    assert ingest_run_log(workspace, summary.run_log_path)["jobs_unchanged"] == 0  # in full
+    assert catalog_rows(workspace) == before
+
+
+def test_a_job_changed_since_the_mirror_wrote_it_is_written_again(workspace, demo):
+    summary = dry_run(workspace, local_request(scenes=2))
+    path = Path(summary.run_log_path)
+    data = json.loads(path.read_text())
+    first, second = data["jobs"]
+    as_mirrored = {first["id"]: copy.deepcopy(first)}
+    first["status"] = second["status"] = "failed"
+    as_mirrored[second["id"]] = copy.deepcopy(second)  # pretend the mirror committed this one as it is now
+    result = ingest_log_data(workspace, data, path, mirrored=as_mirrored)
+    assert result["jobs_unchanged"] == 1
+    statuses = {job["job_key"]: job["status"] for job in get_run(workspace, summary.run_id)["jobs"]}
+    # the changed job is written; the one taken as mirrored is not touched (its row is the dry run's)
+    assert statuses == {first["id"]: "failed", second["id"]: "planned"}
 
 
 def test_get_run_returns_jobs_candidates_and_costs_matching_the_log(workspace, demo):

@@ -12,7 +12,8 @@ from PIL import Image
 
 from kroma_kit.errors import ConfigError, ImageInputError, InputError, NotFoundError, SpendError
 from kroma_kit.pipeline.execute import execute_run
-from kroma_kit.pipeline.plan import PlanRequest, compose_prompt, plan_run
+from kroma_kit.pipeline.plan import compose_prompt, plan_run
+from kroma_kit.pipeline.plan_model import PlanRequest
 from kroma_kit.providers.pricing import estimate_image_cost
 from tests.pipeline.runsupport import SCENES, local_request, openai_request
 

@@ -14,7 +14,7 @@ from kroma_kit.analytics import candidates
 from kroma_kit.config import resolve_project_settings
 from kroma_kit.pipeline.execute import execute_run
 from kroma_kit.pipeline.guard import GuardSettings, check_file
-from kroma_kit.pipeline.plan import PlanRequest
+from kroma_kit.pipeline.plan_model import PlanRequest
 
 
 def _verdicts_by_job(workspace, run_id: str) -> dict[str, list[str]]:

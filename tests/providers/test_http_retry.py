@@ -4,14 +4,16 @@ and that every attempt is recorded."""
 from __future__ import annotations
 
 import random
+import ssl
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import certifi
 import httpx
 import pytest
 
 from kroma_kit.errors import ConfigError, ProviderError
-from kroma_kit.providers.http import RetryPolicy, parse_retry_after, send_with_retries
+from kroma_kit.providers.http import RetryPolicy, parse_retry_after, send_with_retries, shared_tls_context
 from tests.fakes.openai_images_server import FakeOpenAIImagesServer, Reply
 
 
@@ -177,3 +179,15 @@ def test_retry_after_parses_seconds_and_http_dates():
 def test_a_policy_needs_at_least_one_attempt():
     with pytest.raises(ConfigError, match="max_attempts"):
         RetryPolicy(max_attempts=0)
+
+
+def test_provider_clients_share_one_verifying_tls_context_per_certificate_setting(monkeypatch):
+    """Loading the CA bundle is ~20 ms; each run's new client reuses the process's context, which
+    still verifies, and a changed SSL_CERT_FILE gets its own."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    first = shared_tls_context()
+    assert shared_tls_context() is first
+    assert first.verify_mode == ssl.CERT_REQUIRED and first.check_hostname
+    monkeypatch.setenv("SSL_CERT_FILE", certifi.where())
+    assert shared_tls_context() is not first

@@ -61,3 +61,18 @@ def test_a_change_that_moves_a_file_waits_for_its_write(tmp_path):
         assert (written.status, written.output_guard["bad_archive"]) == ("failed_output_guard", "archive/bad/x.png")
     finally:
         log.stop_write_behind()
+
+
+def test_a_stop_without_flush_leaves_what_is_pending_to_the_next_write(tmp_path):
+    """A run stops its writer with ``flush=False`` because settling the run writes next: one write
+    of the file, not two back to back, and nothing pending is lost."""
+    log = RunLog(tmp_path / "runs" / "r.json", json.loads(DEMO.read_text()))
+    log.save()
+    job_id = log.job_ids()[0]
+    log.start_write_behind()
+    log.set_candidate(job_id, 1, status="failed", error="pending", write=False)  # in memory only
+    log.stop_write_behind(flush=False)
+    assert load_run_log(log.path).job(job_id).candidate(1).error != "pending"  # the stop wrote nothing
+    log.set_run(status_reason="settled")  # the next change writes (and waits for) everything pending
+    on_disk = load_run_log(log.path)
+    assert (on_disk.job(job_id).candidate(1).error, on_disk.status_reason) == ("pending", "settled")

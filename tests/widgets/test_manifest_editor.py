@@ -8,7 +8,8 @@ from pathlib import Path
 import ipywidgets as widgets
 
 from kroma_kit.catalog.prompts import prompt_history
-from kroma_kit.pipeline.plan import PlanRequest, plan_run
+from kroma_kit.pipeline.plan import plan_run
+from kroma_kit.pipeline.plan_model import PlanRequest
 from kroma_kit.widgets import ManifestEditor
 
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from kroma_kit.catalog.run_views import check_run_in_project, get_project_run, list_project_runs
 from kroma_kit.config_validation import validate_project_config
 from kroma_kit.pipeline.execute import dry_run
-from kroma_kit.pipeline.plan import PlanRequest
+from kroma_kit.pipeline.plan_model import PlanRequest
 from kroma_kit.server.auth import WS, Slug
 from kroma_kit.server.errors import ApiError
 from kroma_kit.server.launch import RunLauncher, confined_refs
