@@ -32,7 +32,7 @@ def _workspace(home: Path) -> tuple[str, str]:
     from kroma_kit.catalog.projects import create_project
     from kroma_kit.catalog.tokens import create_token
     from kroma_kit.pipeline.execute import dry_run, execute_run
-    from kroma_kit.pipeline.plan import PlanRequest
+    from kroma_kit.pipeline.plan_model import PlanRequest
     from kroma_kit.project_setup import install_sample_project
 
     ws = open_workspace(home)

@@ -108,7 +108,7 @@ def _timed_runs(home: Path) -> BenchLine:
     from kroma_kit.catalog.projects import create_project
     from kroma_kit.continuity.service import calibrate_project
     from kroma_kit.pipeline.execute import execute_run
-    from kroma_kit.pipeline.plan import PlanRequest
+    from kroma_kit.pipeline.plan_model import PlanRequest
     from kroma_kit.project_setup import install_sample_project
 
     ws = open_workspace(home)

@@ -29,7 +29,7 @@ def bench() -> list[BenchLine]:
     from kroma_kit.catalog.projects import create_project
     from kroma_kit.pipeline.execute import execute_run
     from kroma_kit.pipeline.pixel_kernel import kernel
-    from kroma_kit.pipeline.plan import PlanRequest
+    from kroma_kit.pipeline.plan_model import PlanRequest
     from kroma_kit.project_setup import install_sample_project
 
     kernel()
