@@ -213,8 +213,19 @@ class ProjectLayout:
         return resolved
 
     def relative(self, path: str | os.PathLike[str]) -> str:
-        """A path relative to the project root with '/' separators, or absolute when outside it."""
-        resolved = Path(path).resolve()
+        """A path relative to the project root with '/' separators, or absolute when outside it.
+
+        A path already spelled under the root (no ``..``) is answered lexically: it is how the
+        project names its own files (a symlinked ``outputs/`` stays ``outputs/...``, portable), and
+        it costs no ``realpath`` walk (about a dozen ``lstat`` calls, paid several times for every
+        candidate of a run). Anything else is resolved first, as before."""
+        given = Path(path)
+        if given.is_absolute() and ".." not in given.parts:
+            try:
+                return given.relative_to(self.root).as_posix()
+            except ValueError:
+                pass
+        resolved = given.resolve()
         try:
             return resolved.relative_to(self.root.resolve()).as_posix()
         except ValueError:
