@@ -155,7 +155,8 @@ class _Change:
         reason = f"chosen by {reviewer}" + (f": {note}" if note else "") + \
             (f" (was candidate {previous})" if previous not in (None, index) else "")
         runlog.choose_winner(job_key, index, entry, reason, write=False)  # written by the caller
-        meta = {key: value for key, value in (runlog.job_snapshot(job_key) or {}).items() if key != "candidates"}
+        changed = runlog.job_snapshot(job_key)
+        meta = {key: value for key, value in (changed.to_json_data() if changed else {}).items() if key != "candidates"}
         return cls(runlog, before, entry, reason, meta, job.status, new_file)
 
 

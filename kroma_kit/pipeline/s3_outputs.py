@@ -17,7 +17,7 @@ import logging
 import threading
 from typing import Any
 
-from kroma_kit.storage.runlog_model import CandidateRecord
+from kroma_kit.storage.runlog_model import CandidateRecord, StepBlock
 from kroma_kit.sync.s3_first import is_s3_first, put_outputs
 
 log = logging.getLogger(__name__)
@@ -40,10 +40,10 @@ def candidate_files(candidate: CandidateRecord) -> list[str]:
     files = [candidate.output, candidate.final_output]
     for step in POST_STEPS:
         record = getattr(candidate, step, None)
-        if isinstance(record, dict) and isinstance(record.get("output"), str):
-            files.append(record["output"])
-    guard = candidate.output_guard if isinstance(candidate.output_guard, dict) else {}
-    files.append(guard.get("bad_archive"))
+        if isinstance(record, StepBlock) and record.output:
+            files.append(record.output)
+    if candidate.output_guard is not None:
+        files.append(candidate.output_guard.bad_archive)
     return [f for f in files if isinstance(f, str) and f]
 
 

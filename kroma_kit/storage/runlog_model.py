@@ -79,6 +79,11 @@ class OpenRecord(BaseModel):
                               for item, entry in zip(value, data[name], strict=True)]
         return data
 
+    def to_json_bytes(self) -> bytes:
+        """The record as compact UTF-8 JSON, exactly as the live run log writes it (pydantic-core's
+        serializer, keys read or set only): one call in Rust, no Python walk of the record."""
+        return type(self).__pydantic_serializer__.to_json(self, exclude_unset=True)
+
     def has(self, name: str) -> bool:
         """Whether the log holds key ``name`` (read or set; a default is not held)."""
         return name in self.model_fields_set or bool(self.model_extra and name in self.model_extra)
@@ -126,6 +131,59 @@ class CachedFrom(OpenRecord):
     candidate_index: int
 
 
+class StepBlock(OpenRecord):
+    """A post step's record on a candidate or its job (``bg_remove``, ``bg_refine_openai``,
+    ``upscale``, ``color``): the file it made; backend, timings and the rest kept as written."""
+
+    output: str | None = None
+
+
+class GuardSummary(OpenRecord):
+    """The output guard's counts over the files it checked."""
+
+    total_files: Number | None = None
+    hard_failures: Number = 0
+    soft_warnings: Number = 0
+
+
+class GuardFile(OpenRecord):
+    """The output guard's verdict on one file it checked."""
+
+    file: str | None = None
+    chroma_delta: Number | None = None
+    verdict: str | None = None
+    hard_fail_reasons: list[Any] = Field(default_factory=list)
+    soft_warnings: list[Any] = Field(default_factory=list)
+
+
+class OutputGuardBlock(OpenRecord):
+    """The output guard's block on a candidate (and on its job, copied from the winner): what it
+    checked, where a failing file was moved (``bad_archive``), the summary and per-file verdicts."""
+
+    checked_input: str | None = None
+    bad_archive: str | None = None
+    summary: GuardSummary | None = None
+    files: list[GuardFile] = Field(default_factory=list)
+
+
+class ContinuityBlock(OpenRecord):
+    """The continuity gate's block on a candidate. Every key a reader asks of it
+    (:data:`CONTINUITY_KEYS`) is a field; only ``verdict`` is checked (a string), the others are
+    kept exactly as the gate wrote them."""
+
+    verdict: str | None = None
+    reasons: Any = None
+    kinds: Any = None
+    style: Any = None
+    identity: Any = None
+    severity: Any = None
+    elapsed_ms: Any = None
+    breaks: Any = None
+    calibration_made_at: Any = None
+    flag: Any = None
+    error: Any = None
+
+
 class CandidateRecord(OpenRecord):
     candidate_index: int = Field(ge=1)
     status: CandidateStatus
@@ -143,16 +201,16 @@ class CandidateRecord(OpenRecord):
     bytes: int | None = None
     model: str | None = None
     provider_params: dict[str, Any] = Field(default_factory=dict)
-    output_guard: dict[str, Any] | None = None
+    output_guard: OutputGuardBlock | None = None
     error_status: int | None = None
     replaced_archive: str | None = None
     adopted_from_file: bool | None = None
     final_sha256: str | None = None
-    bg_remove: dict[str, Any] | None = None  # the post steps' records (seed keys)
-    bg_refine_openai: dict[str, Any] | None = None
-    upscale: dict[str, Any] | None = None
-    color: dict[str, Any] | None = None
-    continuity: dict[str, Any] | None = Field(default=None, json_schema_extra={"keys": CONTINUITY_KEYS})
+    bg_remove: StepBlock | None = None  # the post steps' records (seed keys)
+    bg_refine_openai: StepBlock | None = None
+    upscale: StepBlock | None = None
+    color: StepBlock | None = None
+    continuity: ContinuityBlock | None = None
     previous_failures: list[dict[str, Any]] = Field(default_factory=list)  # failures a resume retried
     cache_key: str | None = None  # the stage cache's content key of this candidate's work
     cached_from: CachedFrom | None = None  # set when reused from the stage cache: shown as "cached"
@@ -210,13 +268,13 @@ class JobRecord(OpenRecord):
     winner_history: list[dict[str, Any]] = Field(default_factory=list)
     ranking: list[RankingEntry] = Field(default_factory=list)
     candidates: list[CandidateRecord] = Field(default_factory=list)
-    output_guard: dict[str, Any] | None = None
+    output_guard: OutputGuardBlock | None = None
     candidates_not_started: int | None = None
     character_placements: list[dict[str, Any]] = Field(default_factory=list)  # where each cut-out goes
     character_ref_count: int | None = None
-    bg_remove: dict[str, Any] | None = None  # the winner's step blocks (STEP_BLOCKS), copied to the job
-    upscale: dict[str, Any] | None = None
-    color: dict[str, Any] | None = None
+    bg_remove: StepBlock | None = None  # the winner's step blocks (STEP_BLOCKS), copied to the job
+    upscale: StepBlock | None = None
+    color: StepBlock | None = None
     character_job: CharacterJobMeta | None = None  # jobs of a character run only
 
     def candidate(self, index: int) -> CandidateRecord | None:
