@@ -99,3 +99,39 @@ def test_a_candidate_update_books_its_cost_in_the_same_write_and_refuses_unknown
     assert on_disk.actual_cost_usd == pytest.approx(sum(e.cost_usd for e in on_disk.cost_events))
     with pytest.raises(KeyError, match="statu"):
         log.set_candidate(job_id, 1, statu="done")
+
+
+def test_a_candidate_row_holds_the_candidate_json_exactly_as_the_run_log_writes_it(workspace):
+    """``meta_json`` of a candidate row is the candidate's JSON byte for byte (in the catalog's
+    sorted layout), now that its blocks are typed models: no default is added, no value changes,
+    unknown keys (here inside the typed blocks too) are kept; and the blocks' fields are read."""
+    from kroma_kit.catalog.db import to_json
+    from kroma_kit.catalog.projects import create_project
+    from kroma_kit.catalog.runs import ingest_run_log
+
+    project = create_project(workspace, "demo", "Demo")
+    data = json.loads(DEMO.read_text(encoding="utf-8"))
+    data["project_id"] = project["id"]
+    first = data["jobs"][0]["candidates"][0]
+    first["continuity"] = {"verdict": "warn", "reasons": ["style drift"], "severity": 0.25, "gate_note": "kept"}
+    first["bg_remove"] = {"output": "outputs/background_removed/x.png", "backend": "grabcut", "ms": 12}
+    first["output_guard"]["summary"]["extra_count"] = 3
+    first["output_guard"]["files"][0]["new_metric"] = 1.5
+    target = Path(project["root"]) / "runs" / f"{data['run_id']}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    RunLog(target, data).save()  # the live log's own serialisation
+
+    ingest_run_log(workspace, target)
+
+    written = json.loads(target.read_bytes())
+    expected = {(job["id"], c["candidate_index"]): to_json(c) for job in written["jobs"] for c in job["candidates"]}
+    conn = workspace.connect()
+    try:
+        rows = conn.execute("SELECT j.job_key, c.candidate_index, c.meta_json FROM run_candidates c "
+                            "JOIN run_jobs j ON j.id = c.job_id").fetchall()
+        verdicts = conn.execute("SELECT verdict FROM quality_reports WHERE report_type = 'model_score'").fetchall()
+    finally:
+        conn.close()
+    assert {(row[0], row[1]): row[2] for row in rows} == expected
+    assert json.loads(expected[(data["jobs"][0]["id"], 1)])["continuity"]["gate_note"] == "kept"
+    assert [row[0] for row in verdicts] == ["warn"]
