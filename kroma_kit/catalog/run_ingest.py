@@ -31,7 +31,7 @@ from kroma_kit.catalog.assets import find_asset, link_assets, register_asset, st
 from kroma_kit.catalog.costs import upsert_cost_event
 from kroma_kit.catalog.db import from_json, to_json, utcnow
 from kroma_kit.storage.runlog import as_run_log, job_entry
-from kroma_kit.storage.runlog_model import CandidateEntry, JobEntry, RunLogModel, StepBlock
+from kroma_kit.storage.runlog_model import CandidateEntry, JobEntry, RunLogModel
 
 _NS = uuid.UUID("6f1c2a52-4d0b-4c39-9a3e-6b1f0d9e7a11")
 POST_KINDS = {"bg_remove": "bg_removed", "upscale": "upscaled", "color": "color_corrected"}
@@ -56,9 +56,9 @@ def candidate_file(candidate: CandidateEntry, role: str, *, follow_guard: bool =
     if role == "candidate_output":
         path = candidate.output
     else:
-        step = getattr(candidate, role, None)
-        path = step.output if isinstance(step, StepBlock) else None
-    guard = candidate.output_guard
+        step = candidate.step(role)
+        path = step.output if step is not None else None
+    guard = candidate.guard_block()
     if follow_guard and path and guard is not None and guard.bad_archive and guard.checked_input == path:
         return guard.bad_archive, True
     return path, False
@@ -270,7 +270,7 @@ class Ingestor:
                 self.link(parent, output_id, "reference_of")
         current = output_id
         for step in POST_KINDS:
-            block = getattr(entry, step)
+            block = entry.step(step)
             if block is None or not block.output:
                 continue
             step_id = self.candidate_asset(run_id, job.id, entry, step, POST_KINDS[step], meta)
@@ -283,7 +283,7 @@ class Ingestor:
     def _candidate_row(self, run_id: str, job_row_id: str, job: JobEntry, entry: CandidateEntry,
                        output_id: str | None, final_id: str | None) -> int:
         rank = entry.rank
-        guard = entry.output_guard
+        guard = entry.guard_block()
         files = guard.files if guard is not None else []
         chroma = files[0].chroma_delta if files else None
         latency = sum(int(a.get("latency_ms") or 0) for a in entry.attempts) or None
@@ -315,7 +315,7 @@ class Ingestor:
             "chroma_delta = excluded.chroma_delta, summary_json = excluded.summary_json",
             (stable_id("quality_report", run_id, job.id, entry.candidate_index, "output_guard"),
              self.project_id, run_id, job_row_id, candidate_row, final_id or output_id, verdict, chroma,
-             to_json({"status": entry.status, "rank": rank.to_json_data() if rank else {}, **guard.to_json_data()}),
+             to_json({"status": entry.status, "rank": rank.to_json_data() if rank else {}, **(entry.output_guard or {})}),
              utcnow()))
         return written + 1
 
@@ -323,7 +323,7 @@ class Ingestor:
                         candidate_row: str, asset_id: str | None) -> int:
         """The continuity gate's scores as a ``model_score`` quality report (style drift, identity
         per declared character, verdict and reasons); nothing when the candidate was not scored."""
-        block = candidate.continuity
+        block = candidate.continuity_block()
         if block is None or block.verdict not in ("pass", "warn", "fail"):
             return 0
         self.conn.execute(
@@ -333,7 +333,7 @@ class Ingestor:
             "summary_json = excluded.summary_json",
             (stable_id("quality_report", run_id, job_key, candidate.candidate_index, "continuity"),
              self.project_id, run_id, job_row_id, candidate_row, asset_id, block.verdict,
-             to_json({"model": "continuity", "status": candidate.status, **block.to_json_data()}), utcnow()))
+             to_json({"model": "continuity", "status": candidate.status, **(candidate.continuity or {})}), utcnow()))
         return 1
 
     def cost_events(self, log: RunLogModel | dict[str, Any], only_job: str | None = None) -> int:

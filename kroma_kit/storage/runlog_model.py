@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import types
 import typing
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
@@ -131,6 +131,10 @@ class CachedFrom(OpenRecord):
     candidate_index: int
 
 
+# The post steps whose blocks a candidate may hold (a job holds the winner's, see STEP_BLOCKS).
+STEP_NAMES = ("bg_remove", "bg_refine_openai", "upscale", "color")
+
+
 class StepBlock(OpenRecord):
     """A post step's record on a candidate or its job (``bg_remove``, ``bg_refine_openai``,
     ``upscale``, ``color``): the file it made; backend, timings and the rest kept as written."""
@@ -184,7 +188,31 @@ class ContinuityBlock(OpenRecord):
     error: Any = None
 
 
-class CandidateRecord(OpenRecord):
+class BlockViews(OpenRecord):
+    """Typed, read-only views of a candidate's (or job's) free-form blocks, validated when a
+    reader asks. The blocks are stored as the plain dicts their writers give: a whole-log write
+    then serialises dicts, not five more model instances per candidate (the run log is written
+    after every change). A view is a fresh copy; a change goes through :meth:`OpenRecord.set`."""
+
+    def step(self, name: str) -> StepBlock | None:
+        """Post step ``name``'s block (one of :data:`STEP_NAMES`), or None when it did not run."""
+        if name not in STEP_NAMES:
+            raise KeyError(f"{name!r} is not a post step (one of {', '.join(STEP_NAMES)}).")
+        return _view(StepBlock, self.get(name))
+
+    def guard_block(self) -> OutputGuardBlock | None:
+        """The output guard's block, or None when the guard did not check this one."""
+        return _view(OutputGuardBlock, self.get("output_guard"))
+
+
+_Block = TypeVar("_Block", bound=OpenRecord)
+
+
+def _view(block: type[_Block], data: dict[str, Any] | None) -> _Block | None:
+    return None if data is None else block.model_validate(data)
+
+
+class CandidateRecord(BlockViews):
     candidate_index: int = Field(ge=1)
     status: CandidateStatus
     seed: int | None = None
@@ -201,19 +229,23 @@ class CandidateRecord(OpenRecord):
     bytes: int | None = None
     model: str | None = None
     provider_params: dict[str, Any] = Field(default_factory=dict)
-    output_guard: OutputGuardBlock | None = None
+    output_guard: dict[str, Any] | None = None  # read as guard_block()
     error_status: int | None = None
     replaced_archive: str | None = None
     adopted_from_file: bool | None = None
     final_sha256: str | None = None
-    bg_remove: StepBlock | None = None  # the post steps' records (seed keys)
-    bg_refine_openai: StepBlock | None = None
-    upscale: StepBlock | None = None
-    color: StepBlock | None = None
-    continuity: ContinuityBlock | None = None
+    bg_remove: dict[str, Any] | None = None  # the post steps' records (seed keys), read as step(name)
+    bg_refine_openai: dict[str, Any] | None = None
+    upscale: dict[str, Any] | None = None
+    color: dict[str, Any] | None = None
+    continuity: dict[str, Any] | None = Field(default=None, json_schema_extra={"keys": CONTINUITY_KEYS})
     previous_failures: list[dict[str, Any]] = Field(default_factory=list)  # failures a resume retried
     cache_key: str | None = None  # the stage cache's content key of this candidate's work
     cached_from: CachedFrom | None = None  # set when reused from the stage cache: shown as "cached"
+
+    def continuity_block(self) -> ContinuityBlock | None:
+        """The continuity gate's block, or None when the gate did not score this candidate."""
+        return _view(ContinuityBlock, self.continuity)
 
 
 class RankingEntry(OpenRecord):
@@ -248,7 +280,7 @@ class CharacterRunMarker(OpenRecord):
     kind: str
 
 
-class JobRecord(OpenRecord):
+class JobRecord(BlockViews):
     id: str = Field(min_length=1)
     status: JobStatus
     prompt: str
@@ -268,13 +300,13 @@ class JobRecord(OpenRecord):
     winner_history: list[dict[str, Any]] = Field(default_factory=list)
     ranking: list[RankingEntry] = Field(default_factory=list)
     candidates: list[CandidateRecord] = Field(default_factory=list)
-    output_guard: OutputGuardBlock | None = None
+    output_guard: dict[str, Any] | None = None  # read as guard_block()
     candidates_not_started: int | None = None
     character_placements: list[dict[str, Any]] = Field(default_factory=list)  # where each cut-out goes
     character_ref_count: int | None = None
-    bg_remove: StepBlock | None = None  # the winner's step blocks (STEP_BLOCKS), copied to the job
-    upscale: StepBlock | None = None
-    color: StepBlock | None = None
+    bg_remove: dict[str, Any] | None = None  # the winner's step blocks (STEP_BLOCKS), copied to the job
+    upscale: dict[str, Any] | None = None
+    color: dict[str, Any] | None = None
     character_job: CharacterJobMeta | None = None  # jobs of a character run only
 
     def candidate(self, index: int) -> CandidateRecord | None:

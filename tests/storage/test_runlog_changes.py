@@ -73,8 +73,7 @@ def test_a_guard_failure_records_where_its_file_was_moved_and_its_post_cost(tmp_
                                          final_output=None)
     assert moves == ["done"]
     on_disk = load_run_log(log.path).job(JOB).candidate(1)
-    assert on_disk.output_guard is not None and on_disk.output_guard.bad_archive == "archive/bad/c1.png"
-    assert on_disk.output_guard.to_json_data() == {"checked_input": "x.png", "bad_archive": "archive/bad/c1.png"}
+    assert on_disk.output_guard == {"checked_input": "x.png", "bad_archive": "archive/bad/c1.png"}
     assert (settled.status, on_disk.cost_usd) == ("failed_output_guard", round(before + 0.25, 6))
 
 

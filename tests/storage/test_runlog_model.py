@@ -135,3 +135,32 @@ def test_a_candidate_row_holds_the_candidate_json_exactly_as_the_run_log_writes_
     assert {(row[0], row[1]): row[2] for row in rows} == expected
     assert json.loads(expected[(data["jobs"][0]["id"], 1)])["continuity"]["gate_note"] == "kept"
     assert [row[0] for row in verdicts] == ["warn"]
+
+
+def test_blocks_are_stored_as_written_and_read_through_typed_views():
+    """A candidate's step, guard and continuity blocks stay the plain dicts the writers gave (a
+    whole-log write serialises no extra models); a reader gets a typed view, validated when asked,
+    with unknown keys kept and an absent block as None."""
+    from pydantic import ValidationError
+
+    raw = json.loads(DEMO.read_text())
+    first = raw["jobs"][0]["candidates"][0]
+    first["upscale"] = {"output": "outputs/upscaled/x.png", "backend": "lanczos", "ms": 7}
+    first["continuity"] = {"verdict": "fail", "reasons": ["identity"], "gate_note": "kept"}
+    candidate = parse_run_log(raw).jobs[0].candidates[0]
+
+    assert isinstance(candidate.output_guard, dict) and isinstance(candidate.upscale, dict)
+    assert json.loads(candidate.to_json_bytes()) == first  # the blocks' bytes are the log's
+    guard = candidate.guard_block()
+    assert guard is not None and guard.files[0].chroma_delta == first["output_guard"]["files"][0]["chroma_delta"]
+    assert guard.to_json_data() == first["output_guard"]
+    step = candidate.step("upscale")
+    assert step is not None and (step.output, step.get("backend")) == ("outputs/upscaled/x.png", "lanczos")
+    assert candidate.step("color") is None
+    block = candidate.continuity_block()
+    assert block is not None and (block.verdict, block.reasons, block.get("gate_note")) == ("fail", ["identity"], "kept")
+    with pytest.raises(KeyError, match="upscal"):
+        candidate.step("upscal")
+    candidate.set(continuity={"verdict": ["not", "a", "string"]})
+    with pytest.raises(ValidationError):
+        candidate.continuity_block()

@@ -58,7 +58,7 @@ def test_a_change_that_moves_a_file_waits_for_its_write(tmp_path):
                                    output_guard=guard)
         # No stop, no flush: the write that says where the file went is already on disk.
         written = load_run_log(log.path).job(job_id).candidate(1)
-        assert (written.status, written.output_guard.bad_archive) == ("failed_output_guard", "archive/bad/x.png")
+        assert (written.status, written.output_guard["bad_archive"]) == ("failed_output_guard", "archive/bad/x.png")
     finally:
         log.stop_write_behind()
 
