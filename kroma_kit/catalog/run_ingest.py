@@ -20,6 +20,7 @@ the log file read again); one that is really gone is skipped with a note, never 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -48,21 +49,24 @@ def abs_path(root: Path, path: str | None) -> Path | None:
     return candidate if candidate.is_absolute() else root / candidate
 
 
-def candidate_file(candidate: dict[str, Any], role: str) -> tuple[str | None, bool]:
+def candidate_file(candidate: CandidateEntry, role: str, *, follow_guard: bool = True) -> tuple[str | None, bool]:
     """Where a candidate's file of ``role`` (``candidate_output`` or a post step) is, as the run log
-    records it, and whether that is ``archive/bad``: the file the guard failed was moved there."""
+    records it, and whether that is ``archive/bad``: the file the guard failed was moved there.
+    ``follow_guard=False`` gives where the file was before that move."""
     if role == "candidate_output":
-        path = candidate.get("output")
+        path = candidate.output
     else:
-        path = (candidate.get(role) or {}).get("output")
-    guard = candidate.get("output_guard") or {}
-    bad = guard.get("bad_archive")
-    if path and bad and guard.get("checked_input") == path:
-        return bad, True
+        step = candidate.step(role)
+        path = step.output if step is not None else None
+    guard = candidate.guard_block()
+    if follow_guard and path and guard is not None and guard.bad_archive and guard.checked_input == path:
+        return guard.bad_archive, True
     return path, False
 
 
-CurrentJob = Callable[[str], dict[str, Any] | None]
+# The job as the run log says it is now (typed), or None: ``RunLog.job_snapshot`` of a live log,
+# or :func:`kroma_kit.catalog.runs._log_file_jobs` over the file (validated where it is read).
+CurrentJob = Callable[[str], JobEntry | None]
 
 
 class Ingestor:
@@ -114,12 +118,12 @@ class Ingestor:
         self.counts["assets_upserted"] += 1
         return asset_id
 
-    def candidate_asset(self, run_id: str, job_id: str, candidate: dict[str, Any], role: str, kind: str,
+    def candidate_asset(self, run_id: str, job_id: str, candidate: CandidateEntry, role: str, kind: str,
                         metadata: dict[str, Any]) -> str | None:
         """Register a candidate's file of ``role`` where the log says it is; when it is not there,
         where the log says it is now (asked once per distinct place, at most three)."""
         tried: list[Path] = []
-        record: dict[str, Any] | None = candidate
+        record: CandidateEntry | None = candidate
         while record is not None and len(tried) < 3:
             path, archived = candidate_file(record, role)
             file = abs_path(self.root, path)
@@ -127,12 +131,12 @@ class Ingestor:
                 break
             tried.append(file)
             if archived:
-                self._follow_move(candidate_file({**record, "output_guard": None}, role)[0], file, metadata)
+                self._follow_move(candidate_file(record, role, follow_guard=False)[0], file, metadata)
             meta = {**metadata, "role": role, **({"archived": "bad"} if archived else {})}
             asset_id = self.asset(path, kind, run_id, meta, note_missing=False)
             if asset_id:
                 return asset_id
-            record = self._current_candidate(job_id, candidate["candidate_index"])
+            record = self._current_candidate(job_id, candidate.candidate_index)
         if tried:
             self._missing(tried)
         return None
@@ -154,12 +158,9 @@ class Ingestor:
         self.conn.execute("UPDATE assets SET storage_uri = ? WHERE id = ?", (storage_uri(new_file), row["id"]))
         self.assets.pop(old_file.resolve().as_posix(), None)
 
-    def _current_candidate(self, job_id: str, index: int) -> dict[str, Any] | None:
+    def _current_candidate(self, job_id: str, index: int) -> CandidateEntry | None:
         job = self.current_job(job_id) if self.current_job is not None else None
-        for candidate in (job or {}).get("candidates", []):
-            if candidate.get("candidate_index") == index:
-                return candidate
-        return None
+        return job.candidate(index) if job is not None else None
 
     def _missing(self, files: list[Path]) -> None:
         self.counts["missing_files"] += 1
@@ -183,9 +184,12 @@ class Ingestor:
         log = as_run_log(log)
         jobs = log.jobs
         done = sum(1 for job in jobs if job.status == "done")
-        snapshot = {"settings": log.get("settings_snapshot", {}), "manifest_hash": log.manifest_hash,
-                    "generation": log.get("generation"), "postprocess": log.get("postprocess"),
-                    "output_guard": log.get("output_guard"), "budgets": log.get("budgets")}
+        # ``generation`` is a key of the original tool's logs that the model does not name; the
+        # others are fields, read as the log holds them (a field it lacks is null, as before).
+        snapshot = {"settings": log.settings_snapshot if log.has("settings_snapshot") else {},
+                    "manifest_hash": log.manifest_hash, "generation": log.get("generation"),
+                    "postprocess": log.postprocess, "output_guard": log.output_guard,
+                    "budgets": log.budgets if log.has("budgets") else None}
         self.conn.execute(
             "INSERT INTO runs (id, project_id, run_mode, status, stage, time_of_day, weather, model_name, "
             "provider_code, run_log_path, pid, host, estimated_cost_usd, actual_cost_usd, jobs_total, jobs_done, "
@@ -206,7 +210,7 @@ class Ingestor:
     def job(self, log: RunLogModel | dict[str, Any], job: JobEntry | dict[str, Any], *,
             register_files: bool = True) -> dict[str, int]:
         """Upsert one job, its candidates, their assets, links and quality reports."""
-        run_id = log.run_id if isinstance(log, RunLogModel) else log["run_id"]
+        run_id = as_run_log(log).run_id  # typed at the boundary: a model is taken as it is
         job = job_entry(job)
         job_row_id = stable_id("run_job", run_id, job.id)
         inputs = [self.asset(path, "input" if position == 0 else "reference", None, {"role": "job_input"},
@@ -259,17 +263,17 @@ class Ingestor:
             return None, None, None
         index = entry.candidate_index
         meta = {"run_id": run_id, "job_id": job.id, "candidate_index": index, "seed": entry.seed}
-        candidate = entry.to_json_data()  # where its files are: followed as plain data (see candidate_file)
-        output_id = self.candidate_asset(run_id, job.id, candidate, "candidate_output", "generated", meta)
+        output_id = self.candidate_asset(run_id, job.id, entry, "candidate_output", "generated", meta)
         if output_id and inputs:
             self.link(inputs[0], output_id, "derived_from")
             for parent in inputs[1:]:
                 self.link(parent, output_id, "reference_of")
         current = output_id
-        for step in ("bg_remove", "upscale", "color"):
-            if not (candidate.get(step) or {}).get("output"):
+        for step in POST_KINDS:
+            block = entry.step(step)
+            if block is None or not block.output:
                 continue
-            step_id = self.candidate_asset(run_id, job.id, candidate, step, POST_KINDS[step], meta)
+            step_id = self.candidate_asset(run_id, job.id, entry, step, POST_KINDS[step], meta)
             if step_id:
                 self.link(current, step_id, "derived_from")
                 current = step_id
@@ -278,11 +282,10 @@ class Ingestor:
 
     def _candidate_row(self, run_id: str, job_row_id: str, job: JobEntry, entry: CandidateEntry,
                        output_id: str | None, final_id: str | None) -> int:
-        candidate = entry.to_json_data()
-        rank = candidate.get("rank") or {}
-        guard = entry.output_guard or {}
-        files = guard.get("files") or []
-        chroma = files[0].get("chroma_delta") if files else None
+        rank = entry.rank
+        guard = entry.guard_block()
+        files = guard.files if guard is not None else []
+        chroma = files[0].chroma_delta if files else None
         latency = sum(int(a.get("latency_ms") or 0) for a in entry.attempts) or None
         row_id = stable_id("run_candidate", run_id, job.id, entry.candidate_index)
         candidate_row = self.conn.execute(  # RETURNING: the row's id, new or kept (one round trip)
@@ -297,14 +300,14 @@ class Ingestor:
             "rank_position = excluded.rank_position, seed = excluded.seed, cost_usd = excluded.cost_usd, "
             "latency_ms = excluded.latency_ms, meta_json = excluded.meta_json RETURNING id",
             (row_id, job_row_id, entry.candidate_index, entry.status, output_id, final_id,
-             int(rank.get("hard_failures") or 0), int(rank.get("soft_warnings") or 0),
-             float(rank.get("avg_chroma_exceed") or 0), chroma, entry.rank_position,
-             entry.seed, float(entry.cost_usd or 0), latency, to_json(candidate), utcnow())).fetchone()[0]
-        written = self._continuity_row(run_id, job_row_id, job.id, candidate, candidate_row, final_id or output_id)
-        if not guard.get("summary"):
+             int(rank.hard_failures or 0) if rank else 0, int(rank.soft_warnings or 0) if rank else 0,
+             float(rank.avg_chroma_exceed or 0) if rank else 0.0, chroma, entry.rank_position,
+             entry.seed, float(entry.cost_usd or 0), latency, candidate_meta_json(entry), utcnow())).fetchone()[0]
+        written = self._continuity_row(run_id, job_row_id, job.id, entry, candidate_row, final_id or output_id)
+        summary = guard.summary if guard is not None else None
+        if summary is None or not (summary.model_fields_set or summary.model_extra):  # no summary, or an empty one
             return written
-        summary = guard["summary"]
-        verdict = "fail" if summary.get("hard_failures") else ("warn" if summary.get("soft_warnings") else "pass")
+        verdict = "fail" if summary.hard_failures else ("warn" if summary.soft_warnings else "pass")
         self.conn.execute(
             "INSERT INTO quality_reports (id, project_id, run_id, job_id, candidate_id, asset_id, report_type, "
             "verdict, chroma_delta, summary_json, created_at) VALUES (?, ?, ?, ?, ?, ?, 'output_guard', ?, ?, ?, ?) "
@@ -312,24 +315,25 @@ class Ingestor:
             "chroma_delta = excluded.chroma_delta, summary_json = excluded.summary_json",
             (stable_id("quality_report", run_id, job.id, entry.candidate_index, "output_guard"),
              self.project_id, run_id, job_row_id, candidate_row, final_id or output_id, verdict, chroma,
-             to_json({"status": entry.status, "rank": rank, **guard}), utcnow()))
+             to_json({"status": entry.status, "rank": rank.to_json_data() if rank else {}, **(entry.output_guard or {})}),
+             utcnow()))
         return written + 1
 
-    def _continuity_row(self, run_id: str, job_row_id: str, job_key: str, candidate: dict[str, Any],
+    def _continuity_row(self, run_id: str, job_row_id: str, job_key: str, candidate: CandidateEntry,
                         candidate_row: str, asset_id: str | None) -> int:
         """The continuity gate's scores as a ``model_score`` quality report (style drift, identity
         per declared character, verdict and reasons); nothing when the candidate was not scored."""
-        block = candidate.get("continuity") or {}
-        if block.get("verdict") not in ("pass", "warn", "fail"):
+        block = candidate.continuity_block()
+        if block is None or block.verdict not in ("pass", "warn", "fail"):
             return 0
         self.conn.execute(
             "INSERT INTO quality_reports (id, project_id, run_id, job_id, candidate_id, asset_id, report_type, "
             "verdict, chroma_delta, summary_json, created_at) VALUES (?, ?, ?, ?, ?, ?, 'model_score', ?, NULL, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET asset_id = excluded.asset_id, verdict = excluded.verdict, "
             "summary_json = excluded.summary_json",
-            (stable_id("quality_report", run_id, job_key, candidate["candidate_index"], "continuity"),
-             self.project_id, run_id, job_row_id, candidate_row, asset_id, block["verdict"],
-             to_json({"model": "continuity", "status": candidate["status"], **block}), utcnow()))
+            (stable_id("quality_report", run_id, job_key, candidate.candidate_index, "continuity"),
+             self.project_id, run_id, job_row_id, candidate_row, asset_id, block.verdict,
+             to_json({"model": "continuity", "status": candidate.status, **(candidate.continuity or {})}), utcnow()))
         return 1
 
     def cost_events(self, log: RunLogModel | dict[str, Any], only_job: str | None = None) -> int:
@@ -343,3 +347,11 @@ class Ingestor:
                               self.project_id, log.run_id, event)
             written += 1
         return written
+
+
+def candidate_meta_json(candidate: CandidateEntry) -> str:
+    """A candidate row's ``meta_json``: the candidate's JSON exactly as the run log file holds it
+    (the bytes the live log writes, :meth:`OpenRecord.to_json_bytes`), in the catalog's JSON
+    layout (:func:`to_json`: sorted keys, compact). Serialised in Rust and parsed in C, not walked
+    in Python: the mirror writes it for every candidate of every changed job."""
+    return to_json(json.loads(candidate.to_json_bytes()))

@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from kroma_kit.catalog.assets import find_asset
 from kroma_kit.catalog.audit import record_event
 from kroma_kit.catalog.costs import project_spent_usd as spent_usd
@@ -25,7 +27,7 @@ from kroma_kit.catalog.run_ingest import CurrentJob, Ingestor, abs_path
 from kroma_kit.errors import InputError, NotFoundError
 from kroma_kit.processes import process_alive, this_host
 from kroma_kit.storage.runlog import as_run_log, load_run_log, mark_log_interrupted
-from kroma_kit.storage.runlog_model import RunLogModel
+from kroma_kit.storage.runlog_model import JobEntry, RunLogModel
 from kroma_kit.workspace import Workspace
 
 
@@ -37,7 +39,8 @@ def _project_for_log(ws: Workspace, log: RunLogModel) -> dict[str, Any]:
     return project
 
 
-def ingest_log_data(ws: Workspace, log: RunLogModel | dict[str, Any] | Callable[[], dict[str, Any]], path: Path, *,
+def ingest_log_data(ws: Workspace,
+                    log: RunLogModel | dict[str, Any] | Callable[[], RunLogModel | dict[str, Any]], path: Path, *,
                     audit: bool = True, current_job: CurrentJob | None = None,
                     mirrored: Mapping[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Ingest an already-read run log (see :func:`ingest_run_log`): the typed model or its JSON data.
@@ -103,26 +106,33 @@ def _log_file_jobs(path: Path) -> CurrentJob:
     """``current_job`` over the run log file: re-read (and cached) only when the file changed, so a
     log whose files were all deleted costs one read, not one per file.
 
-    This reads the file's raw JSON by key on purpose, not through the typed model: it is a
+    This reads the file's raw JSON by key on purpose, not through the whole typed model: it is a
     fallback asked only where a candidate's file has moved, and it needs one job's paths, while
     the log may be a live run's that changes after every candidate; validating the whole log
     (every job and candidate) at each change for one lookup would make the fallback cost more
-    than the ingest it rescues. It must also never raise: whatever state the file is in, the
-    answer is the job's JSON data (the :data:`CurrentJob` contract, shared with
-    ``RunLog.job_snapshot``) or None, and the file is then reported missing. The log that is
-    ingested is still read and validated as the model (:func:`ingest_run_log`)."""
-    cache: dict[str, Any] = {"stamp": None, "jobs": {}}
+    than the ingest it rescues. Only the job asked for is validated (once per version of the
+    file), at this boundary, as the :data:`CurrentJob` contract wants it. It must also never
+    raise: whatever state the file is in (unreadable, not JSON, a job that is not a valid job),
+    the answer is None and the file is then reported missing. The log that is ingested is still
+    read and validated as the model (:func:`ingest_run_log`)."""
+    cache: dict[str, Any] = {"stamp": None, "jobs": {}, "typed": {}}
 
-    def current_job(job_id: str) -> dict[str, Any] | None:
+    def current_job(job_id: str) -> JobEntry | None:
         try:
             info = Path(path).stat()
             stamp = (info.st_ino, info.st_mtime_ns, info.st_size)
             if stamp != cache["stamp"]:
                 data = json.loads(Path(path).read_bytes())
-                cache.update(stamp=stamp, jobs={job.get("id"): job for job in data.get("jobs") or []})
+                cache.update(stamp=stamp, jobs={job.get("id"): job for job in data.get("jobs") or []}, typed={})
         except (OSError, ValueError, AttributeError):
             return None
-        return cache["jobs"].get(job_id)
+        if job_id not in cache["typed"]:
+            raw = cache["jobs"].get(job_id)
+            try:
+                cache["typed"][job_id] = JobEntry.model_validate(raw) if raw is not None else None
+            except ValidationError:
+                cache["typed"][job_id] = None
+        return cache["typed"][job_id]
 
     return current_job
 

@@ -225,7 +225,8 @@ def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
         add_cost_usd=post_cost, status=status, rank=rank, output_guard=guard,
         final_output=final_rel if status == "done" else None, timings=timings, **steps, **extra,
         **({"continuity": continuity} if continuity is not None else {}))
-    bad_archive = (settled.output_guard or {}).get("bad_archive") if isinstance(settled.output_guard, dict) else None
+    settled_guard = settled.guard_block()
+    bad_archive = settled_guard.bad_archive if settled_guard is not None else None
     if bad_archive:
         ctx.recorder.audit_moves([{"from": final_rel, "to": bad_archive}], reason="failed_output_guard")
     ctx.record(job.id)

@@ -177,7 +177,7 @@ def run_context(ctx: RunContext) -> RunSummary:
         reason = f"run failed: {type(exc).__name__}: {exc}"
         ctx.log.set_run(status="failed", status_reason=reason, finished_at=utcnow(), pretty=True)
         try:
-            ingest_log_data(ctx.ws, ctx.log.current, ctx.log.path, current_job=ctx.log.job_snapshot)
+            ingest_log_data(ctx.ws, ctx.log.current_model, ctx.log.path, current_job=ctx.log.job_snapshot)
         finally:
             ctx.events.emit(ev.Failed(ctx.log.run_id, error=reason))
         raise
@@ -189,7 +189,7 @@ def run_context(ctx: RunContext) -> RunSummary:
     ctx.recorder.close()
     # The live log, read inside the catalog transaction: an override made during the run is kept.
     # Jobs the live mirror committed as they still are are not written again (see CatalogRecorder).
-    ingest_log_data(ctx.ws, ctx.log.current, ctx.log.path, current_job=ctx.log.job_snapshot,
+    ingest_log_data(ctx.ws, ctx.log.current_model, ctx.log.path, current_job=ctx.log.job_snapshot,
                     mirrored=ctx.recorder.mirrored_jobs())
     s3_outputs.after_run(ctx)  # S3-first projects: the rest of the run, then its log, to the bucket
     summary = RunSummary.from_log(ctx.log.model, ctx.log.path)

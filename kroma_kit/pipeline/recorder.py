@@ -35,7 +35,6 @@ from kroma_kit.catalog.db import transaction
 from kroma_kit.catalog.run_ingest import Ingestor
 from kroma_kit.pipeline.runlog import RunLog
 from kroma_kit.security.audit_hooks import ARCHIVED, archive_moves_event
-from kroma_kit.storage.runlog import as_run_log
 from kroma_kit.workspace import ProjectLayout, Workspace
 
 log = logging.getLogger(__name__)
@@ -142,18 +141,18 @@ class CatalogRecorder:
         with transaction(conn):
             for payload in events:
                 record_event(conn, ARCHIVED, payload, project_id=self.project["id"])
-            snapshot = as_run_log(self.runlog.current())  # validated once, read as fields below
+            snapshot = self.runlog.current_model()  # a typed copy (Rust both ways), read as fields below
             ingestor = Ingestor(conn, self.project, current_job=self.runlog.job_snapshot)
             ingestor.assets = self._assets
             ingestor.run_row(snapshot, rel)
             changed = [job.id for job in snapshot.jobs if everything or job.id in dirty]
             written: dict[str, dict[str, Any] | None] = {}
             for job_id in changed:
-                job = self.runlog.job_snapshot(job_id)
+                job = self.runlog.job_snapshot(job_id)  # typed: the ingest validates nothing again
                 if job is not None:
                     missing = ingestor.counts["missing_files"]
                     ingestor.job(snapshot, job)
-                    written[job_id] = job if ingestor.counts["missing_files"] == missing else None
+                    written[job_id] = job.to_json_data() if ingestor.counts["missing_files"] == missing else None
             if everything:
                 ingestor.cost_events(snapshot)
             else:  # a job's cost events are booked before the change that marks it (and the final ingest has all)

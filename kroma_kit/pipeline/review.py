@@ -54,7 +54,7 @@ from kroma_kit.processes import this_host
 from kroma_kit.storage.runlog import write_run_log
 from kroma_kit.storage.runlog_live import RunLog
 from kroma_kit.storage.runlog_lock import run_log_lock
-from kroma_kit.storage.runlog_model import CandidateRecord, JobRecord
+from kroma_kit.storage.runlog_model import CandidateRecord, JobRecord, OutputGuardBlock
 from kroma_kit.sync.files import local_copy
 from kroma_kit.workspace import ProjectLayout, Workspace
 
@@ -155,7 +155,8 @@ class _Change:
         reason = f"chosen by {reviewer}" + (f": {note}" if note else "") + \
             (f" (was candidate {previous})" if previous not in (None, index) else "")
         runlog.choose_winner(job_key, index, entry, reason, write=False)  # written by the caller
-        meta = {key: value for key, value in (runlog.job_snapshot(job_key) or {}).items() if key != "candidates"}
+        changed = runlog.job_snapshot(job_key)
+        meta = {key: value for key, value in (changed.to_json_data() if changed else {}).items() if key != "candidates"}
         return cls(runlog, before, entry, reason, meta, job.status, new_file)
 
 
@@ -232,8 +233,8 @@ def _usable_file(root: Path, candidate: CandidateRecord, *, force: bool) -> Path
         if not force:
             raise InputError(f"Candidate {candidate.candidate_index} failed the output guard "
                              f"({_guard_reasons(candidate)}). Pass force=True (CLI: --force) to choose it anyway.")
-        guard = candidate.output_guard or {}
-        options = [guard.get("bad_archive"), guard.get("checked_input"), candidate.output]
+        guard = candidate.guard_block() or OutputGuardBlock()
+        options = [guard.bad_archive, guard.checked_input, candidate.output]
     else:
         options = [candidate.final_output, candidate.output]
     for rel in options:
@@ -254,8 +255,8 @@ def _cache_candidate(ws: Workspace, root: Path, run: dict[str, Any], job_key: st
     candidate = job.candidate(index)
     if candidate is None:
         return
-    guard = candidate.output_guard or {}
-    for rel in (candidate.final_output, guard.get("bad_archive"), guard.get("checked_input"), candidate.output):
+    guard = candidate.guard_block() or OutputGuardBlock()
+    for rel in (candidate.final_output, guard.bad_archive, guard.checked_input, candidate.output):
         if not rel or (root / rel).is_file():
             continue
         try:
@@ -265,6 +266,7 @@ def _cache_candidate(ws: Workspace, root: Path, run: dict[str, Any], job_key: st
 
 
 def _guard_reasons(candidate: CandidateRecord) -> str:
-    files = (candidate.output_guard or {}).get("files") or []
-    reasons = sorted({reason for entry in files for reason in entry.get("hard_fail_reasons", [])})
+    guard = candidate.guard_block()
+    files = guard.files if guard is not None else []
+    reasons = sorted({reason for entry in files for reason in entry.hard_fail_reasons})
     return ", ".join(reasons) or "hard failures"

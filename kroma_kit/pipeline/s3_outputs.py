@@ -17,11 +17,10 @@ import logging
 import threading
 from typing import Any
 
-from kroma_kit.storage.runlog_model import CandidateRecord
+from kroma_kit.storage.runlog_model import STEP_NAMES, CandidateRecord
 from kroma_kit.sync.s3_first import is_s3_first, put_outputs
 
 log = logging.getLogger(__name__)
-POST_STEPS = ("bg_remove", "bg_refine_openai", "upscale", "color")
 
 _modes: dict[str, bool] = {}  # run id -> S3-first? (read once per run, not once per candidate)
 _modes_lock = threading.Lock()
@@ -38,12 +37,13 @@ def _s3_first(ctx: Any) -> bool:
 def candidate_files(candidate: CandidateRecord) -> list[str]:
     """Every project-relative file a settled candidate left: raw, post-step outputs, final, archive."""
     files = [candidate.output, candidate.final_output]
-    for step in POST_STEPS:
-        record = getattr(candidate, step, None)
-        if isinstance(record, dict) and isinstance(record.get("output"), str):
-            files.append(record["output"])
-    guard = candidate.output_guard if isinstance(candidate.output_guard, dict) else {}
-    files.append(guard.get("bad_archive"))
+    for step in STEP_NAMES:
+        record = candidate.step(step)
+        if record is not None and record.output:
+            files.append(record.output)
+    guard = candidate.guard_block()
+    if guard is not None:
+        files.append(guard.bad_archive)
     return [f for f in files if isinstance(f, str) and f]
 
 

@@ -130,17 +130,24 @@ class RunLog:
         self.adopt_foreign_changes()
         return self.snapshot()
 
+    def current_model(self) -> RunLogModel:
+        """:meth:`current` as the typed model: a validated copy made in Rust both ways (no
+        Python JSON parse, no validation of Python data), what the catalog mirror reads fields of."""
+        self.adopt_foreign_changes()
+        return self.model
+
     def snapshot(self) -> dict[str, Any]:
         """A deep copy of the whole log's JSON data as this process knows it now."""
         with self._lock:
             return json.loads(_json(self._log))
 
-    def job_snapshot(self, job_id: str) -> dict[str, Any] | None:
-        """A deep copy of one job's JSON data as it is now (None when the log has no such job): where
-        its files are at this moment, for a catalog write that found a file moved since its snapshot."""
+    def job_snapshot(self, job_id: str) -> JobRecord | None:
+        """A typed copy of one job as it is now, or None when the log has no such job (the
+        catalog ingest's ``current_job``): where its files are at this moment, for a catalog write
+        that found a file moved since its snapshot, and the job the mirror writes."""
         with self._lock:
             job = self._log.job(job_id)
-            return json.loads(_json(job)) if job is not None else None
+            return _copy(job) if job is not None else None
 
     # ----------------------------------------------------------------- named changes
 
@@ -390,7 +397,8 @@ def _stamp(path: Path) -> tuple[int, int, int, int] | None:
 def _json(record: OpenRecord, indent: int | None = None) -> bytes:
     """The record as UTF-8 JSON with exactly the keys it holds (no defaults added), by
     pydantic-core's serializer (Rust: no Python encoder walks the growing log)."""
-    return type(record).__pydantic_serializer__.to_json(record, indent=indent, exclude_unset=True)
+    return record.to_json_bytes() if indent is None else \
+        type(record).__pydantic_serializer__.to_json(record, indent=indent, exclude_unset=True)
 
 
 def _copy(record: Record) -> Record:

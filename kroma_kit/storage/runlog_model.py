@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import types
 import typing
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
@@ -79,6 +79,11 @@ class OpenRecord(BaseModel):
                               for item, entry in zip(value, data[name], strict=True)]
         return data
 
+    def to_json_bytes(self) -> bytes:
+        """The record as compact UTF-8 JSON, exactly as the live run log writes it (pydantic-core's
+        serializer, keys read or set only): one call in Rust, no Python walk of the record."""
+        return type(self).__pydantic_serializer__.to_json(self, exclude_unset=True)
+
     def has(self, name: str) -> bool:
         """Whether the log holds key ``name`` (read or set; a default is not held)."""
         return name in self.model_fields_set or bool(self.model_extra and name in self.model_extra)
@@ -126,7 +131,88 @@ class CachedFrom(OpenRecord):
     candidate_index: int
 
 
-class CandidateRecord(OpenRecord):
+# The post steps whose blocks a candidate may hold (a job holds the winner's, see STEP_BLOCKS).
+STEP_NAMES = ("bg_remove", "bg_refine_openai", "upscale", "color")
+
+
+class StepBlock(OpenRecord):
+    """A post step's record on a candidate or its job (``bg_remove``, ``bg_refine_openai``,
+    ``upscale``, ``color``): the file it made; backend, timings and the rest kept as written."""
+
+    output: str | None = None
+
+
+class GuardSummary(OpenRecord):
+    """The output guard's counts over the files it checked."""
+
+    total_files: Number | None = None
+    hard_failures: Number = 0
+    soft_warnings: Number = 0
+
+
+class GuardFile(OpenRecord):
+    """The output guard's verdict on one file it checked."""
+
+    file: str | None = None
+    chroma_delta: Number | None = None
+    verdict: str | None = None
+    hard_fail_reasons: list[Any] = Field(default_factory=list)
+    soft_warnings: list[Any] = Field(default_factory=list)
+
+
+class OutputGuardBlock(OpenRecord):
+    """The output guard's block on a candidate (and on its job, copied from the winner): what it
+    checked, where a failing file was moved (``bad_archive``), the summary and per-file verdicts."""
+
+    checked_input: str | None = None
+    bad_archive: str | None = None
+    summary: GuardSummary | None = None
+    files: list[GuardFile] = Field(default_factory=list)
+
+
+class ContinuityBlock(OpenRecord):
+    """The continuity gate's block on a candidate. Every key a reader asks of it
+    (:data:`CONTINUITY_KEYS`) is a field; only ``verdict`` is checked (a string), the others are
+    kept exactly as the gate wrote them."""
+
+    verdict: str | None = None
+    reasons: Any = None
+    kinds: Any = None
+    style: Any = None
+    identity: Any = None
+    severity: Any = None
+    elapsed_ms: Any = None
+    breaks: Any = None
+    calibration_made_at: Any = None
+    flag: Any = None
+    error: Any = None
+
+
+class BlockViews(OpenRecord):
+    """Typed, read-only views of a candidate's (or job's) free-form blocks, validated when a
+    reader asks. The blocks are stored as the plain dicts their writers give: a whole-log write
+    then serialises dicts, not five more model instances per candidate (the run log is written
+    after every change). A view is a fresh copy; a change goes through :meth:`OpenRecord.set`."""
+
+    def step(self, name: str) -> StepBlock | None:
+        """Post step ``name``'s block (one of :data:`STEP_NAMES`), or None when it did not run."""
+        if name not in STEP_NAMES:
+            raise KeyError(f"{name!r} is not a post step (one of {', '.join(STEP_NAMES)}).")
+        return _view(StepBlock, self.get(name))
+
+    def guard_block(self) -> OutputGuardBlock | None:
+        """The output guard's block, or None when the guard did not check this one."""
+        return _view(OutputGuardBlock, self.get("output_guard"))
+
+
+_Block = TypeVar("_Block", bound=OpenRecord)
+
+
+def _view(block: type[_Block], data: dict[str, Any] | None) -> _Block | None:
+    return None if data is None else block.model_validate(data)
+
+
+class CandidateRecord(BlockViews):
     candidate_index: int = Field(ge=1)
     status: CandidateStatus
     seed: int | None = None
@@ -143,12 +229,12 @@ class CandidateRecord(OpenRecord):
     bytes: int | None = None
     model: str | None = None
     provider_params: dict[str, Any] = Field(default_factory=dict)
-    output_guard: dict[str, Any] | None = None
+    output_guard: dict[str, Any] | None = None  # read as guard_block()
     error_status: int | None = None
     replaced_archive: str | None = None
     adopted_from_file: bool | None = None
     final_sha256: str | None = None
-    bg_remove: dict[str, Any] | None = None  # the post steps' records (seed keys)
+    bg_remove: dict[str, Any] | None = None  # the post steps' records (seed keys), read as step(name)
     bg_refine_openai: dict[str, Any] | None = None
     upscale: dict[str, Any] | None = None
     color: dict[str, Any] | None = None
@@ -156,6 +242,10 @@ class CandidateRecord(OpenRecord):
     previous_failures: list[dict[str, Any]] = Field(default_factory=list)  # failures a resume retried
     cache_key: str | None = None  # the stage cache's content key of this candidate's work
     cached_from: CachedFrom | None = None  # set when reused from the stage cache: shown as "cached"
+
+    def continuity_block(self) -> ContinuityBlock | None:
+        """The continuity gate's block, or None when the gate did not score this candidate."""
+        return _view(ContinuityBlock, self.continuity)
 
 
 class RankingEntry(OpenRecord):
@@ -190,7 +280,7 @@ class CharacterRunMarker(OpenRecord):
     kind: str
 
 
-class JobRecord(OpenRecord):
+class JobRecord(BlockViews):
     id: str = Field(min_length=1)
     status: JobStatus
     prompt: str
@@ -210,7 +300,7 @@ class JobRecord(OpenRecord):
     winner_history: list[dict[str, Any]] = Field(default_factory=list)
     ranking: list[RankingEntry] = Field(default_factory=list)
     candidates: list[CandidateRecord] = Field(default_factory=list)
-    output_guard: dict[str, Any] | None = None
+    output_guard: dict[str, Any] | None = None  # read as guard_block()
     candidates_not_started: int | None = None
     character_placements: list[dict[str, Any]] = Field(default_factory=list)  # where each cut-out goes
     character_ref_count: int | None = None

@@ -82,7 +82,7 @@ def test_a_log_held_in_memory_adopts_an_override_instead_of_overwriting_it(works
     """What ``resume_run`` does: read the log, keep it in memory, write it as the run goes on."""
     summary = execute_run(workspace, local_request(scenes=1, candidates=2))
     held = RunLog(Path(summary.run_log_path), read_run_log(summary.run_log_path))
-    chosen = other_done(held.job_snapshot("style_1_street"))
+    chosen = other_done(held.job_snapshot("style_1_street").to_json_data())
 
     override_winner(workspace, summary.run_id, "style_1_street", chosen, note="kept the hat")
     held.set_run(status_reason="still going")  # the executor's next write

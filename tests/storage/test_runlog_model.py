@@ -99,3 +99,68 @@ def test_a_candidate_update_books_its_cost_in_the_same_write_and_refuses_unknown
     assert on_disk.actual_cost_usd == pytest.approx(sum(e.cost_usd for e in on_disk.cost_events))
     with pytest.raises(KeyError, match="statu"):
         log.set_candidate(job_id, 1, statu="done")
+
+
+def test_a_candidate_row_holds_the_candidate_json_exactly_as_the_run_log_writes_it(workspace):
+    """``meta_json`` of a candidate row is the candidate's JSON byte for byte (in the catalog's
+    sorted layout), now that its blocks are typed models: no default is added, no value changes,
+    unknown keys (here inside the typed blocks too) are kept; and the blocks' fields are read."""
+    from kroma_kit.catalog.db import to_json
+    from kroma_kit.catalog.projects import create_project
+    from kroma_kit.catalog.runs import ingest_run_log
+
+    project = create_project(workspace, "demo", "Demo")
+    data = json.loads(DEMO.read_text(encoding="utf-8"))
+    data["project_id"] = project["id"]
+    first = data["jobs"][0]["candidates"][0]
+    first["continuity"] = {"verdict": "warn", "reasons": ["style drift"], "severity": 0.25, "gate_note": "kept"}
+    first["bg_remove"] = {"output": "outputs/background_removed/x.png", "backend": "grabcut", "ms": 12}
+    first["output_guard"]["summary"]["extra_count"] = 3
+    first["output_guard"]["files"][0]["new_metric"] = 1.5
+    target = Path(project["root"]) / "runs" / f"{data['run_id']}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    RunLog(target, data).save()  # the live log's own serialisation
+
+    ingest_run_log(workspace, target)
+
+    written = json.loads(target.read_bytes())
+    expected = {(job["id"], c["candidate_index"]): to_json(c) for job in written["jobs"] for c in job["candidates"]}
+    conn = workspace.connect()
+    try:
+        rows = conn.execute("SELECT j.job_key, c.candidate_index, c.meta_json FROM run_candidates c "
+                            "JOIN run_jobs j ON j.id = c.job_id").fetchall()
+        verdicts = conn.execute("SELECT verdict FROM quality_reports WHERE report_type = 'model_score'").fetchall()
+    finally:
+        conn.close()
+    assert {(row[0], row[1]): row[2] for row in rows} == expected
+    assert json.loads(expected[(data["jobs"][0]["id"], 1)])["continuity"]["gate_note"] == "kept"
+    assert [row[0] for row in verdicts] == ["warn"]
+
+
+def test_blocks_are_stored_as_written_and_read_through_typed_views():
+    """A candidate's step, guard and continuity blocks stay the plain dicts the writers gave (a
+    whole-log write serialises no extra models); a reader gets a typed view, validated when asked,
+    with unknown keys kept and an absent block as None."""
+    from pydantic import ValidationError
+
+    raw = json.loads(DEMO.read_text())
+    first = raw["jobs"][0]["candidates"][0]
+    first["upscale"] = {"output": "outputs/upscaled/x.png", "backend": "lanczos", "ms": 7}
+    first["continuity"] = {"verdict": "fail", "reasons": ["identity"], "gate_note": "kept"}
+    candidate = parse_run_log(raw).jobs[0].candidates[0]
+
+    assert isinstance(candidate.output_guard, dict) and isinstance(candidate.upscale, dict)
+    assert json.loads(candidate.to_json_bytes()) == first  # the blocks' bytes are the log's
+    guard = candidate.guard_block()
+    assert guard is not None and guard.files[0].chroma_delta == first["output_guard"]["files"][0]["chroma_delta"]
+    assert guard.to_json_data() == first["output_guard"]
+    step = candidate.step("upscale")
+    assert step is not None and (step.output, step.get("backend")) == ("outputs/upscaled/x.png", "lanczos")
+    assert candidate.step("color") is None
+    block = candidate.continuity_block()
+    assert block is not None and (block.verdict, block.reasons, block.get("gate_note")) == ("fail", ["identity"], "kept")
+    with pytest.raises(KeyError, match="upscal"):
+        candidate.step("upscal")
+    candidate.set(continuity={"verdict": ["not", "a", "string"]})
+    with pytest.raises(ValidationError):
+        candidate.continuity_block()
