@@ -11,6 +11,8 @@ import hashlib
 import io
 import os
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -67,6 +69,40 @@ def open_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_IMAGE_PIXE
         raise ImageInputError(f"Not a file: {file}")
     _check_size(file.stat().st_size, max_bytes, str(file), where=" on disk")
     return _decode(file, str(file), max_pixels)
+
+
+_CHECKED: OrderedDict[tuple[str, int, int, int, int, int], None] = OrderedDict()
+_CHECKED_LOCK = threading.Lock()
+_CHECKED_MAX = 4096
+
+
+def check_image(path: str | os.PathLike[str]) -> None:
+    """Raise :class:`ImageInputError` unless ``path`` opens and decodes as :func:`open_image` would
+    (default limits).
+
+    Why a memo: a run plans by decoding every input image (a corrupt scene must stop the run
+    before any money moves), and re-runs of a stage plan the same files again. A file that decoded
+    before with the same path, inode, size and modification/change times (ns) is not decoded twice
+    in a process; any write to it, or an atomic replace, changes the key and it is checked anew.
+    """
+    file = Path(path)
+    try:
+        info = file.stat()
+    except OSError:
+        info = None  # open_image names the problem
+    key = None if info is None else (str(file.absolute()), info.st_dev, info.st_ino, info.st_size,
+                                     info.st_mtime_ns, info.st_ctime_ns)
+    if key is not None:
+        with _CHECKED_LOCK:
+            if key in _CHECKED:
+                _CHECKED.move_to_end(key)
+                return
+    open_image(file).close()
+    if key is not None:
+        with _CHECKED_LOCK:
+            _CHECKED[key] = None
+            while len(_CHECKED) > _CHECKED_MAX:
+                _CHECKED.popitem(last=False)
 
 
 def open_image_bytes(data: bytes, name: str, *, max_pixels: int = MAX_IMAGE_PIXELS,

@@ -41,7 +41,7 @@ from kroma_kit.config import (
     resolve_project_settings,
 )
 from kroma_kit.errors import ConfigError, ImageInputError, InputError, LimitExceeded
-from kroma_kit.imaging import open_image, sanitize_stem
+from kroma_kit.imaging import check_image, sanitize_stem
 from kroma_kit.pipeline.cast import cast_inputs, default_cast, parse_cast, scene_cast
 from kroma_kit.pipeline.plan_model import Plan, PlannedJob, PlanRequest
 from kroma_kit.pipeline.sources import check_choice, jobs_from_file, scenes_from_run
@@ -283,7 +283,8 @@ def _check_unique_ids(jobs: list[PlannedJob]) -> None:
 
 
 def validate_inputs(jobs: list[PlannedJob]) -> None:
-    """Decode every input image once (missing, corrupt, oversized or bomb -> ImageInputError)."""
+    """Decode every input image once (missing, corrupt, oversized or bomb -> ImageInputError); a file
+    already decoded unchanged in this process is not decoded again (:func:`check_image`)."""
     checked: set[Path] = set()
     for job in jobs:
         for position, path in enumerate(job.input_paths):
@@ -292,7 +293,7 @@ def validate_inputs(jobs: list[PlannedJob]) -> None:
             role = "scene" if position == 0 else (
                 "character ref" if position >= len(job.input_paths) - job.character_ref_count else "style ref")
             try:
-                open_image(path).close()
+                check_image(path)
             except ImageInputError as exc:
                 raise ImageInputError(f"Job {job.id}: {role} unusable: {exc}") from exc
             checked.add(path)
