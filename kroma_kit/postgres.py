@@ -28,6 +28,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -206,13 +207,35 @@ class Cursor:
         return None if self._raw is None else self._raw.description
 
     def fetchone(self) -> Any:
-        return self._raw.fetchone() if self.description is not None else None
+        return self._fetch(lambda raw: raw.fetchone(), None)
 
     def fetchall(self) -> list[Any]:
-        return self._raw.fetchall() if self.description is not None else []
+        return self._fetch(lambda raw: raw.fetchall(), [])
 
     def fetchmany(self, size: int = 1) -> list[Any]:
-        return self._raw.fetchmany(size) if self.description is not None else []
+        return self._fetch(lambda raw: raw.fetchmany(size), [])
+
+    def _fetch(self, read: Any, empty: Any) -> Any:
+        """Read rows, or ``empty`` for a statement without rows. Inside :meth:`Connection.pipelined`
+        the result may not have arrived yet (no description before the sync that a fetch forces),
+        so the driver is asked and its "no result" answer means ``empty``; an error that a
+        pipelined statement raised surfaces here, mapped like any other."""
+        import psycopg
+
+        if self._raw is None:
+            return empty
+        if self._raw.description is not None:
+            return read(self._raw)
+        if self._raw.connection._pipeline is None:
+            return empty
+        try:
+            return read(self._raw)
+        except psycopg.ProgrammingError as exc:
+            if self._raw.description is None:  # synced now: the statement has no rows
+                return empty
+            raise _mapped(exc) from exc
+        except psycopg.Error as exc:
+            raise _mapped(exc) from exc
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.fetchall())
@@ -271,6 +294,21 @@ class Connection:
         except psycopg.Error as exc:
             raise _mapped(exc) from exc
         return Cursor(cursor)
+
+    @contextmanager
+    def pipelined(self) -> Iterator[Connection]:
+        """Send the block's statements without waiting for each answer (psycopg's pipeline mode):
+        a statement whose rows are read still waits (the fetch syncs), the others travel together.
+        Why: a catalog ingest is thousands of small INSERT/UPDATEs, and on PostgreSQL each one's
+        round trip, not the work, was most of its time. An error is raised (mapped) at the latest
+        when the block ends, and the enclosing transaction rolls back as usual."""
+        import psycopg
+
+        try:
+            with self._raw.pipeline():
+                yield self
+        except psycopg.Error as exc:
+            raise _mapped(exc) from exc
 
     def commit(self) -> None:
         if self.in_transaction:

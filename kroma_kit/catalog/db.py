@@ -19,7 +19,7 @@ from kroma_kit.postgres import FOREIGN_KEY_FAILED
 from kroma_kit.workspace import BUSY_TIMEOUT_MS, connect
 
 __all__ = ["BUSY_TIMEOUT_MS", "connect", "dialect", "from_json", "held_open", "is_foreign_key_failure", "new_id",
-           "row_dict", "table_exists", "to_json", "transaction", "utcnow"]
+           "pipelined", "row_dict", "table_exists", "to_json", "transaction", "utcnow"]
 
 
 def dialect(conn: Any) -> str:
@@ -52,6 +52,17 @@ def held_open(ws: Any) -> Iterator[None]:
         yield
     finally:
         conn.close()
+
+
+@contextmanager
+def pipelined(conn: Any) -> Iterator[Any]:
+    """Batch the block's statements where the engine can (PostgreSQL's pipeline mode, see
+    :meth:`kroma_kit.postgres.Connection.pipelined`); on SQLite, in-process, nothing to batch."""
+    if dialect(conn) == "postgresql":
+        with conn.pipelined():
+            yield conn
+    else:
+        yield conn
 
 
 def table_exists(conn: Any, name: str) -> bool:

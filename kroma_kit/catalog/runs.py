@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from kroma_kit.catalog.assets import find_asset
 from kroma_kit.catalog.audit import record_event
 from kroma_kit.catalog.costs import project_spent_usd as spent_usd
-from kroma_kit.catalog.db import from_json, new_id, to_json, transaction, utcnow
+from kroma_kit.catalog.db import from_json, new_id, pipelined, to_json, transaction, utcnow
 from kroma_kit.catalog.projects import get_project
 from kroma_kit.catalog.run_ingest import CurrentJob, Ingestor, abs_path
 from kroma_kit.errors import InputError, NotFoundError
@@ -69,16 +69,17 @@ def ingest_log_data(ws: Workspace,
             ingestor.run_row(data, log_rel)
             candidates = reports = unchanged = 0
             given = _jobs_as_given(raw)
-            for job in data.jobs:
-                known = mirrored.get(job.id) if mirrored else None
-                if known is not None and known == (given[job.id] if job.id in given else job.to_json_data()):
-                    candidates += len(job.candidates)
-                    unchanged += 1
-                    continue
-                counts = ingestor.job(data, job)
-                candidates += counts["candidates"]
-                reports += counts["quality_reports"]
-            costs = ingestor.cost_events(data)
+            with pipelined(conn):  # PostgreSQL: thousands of small writes without a round trip each
+                for job in data.jobs:
+                    known = mirrored.get(job.id) if mirrored else None
+                    if known is not None and known == (given[job.id] if job.id in given else job.to_json_data()):
+                        candidates += len(job.candidates)
+                        unchanged += 1
+                        continue
+                    counts = ingestor.job(data, job)
+                    candidates += counts["candidates"]
+                    reports += counts["quality_reports"]
+                costs = ingestor.cost_events(data)
             log_asset = ingestor.asset(str(path), "run_log", data.run_id, {"role": "run_log"}, refresh=True)
             result = {"ok": True, "project_slug": project["slug"], "run_id": data.run_id, "run_log_path": log_rel,
                       "status": data.status, "jobs": len(data.jobs), "candidates": candidates,

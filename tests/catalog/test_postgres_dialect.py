@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kroma_kit.catalog.db import connect, new_id, table_exists, transaction, utcnow
+from kroma_kit.catalog.db import connect, new_id, pipelined, table_exists, transaction, utcnow
 from kroma_kit.catalog.migrations import available_migrations, migrate, migration_status
 from kroma_kit.errors import StorageError
 from kroma_kit.postgres import Row, redact, translate
@@ -117,6 +117,31 @@ def test_integrity_errors_are_sqlite3_errors_and_the_connection_stays_usable(pg_
         with pytest.raises(sqlite3.OperationalError, match="readonly"):
             reader.execute("DELETE FROM audit_events")
         reader.close()
+    finally:
+        conn.close()
+
+
+def test_pipelined_statements_return_rows_and_raise_mapped_errors(pg_url) -> None:
+    """Inside pipelined(): RETURNING and SELECT rows arrive (the fetch syncs), statements without
+    rows fetch nothing, and a failing statement raises the sqlite3 error and rolls back the lot."""
+    conn = connect(pg_url)
+    try:
+        with transaction(conn), pipelined(conn):
+            first = conn.execute("INSERT INTO audit_events (id, event_code, payload_json, created_at) "
+                                 "VALUES (?, 'a', '{}', ?) RETURNING id", ("e1", utcnow())).fetchone()
+            assert first["id"] == "e1"
+            assert conn.execute("UPDATE audit_events SET event_code = 'b' WHERE id = 'e1'").fetchone() is None
+            assert conn.execute("SELECT event_code FROM audit_events WHERE id = 'e1'").fetchall()[0][0] == "b"
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY constraint failed"):
+            with transaction(conn), pipelined(conn):
+                conn.execute("INSERT INTO audit_events (id, event_code, payload_json, created_at) "
+                             "VALUES (?, 'kept?', '{}', ?)", ("e2", utcnow()))
+                conn.execute("INSERT INTO audit_events (id, project_id, event_code, payload_json, created_at) "
+                             "VALUES (?, 'no-such-project', 'x', '{}', ?)", ("e3", utcnow()))
+                conn.execute("INSERT INTO audit_events (id, event_code, payload_json, created_at) "
+                             "VALUES (?, 'after', '{}', ?)", ("e4", utcnow()))
+        assert not conn.in_transaction
+        assert [r[0] for r in conn.execute("SELECT id FROM audit_events ORDER BY id")] == ["e1"]
     finally:
         conn.close()
 
