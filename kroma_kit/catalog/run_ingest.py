@@ -351,7 +351,7 @@ class Ingestor:
 
 def candidate_meta_json(candidate: CandidateEntry) -> str:
     """A candidate row's ``meta_json``: the candidate's JSON exactly as the run log file holds it
-    (the bytes the live log writes, :meth:`OpenRecord.to_json_bytes`), in the catalog's JSON
+    (the bytes the live log writes, :meth:`~kroma_kit.storage.open_record.OpenRecord.to_json_bytes`), in the catalog's JSON
     layout (:func:`to_json`: sorted keys, compact). Serialised in Rust and parsed in C, not walked
     in Python: the mirror writes it for every candidate of every changed job."""
     return to_json(json.loads(candidate.to_json_bytes()))

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kroma_kit.clock import utcnow
+from kroma_kit.storage.open_record import OpenRecord
 from kroma_kit.storage.runlog_model import (
     WINNER_FIELDS,
     CandidateRecord,
     CostEventRecord,
     JobRecord,
-    OpenRecord,
     RunLogModel,
 )
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from kroma_kit.clock import utcnow
 from kroma_kit.errors import InputError
 from kroma_kit.storage.atomic import atomic_write_bytes
+from kroma_kit.storage.open_record import OpenRecord
 from kroma_kit.storage.runlog import load_run_log, parse_run_log
 from kroma_kit.storage.runlog_entries import (
     GENERATION_OPERATION,
@@ -38,7 +39,7 @@ from kroma_kit.storage.runlog_entries import (
     reopen_unpaid_failures,
 )
 from kroma_kit.storage.runlog_lock import run_log_lock
-from kroma_kit.storage.runlog_model import CandidateRecord, JobRecord, OpenRecord, RunLogModel
+from kroma_kit.storage.runlog_model import CandidateRecord, JobRecord, RunLogModel
 
 __all__ = ["RunLog"]
 logger = logging.getLogger(__name__)
