@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -180,10 +180,13 @@ class Ingestor:
 
     # ---------------------------------------------------------------- rows
 
-    def run_row(self, log: RunLogModel | dict[str, Any], log_rel: str) -> None:
+    def run_row(self, log: RunLogModel | dict[str, Any], log_rel: str, *,
+                counts: tuple[int, int] | None = None) -> None:
+        """Upsert the ``runs`` row. ``counts`` (jobs total, jobs done) for a copy that holds only
+        some of the run's jobs (the live mirror's); by default they are counted in ``log``."""
         log = as_run_log(log)
         jobs = log.jobs
-        done = sum(1 for job in jobs if job.status == "done")
+        total, done = counts if counts is not None else (len(jobs), sum(1 for job in jobs if job.status == "done"))
         # ``generation`` is a key of the original tool's logs that the model does not name; the
         # others are fields, read as the log holds them (a field it lacks is null, as before).
         snapshot = {"settings": log.settings_snapshot if log.has("settings_snapshot") else {},
@@ -204,7 +207,7 @@ class Ingestor:
             "finished_at = excluded.finished_at",
             (log.run_id, self.project_id, log.mode, log.status, log.stage, log.time, log.weather, log.model,
              log.provider, log_rel, log.pid, log.host, float(log.estimated_cost_usd or 0),
-             float(log.actual_cost_usd or 0), len(jobs), done, log.status_reason, to_json(snapshot),
+             float(log.actual_cost_usd or 0), total, done, log.status_reason, to_json(snapshot),
              log.started_at, log.finished_at, log.timestamp or utcnow()))
 
     def job(self, log: RunLogModel | dict[str, Any], job: JobEntry | dict[str, Any], *,
@@ -336,11 +339,13 @@ class Ingestor:
              to_json({"model": "continuity", "status": candidate.status, **(candidate.continuity or {})}), utcnow()))
         return 1
 
-    def cost_events(self, log: RunLogModel | dict[str, Any], only_job: str | None = None) -> int:
+    def cost_events(self, log: RunLogModel | dict[str, Any], only_job: str | None = None, *,
+                    skip_jobs: Collection[str] = ()) -> int:
+        """Upsert the log's cost events: all, those of ``only_job``, or all but those of ``skip_jobs``."""
         log = as_run_log(log)
         written = 0
         for entry in log.cost_events:
-            if only_job is not None and entry.job_id != only_job:
+            if (only_job is not None and entry.job_id != only_job) or entry.job_id in skip_jobs:
                 continue
             event = entry.to_json_data()
             upsert_cost_event(self.conn, stable_id("cost_event", self.project_id, entry.event_key),

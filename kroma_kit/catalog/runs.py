@@ -57,36 +57,39 @@ def ingest_log_data(ws: Workspace,
     (hashing every file of the run once more was most of a run's closing ingest). A job that changed
     since, or that the mirror never wrote, is written as usual; without ``mirrored`` every job is.
     """
-    project = _project_for_log(ws, as_run_log(log() if callable(log) else log))
-    root = Path(project["root"])
-    log_rel = _relative(root, path)
     conn = ws.connect()
     try:
         with transaction(conn):
+            # The live log is read once, here: the project it names is checked on that same copy.
             raw = log() if callable(log) else log
             data = as_run_log(raw)
+            project = _project_for_log(ws, data)
+            log_rel = _relative(Path(project["root"]), path)
             ingestor = Ingestor(conn, project, current_job=current_job or _log_file_jobs(path))
             ingestor.run_row(data, log_rel)
-            candidates = reports = unchanged = 0
+            candidates = reports = 0
             given = _jobs_as_given(raw)
+            unchanged: set[str] = set()
             with pipelined(conn):  # PostgreSQL: thousands of small writes without a round trip each
                 for job in data.jobs:
                     known = mirrored.get(job.id) if mirrored else None
                     if known is not None and known == (given[job.id] if job.id in given else job.to_json_data()):
                         candidates += len(job.candidates)
-                        unchanged += 1
+                        unchanged.add(job.id)
                         continue
                     counts = ingestor.job(data, job)
                     candidates += counts["candidates"]
                     reports += counts["quality_reports"]
-                costs = ingestor.cost_events(data)
+                # The mirror books a job's cost events with the job (before the change that marks
+                # it), so those of an unchanged job are in already.
+                costs = ingestor.cost_events(data, skip_jobs=unchanged)
             log_asset = ingestor.asset(str(path), "run_log", data.run_id, {"role": "run_log"}, refresh=True)
             result = {"ok": True, "project_slug": project["slug"], "run_id": data.run_id, "run_log_path": log_rel,
                       "status": data.status, "jobs": len(data.jobs), "candidates": candidates,
                       "assets_upserted": ingestor.counts["assets_upserted"], "asset_links": ingestor.counts["links"],
                       "missing_files": ingestor.counts["missing_files"], "notes": ingestor.notes,
                       "quality_reports_written": reports, "cost_events_written": costs,
-                      "jobs_unchanged": unchanged,
+                      "jobs_unchanged": len(unchanged),
                       "run_log_asset_id": log_asset}
             if audit:
                 record_event(conn, "run.ingested", {k: v for k, v in result.items() if k != "ok"},

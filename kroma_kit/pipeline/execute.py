@@ -173,7 +173,7 @@ def run_context(ctx: RunContext) -> RunSummary:
         _settle_run(ctx)
         remember_run(ctx)  # stage cache: index what this run made for the next one
     except BaseException as exc:
-        ctx.recorder.close()
+        ctx.recorder.close(flush=False)  # the ingest below writes every job
         reason = f"run failed: {type(exc).__name__}: {exc}"
         ctx.log.set_run(status="failed", status_reason=reason, finished_at=utcnow(), pretty=True)
         try:
@@ -186,7 +186,7 @@ def run_context(ctx: RunContext) -> RunSummary:
             close = getattr(client, "close", None)
             if callable(close):
                 close()  # the HTTP client of a paid provider; a new run builds a new one
-    ctx.recorder.close()
+    ctx.recorder.close(flush=False)  # the ingest below writes what the mirror has not
     # The live log, read inside the catalog transaction: an override made during the run is kept.
     # Jobs the live mirror committed as they still are are not written again (see CatalogRecorder).
     ingest_log_data(ctx.ws, ctx.log.current_model, ctx.log.path, current_job=ctx.log.job_snapshot,

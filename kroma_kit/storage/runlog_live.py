@@ -13,9 +13,9 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel
 
@@ -47,6 +47,15 @@ Record = TypeVar("Record", bound=OpenRecord)
 # How long the background writer lets changes gather before it writes them; one more change to
 # lose in a crash at most, which a resume recovers (every paid file carries its record).
 WRITE_BEHIND_GATHER_S = 0.05
+
+
+class MirrorCopy(NamedTuple):
+    """:meth:`RunLog.mirror_copy`: a typed copy holding the run's fields and some of its jobs,
+    with the counts of all of them (what the catalog's ``runs`` row shows)."""
+
+    log: RunLogModel
+    jobs_total: int
+    jobs_done: int
 
 
 class RunLog:
@@ -136,6 +145,26 @@ class RunLog:
         Python JSON parse, no validation of Python data), what the catalog mirror reads fields of."""
         self.adopt_foreign_changes()
         return self.model
+
+    def mirror_copy(self, job_ids: Collection[str] | None = None) -> MirrorCopy:
+        """What the catalog mirror writes, as one consistent copy taken after adopting another
+        process's changes: the run-level fields, the jobs ``job_ids`` (None: all) and their cost
+        events, and the run's job counts. Only the named jobs are copied, so a mirror write costs
+        what changed, not the whole log (a copy of a 400-candidate log after every candidate was
+        most of a long run's mirror time)."""
+        self.adopt_foreign_changes()
+        with self._lock:
+            jobs = self._log.jobs
+            total, done = len(jobs), sum(1 for job in jobs if job.status == "done")
+            if job_ids is None:
+                return MirrorCopy(_copy(self._log), total, done)
+            head = self._log.model_dump_json(exclude_unset=True, exclude={"jobs", "cost_events"}).encode()
+            chosen = [_json(job) for job in jobs if job.id in job_ids]
+            events = [_json(event) for event in self._log.cost_events if event.job_id in job_ids]
+        separator = b"," if head != b"{}" else b""
+        text = (head[:-1] + separator + b'"jobs":[' + b",".join(chosen) + b'],"cost_events":['
+                + b",".join(events) + b"]}")
+        return MirrorCopy(RunLogModel.model_validate_json(text), total, done)
 
     def snapshot(self) -> dict[str, Any]:
         """A deep copy of the whole log's JSON data as this process knows it now."""
