@@ -13,6 +13,7 @@ this candidate, with every attempt recorded; they never stop the run.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -99,7 +100,8 @@ def _generate(ctx: RunContext, job: PlannedJob, index: int) -> str:
             replaced = ctx.layout.relative(move_to_archive(target, ctx.layout.archive_replaced, "replaced"))
             ctx.recorder.audit_moves([{"from": candidate.output, "to": replaced}], reason="replaced")
         record = generation_record(ctx, job, candidate, model=result.model, cost_usd=cost, usage=result.usage)
-        atomic_write_bytes(target, embed_record(to_png_bytes(result.image_bytes), record))
+        data = embed_record(to_png_bytes(result.image_bytes), record)
+        atomic_write_bytes(target, data)
     except Exception as exc:  # noqa: BLE001 - paid but not written: record the money and the reason
         message = f"the image was paid (${cost}) but could not be saved to {candidate.output}: {exc}"
 
@@ -111,7 +113,8 @@ def _generate(ctx: RunContext, job: PlannedJob, index: int) -> str:
                                          output=None, cost_usd=cost, error=message))
         return "failed"
 
-    digest, size = sha256_file(target), target.stat().st_size
+    # The bytes just written atomically are the file's: hashed here, not read back from disk.
+    digest, size = hashlib.sha256(data).hexdigest(), len(data)
 
     ctx.log.set_candidate(job.id, index, status="generated", error=None, sha256=digest, bytes=size,
                           cost_usd=cost, usage=result.usage or {}, model=result.model, provider_params=params,
