@@ -125,11 +125,12 @@ def _generate(ctx: RunContext, job: PlannedJob, index: int) -> str:
     return "generated"
 
 
-def adopt_orphan(ctx: RunContext, job: PlannedJob, index: int) -> bool:
+def adopt_orphan(ctx: RunContext, job: PlannedJob, index: int, candidate: CandidateRecord | None = None) -> bool:
     """Resume: a file at the candidate's target whose embedded record names this run, job and
     candidate was paid for by the process that died before logging it. Record it (with the cost
-    it carries) instead of paying again. True when adopted."""
-    target = ctx.layout.root / ctx.log.candidate(job.id, index).output
+    it carries) instead of paying again. True when adopted. ``candidate``: the entry as the caller
+    read it (its target is all that is used), to spare a copy of it."""
+    target = ctx.layout.root / (candidate or ctx.log.candidate(job.id, index)).output
     record = read_record(target) if target.is_file() else None
     if not record or (record.get("run_id"), record.get("job_id"), record.get("candidate_index")) != (
             ctx.log.run_id, job.id, index):

@@ -145,10 +145,12 @@ def _concurrency(given: int | None, configured: int) -> int:
 def run_context(ctx: RunContext) -> RunSummary:
     """Run (or resume) every unsettled candidate of ``ctx``, settle jobs and the run, ingest."""
     try:
-        tasks = _schedule(ctx)
+        # One copy of the log for the reads below, not one per job and candidate.
+        planned = {job.id: job for job in ctx.log.model.jobs}
+        tasks = _schedule(ctx, planned)
         ctx.events.emit(ev.Planned(
             ctx.log.run_id, project=ctx.project["slug"], jobs_total=len(ctx.jobs),
-            candidates_total=sum(len(ctx.log.job(j.id).candidates) for j in ctx.jobs),
+            candidates_total=sum(len(planned[j.id].candidates) for j in ctx.jobs),
             candidates_to_run=len(tasks), estimated_cost_usd=float(ctx.log.head().estimated_cost_usd or 0),
             run_log_path=ctx.log.path.as_posix()))
         tasks = reuse_cached(ctx, tasks)  # stage cache: unchanged candidates settle here, unpaid
@@ -199,19 +201,20 @@ def run_context(ctx: RunContext) -> RunSummary:
     return summary
 
 
-def _schedule(ctx: RunContext) -> list[tuple[PlannedJob, int, str]]:
-    """The candidates still to do, job by job: ``generate`` (call the provider) or ``finish``
-    (the file is on disk and paid for: post chain and guard only). Settled candidates are kept;
-    a job settled early (budget, cancel) gets its never-started candidates now and is re-ranked."""
+def _schedule(ctx: RunContext, jobs: dict[str, JobRecord]) -> list[tuple[PlannedJob, int, str]]:
+    """The candidates still to do, job by job (``jobs``: copies of the log's jobs as they are now):
+    ``generate`` (call the provider) or ``finish`` (the file is on disk and paid for: post chain
+    and guard only). Settled candidates are kept; a job settled early (budget, cancel) gets its
+    never-started candidates now and is re-ranked."""
     tasks = []
     for job in ctx.jobs:
         count = 0
-        for candidate in ctx.log.job(job.id).candidates:
+        for candidate in jobs[job.id].candidates:
             status, index = candidate.status, candidate.candidate_index
             if status == "generated":
                 action = "finish"
             elif status == "planned":
-                action = "finish" if adopt_orphan(ctx, job, index) else "generate"
+                action = "finish" if adopt_orphan(ctx, job, index, candidate) else "generate"
             else:
                 continue
             tasks.append((job, index, action))
