@@ -31,7 +31,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from email.parser import BytesParser
-from email.policy import HTTP
+from email.policy import compat32
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -432,12 +432,16 @@ def _read_chunked(handler: BaseHTTPRequestHandler) -> bytes:
 
 
 def _parse_multipart(record: RecordedRequest, content_type: str) -> None:
-    """Split a multipart body with the stdlib MIME parser; each part keeps its exact bytes."""
-    message = BytesParser(policy=HTTP).parsebytes(
+    """Split a multipart body with the stdlib MIME parser; each part keeps its exact bytes.
+    ``compat32``: the same split, parameters and payloads as the ``HTTP`` policy at a third of the
+    cost (its header objects are most of that). The fake stands in for a remote service, whose
+    parsing does not queue a burst of requests behind one interpreter lock on the caller's cores;
+    3 ms a request did here, and the concurrency benchmark measured it as the pipeline's."""
+    message = BytesParser(policy=compat32).parsebytes(
         b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + record.body)
     if not message.is_multipart():
         return
-    for part in message.iter_parts():
+    for part in message.get_payload():
         name = part.get_param("name", header="content-disposition")
         data = part.get_payload(decode=True) or b""
         filename = part.get_filename()
