@@ -42,7 +42,7 @@ def _ms(clock: float) -> int:
 def generation_record(ctx: RunContext, job: PlannedJob, candidate: CandidateRecord, *, model: str | None,
                       cost_usd: float, usage: dict[str, Any]) -> dict[str, Any]:
     """What goes into the PNG: enough to know, from the file alone, how it was made."""
-    run = ctx.log.head()
+    run = ctx.fixed_head()
     return {"prompt": job.prompt, "provider": ctx.provider.code, "model": model, "size": run.get("size"),
             "quality": run.get("quality"), "seed": candidate.seed, "run_id": ctx.log.run_id,
             "job_id": job.id, "candidate_index": candidate.candidate_index, "project": run.project,

@@ -22,6 +22,7 @@ from kroma_kit.pipeline.recorder import CatalogRecorder
 from kroma_kit.providers.base import ImageProvider
 from kroma_kit.providers.spend import SpendGuard
 from kroma_kit.storage.runlog_live import RunLog
+from kroma_kit.storage.runlog_model import RunLogModel
 from kroma_kit.workspace import ProjectLayout, Workspace
 
 
@@ -52,6 +53,7 @@ class RunContext:
     _refiner_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _continuity: Any = field(default=None, init=False)
     _continuity_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _fixed_head: RunLogModel | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.recorder = CatalogRecorder(self.ws, self.project, self.log)
@@ -67,6 +69,14 @@ class RunContext:
                 else:
                     self._refiner = build_provider("openai", self.settings)
             return self._refiner
+
+    def fixed_head(self) -> RunLogModel:
+        """The run-level fields as the first caller saw them: for those a run never changes
+        (project, size, quality, request), read by every candidate. One copy per run instead of
+        one per candidate; :meth:`RunLog.head` is for the fields that do change (costs, status)."""
+        if self._fixed_head is None:
+            self._fixed_head = self.log.head()  # two threads racing here make the same copy
+        return self._fixed_head
 
     def continuity(self) -> ContinuityStep | None:
         """The run's continuity gate, built once (calibrating the project first when needed);
