@@ -5,8 +5,8 @@ connection ever crosses threads) writes the newest state of every changed job in
 transaction, coalescing bursts (it waits ``GATHER_S`` for the rest of a burst). A paid call
 therefore never waits on SQLite, and ten candidates settling at once cost one transaction, not
 ten. The run log stays the record: a catalog hiccup is logged and retried on the next change, and
-the run's final ingest brings the catalog level with the log whatever happened before. No error ends the thread: a dead mirror would leave the catalog
-silent for the rest of the run.
+the run's final ingest brings the catalog level with the log whatever happened before. No error
+ends the thread: a dead mirror would leave the catalog silent for the rest of the run.
 
 Each job is copied from the live log right before it is written, inside the catalog transaction,
 after adopting any winner override another process wrote (that override is committed in its own

@@ -117,7 +117,7 @@ class RunLog:
         """The run-level fields as they are now (``jobs`` and ``cost_events`` left empty): a cheap
         copy for a reader that needs the run's settings, not its growing lists."""
         with self._lock:
-            text = self._log.model_dump_json(exclude_unset=True, exclude={"jobs", "cost_events"})
+            text = _head_json(self._log)
         return RunLogModel.model_validate({**json.loads(text), "jobs": []})
 
     def job_ids(self) -> list[str]:
@@ -158,7 +158,7 @@ class RunLog:
             total, done = len(jobs), sum(1 for job in jobs if job.status == "done")
             if job_ids is None:
                 return MirrorCopy(_copy(self._log), total, done)
-            head = self._log.model_dump_json(exclude_unset=True, exclude={"jobs", "cost_events"}).encode()
+            head = _head_json(self._log)
             chosen = [_json(job) for job in jobs if job.id in job_ids]
             events = [_json(event) for event in self._log.cost_events if event.job_id in job_ids]
         separator = b"," if head != b"{}" else b""
@@ -429,6 +429,11 @@ def _json(record: OpenRecord, indent: int | None = None) -> bytes:
     pydantic-core's serializer (Rust: no Python encoder walks the growing log)."""
     return record.to_json_bytes() if indent is None else \
         type(record).__pydantic_serializer__.to_json(record, indent=indent, exclude_unset=True)
+
+
+def _head_json(log: RunLogModel) -> bytes:
+    """The run-level fields as JSON: the log without its growing lists (``jobs``, ``cost_events``)."""
+    return type(log).__pydantic_serializer__.to_json(log, exclude_unset=True, exclude={"jobs", "cost_events"})
 
 
 def _copy(record: Record) -> Record:
