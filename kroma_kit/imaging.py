@@ -169,19 +169,48 @@ class FileInfo:
 
 
 def describe_file(path: str | os.PathLike[str]) -> FileInfo:
-    """sha256, size, mime and (for images) dimensions read from the header only."""
+    """sha256, size, mime and (for images) dimensions read from the header only.
+
+    The file is read once: its hash and size come from the same bytes (consistent even if it is
+    replaced meanwhile), and a PNG's dimensions from the header in those bytes. Other images are
+    probed by Pillow (header only). Every candidate of every run is registered this way."""
     file = Path(path)
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    with open(file, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            head = head or block[:PNG_HEADER_BYTES]
+            digest.update(block)
+            size += len(block)
     width = height = None
     mime = MIME_BY_EXT.get(file.suffix.lower(), "application/octet-stream")
     if is_image_path(file):
-        from PIL import Image
+        png = png_size(head)
+        if png is not None:
+            (width, height), mime = png, "image/png"
+        else:
+            from PIL import Image
 
-        try:
-            with Image.open(file) as probe:
-                width, height = probe.size
-                mime = Image.MIME.get(probe.format or "", mime)
-        except Exception:  # noqa: BLE001 - a non-image with an image suffix keeps its guessed mime
-            pass
+            try:
+                with Image.open(file) as probe:
+                    width, height = probe.size
+                    mime = Image.MIME.get(probe.format or "", mime)
+            except Exception:  # noqa: BLE001 - a non-image with an image suffix keeps its guessed mime
+                pass
     elif file.suffix.lower() == ".json":
         mime = "application/json"
-    return FileInfo(file, sha256_file(file), file.stat().st_size, mime, width, height)
+    return FileInfo(file, digest.hexdigest(), size, mime, width, height)
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_HEADER_BYTES = 24  # signature, the IHDR chunk's length and type, width, height
+
+
+def png_size(head: bytes) -> tuple[int, int] | None:
+    """(width, height) from the first bytes of a PNG (its IHDR chunk comes first), or None when
+    ``head`` is not the start of a PNG or names an impossible size (Pillow then judges the file)."""
+    if len(head) < PNG_HEADER_BYTES or not head.startswith(PNG_SIGNATURE) or head[12:16] != b"IHDR":
+        return None
+    width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    return (width, height) if width > 0 and height > 0 else None

@@ -32,11 +32,12 @@ def register_asset(conn: sqlite3.Connection, project_id: str, path: str | Path, 
     if kind not in ASSET_KINDS:
         raise ValueError(f"unknown asset kind {kind!r}; expected one of {ASSET_KINDS}")
     info = describe_file(path)
-    uri = storage_uri(path)
+    resolved = Path(path).resolve()  # once: resolving walks every folder of the path
+    uri = resolved.as_posix()
     rel = None
     if project_root is not None:
         try:
-            rel = Path(path).resolve().relative_to(Path(project_root).resolve()).as_posix()
+            rel = resolved.relative_to(Path(project_root).resolve()).as_posix()
         except ValueError:
             rel = None
     row = conn.execute("SELECT id, metadata_json FROM assets WHERE project_id = ? AND storage_uri = ?",
@@ -65,16 +66,28 @@ def link_assets(conn: sqlite3.Connection, project_id: str, parent_asset_id: str,
 
     Both assets must belong to ``project_id``: cross-project links are refused (seed 002 §7).
     """
-    if link_type not in LINK_TYPES:
-        raise ValueError(f"unknown link type {link_type!r}; expected one of {LINK_TYPES}")
+    _check_link_type(link_type)
     owners = {r[0] for r in conn.execute("SELECT project_id FROM assets WHERE id IN (?, ?)",
                                          (parent_asset_id, child_asset_id))}
     if owners != {project_id}:
         raise ValueError("asset links must stay inside one project")
+    insert_link(conn, project_id, parent_asset_id, child_asset_id, link_type)
+
+
+def insert_link(conn: sqlite3.Connection, project_id: str, parent_asset_id: str, child_asset_id: str,
+                link_type: str = "derived_from") -> None:
+    """:func:`link_assets` for a caller that knows both assets are ``project_id``'s (it registered
+    or found them there itself, as a run's ingest does): no query to check it again."""
+    _check_link_type(link_type)
     conn.execute(
         "INSERT INTO asset_links (id, project_id, parent_asset_id, child_asset_id, link_type, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (new_id(), project_id, parent_asset_id, child_asset_id, link_type, utcnow()))
+
+
+def _check_link_type(link_type: str) -> None:
+    if link_type not in LINK_TYPES:
+        raise ValueError(f"unknown link type {link_type!r}; expected one of {LINK_TYPES}")
 
 
 def find_asset(conn: sqlite3.Connection, project_id: str, path: str | Path) -> dict[str, Any] | None:

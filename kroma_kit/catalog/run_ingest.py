@@ -27,7 +27,7 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
-from kroma_kit.catalog.assets import find_asset, link_assets, register_asset, storage_uri
+from kroma_kit.catalog.assets import find_asset, insert_link, register_asset, storage_uri
 from kroma_kit.catalog.costs import upsert_cost_event
 from kroma_kit.catalog.db import from_json, to_json, utcnow
 from kroma_kit.storage.runlog import as_run_log, job_entry
@@ -174,8 +174,10 @@ class Ingestor:
             return file.as_posix()
 
     def link(self, parent: str | None, child: str | None, link_type: str) -> None:
+        """Link two assets this ingest registered or found (both are the project's, so the
+        ownership check of :func:`link_assets` is not asked again)."""
         if parent and child and parent != child:
-            link_assets(self.conn, self.project_id, parent, child, link_type)
+            insert_link(self.conn, self.project_id, parent, child, link_type)
             self.counts["links"] += 1
 
     # ---------------------------------------------------------------- rows
@@ -219,7 +221,7 @@ class Ingestor:
         inputs = [self.asset(path, "input" if position == 0 else "reference", None, {"role": "job_input"},
                          keep_existing=True) if register_files else None
                   for position, path in enumerate(job.input_images)]
-        meta = {key: value for key, value in job.to_json_data().items() if key != "candidates"}
+        meta = job.model_dump(exclude_unset=True, exclude={"candidates"})  # stored with sorted keys
         job_row_id = self.conn.execute(  # RETURNING: the row's id, new or kept (one round trip)
             "INSERT INTO run_jobs (id, run_id, job_key, status, prompt_text, selected_candidate_index, "
             "estimated_cost_usd, meta_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "

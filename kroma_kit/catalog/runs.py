@@ -31,8 +31,9 @@ from kroma_kit.storage.runlog_model import JobEntry, RunLogModel
 from kroma_kit.workspace import Workspace
 
 
-def _project_for_log(ws: Workspace, log: RunLogModel) -> dict[str, Any]:
-    project = get_project(ws, log.project)
+def _project_for_log(ws: Workspace, log: RunLogModel, known: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The catalog's project of ``log`` (``known``: the caller's row of it, when it has one)."""
+    project = known if known is not None and known.get("slug") == log.project else get_project(ws, log.project)
     if log.project_id and log.project_id != project["id"]:
         raise InputError(f"Run log {log.run_id} was written for another project with the slug "
                          f"'{log.project}' (id {log.project_id}, now {project['id']}).")
@@ -42,7 +43,8 @@ def _project_for_log(ws: Workspace, log: RunLogModel) -> dict[str, Any]:
 def ingest_log_data(ws: Workspace,
                     log: RunLogModel | dict[str, Any] | Callable[[], RunLogModel | dict[str, Any]], path: Path, *,
                     audit: bool = True, current_job: CurrentJob | None = None,
-                    mirrored: Mapping[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+                    mirrored: Mapping[str, bytes] | None = None, project: dict[str, Any] | None = None
+                    ) -> dict[str, Any]:
     """Ingest an already-read run log (see :func:`ingest_run_log`): the typed model or its JSON data.
 
     ``log`` may be a function returning the log: it is called inside the catalog write
@@ -51,11 +53,16 @@ def ingest_log_data(ws: Workspace,
     ``current_job(job_id)`` says where a job's files are now when one has moved since ``log`` was
     taken; by default the log file at ``path`` is read again (only when it changed).
 
-    ``mirrored`` (job id -> the job's JSON data) names jobs whose rows this process already
-    committed from exactly that data (the executor's live mirror, :mod:`kroma_kit.pipeline.recorder`):
-    a job whose data is still equal is not written again, since writing it would give the same rows
-    (hashing every file of the run once more was most of a run's closing ingest). A job that changed
-    since, or that the mirror never wrote, is written as usual; without ``mirrored`` every job is.
+    ``mirrored`` (job id -> the job's JSON text, :meth:`~kroma_kit.storage.open_record.OpenRecord.
+    to_json_bytes`) names jobs whose rows this process already committed from exactly that job (the
+    executor's live mirror, :mod:`kroma_kit.pipeline.recorder`): a job whose text is still the same is
+    not written again, since writing it would give the same rows (hashing every file of the run once
+    more was most of a run's closing ingest). A job that changed since, or that the mirror never
+    wrote, is written as usual; without ``mirrored`` every job is. Texts are compared, not data:
+    made in Rust, they cost a fraction of a Python walk of every job at the end of every run.
+
+    ``project``: the catalog row of the log's project when the caller holds it (the executor
+    does), so it is not looked up again; it must be the row of the project the log names.
     """
     conn = ws.connect()
     try:
@@ -63,17 +70,16 @@ def ingest_log_data(ws: Workspace,
             # The live log is read once, here: the project it names is checked on that same copy.
             raw = log() if callable(log) else log
             data = as_run_log(raw)
-            project = _project_for_log(ws, data)
+            project = _project_for_log(ws, data, project)
             log_rel = _relative(Path(project["root"]), path)
             ingestor = Ingestor(conn, project, current_job=current_job or _log_file_jobs(path))
             ingestor.run_row(data, log_rel)
             candidates = reports = 0
-            given = _jobs_as_given(raw)
             unchanged: set[str] = set()
             with pipelined(conn):  # PostgreSQL: thousands of small writes without a round trip each
                 for job in data.jobs:
                     known = mirrored.get(job.id) if mirrored else None
-                    if known is not None and known == (given[job.id] if job.id in given else job.to_json_data()):
+                    if known is not None and known == job.to_json_bytes():
                         candidates += len(job.candidates)
                         unchanged.add(job.id)
                         continue
@@ -97,13 +103,6 @@ def ingest_log_data(ws: Workspace,
     finally:
         conn.close()
     return result
-
-
-def _jobs_as_given(raw: RunLogModel | dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The jobs of a log passed as JSON data, by id, as given: the form the mirror remembers."""
-    if not isinstance(raw, dict):
-        return {}
-    return {job["id"]: job for job in raw.get("jobs") or [] if isinstance(job, dict) and "id" in job}
 
 
 def _log_file_jobs(path: Path) -> CurrentJob:

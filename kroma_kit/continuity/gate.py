@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from kroma_kit.continuity.calibrate import Calibration
 from kroma_kit.continuity.context import CharacterReference, ContinuityContext
 from kroma_kit.continuity.features import downscale, load_rgba, style_features, style_features_of
 from kroma_kit.continuity.locate import SCENE_COVERAGE, fit_silhouette, locate_character, placement_box
+from kroma_kit.continuity.reference_cache import file_features
 from kroma_kit.continuity.style import STYLE_PARTS, StyleScore, combine, style_parts
 from kroma_kit.errors import ConfigError
 
@@ -151,7 +153,7 @@ class ContinuityGate:
         with self._references_lock:
             if self._style_refs is None:
                 paths = self.context.style.paths if self.context.style else ()
-                self._style_refs = [style_features(path) for path in paths]
+                self._style_refs = [file_features("style", path, style_features) for path in paths]
             return self._style_refs
 
     def _character(self, code: str, lit: bool = False) -> tuple[list[ident.IdentityFeatures], ident.Signature]:
@@ -161,7 +163,8 @@ class ContinuityGate:
         with self._references_lock:
             if (code, lit) not in self._characters:
                 reference = self.context.character(code)
-                features = [ident.identity_features(path, lit=lit) for path in reference.paths]
+                features = [file_features(f"identity:lit={lit}", path, partial(ident.identity_features, lit=lit))
+                            for path in reference.paths]
                 if lit:
                     reference = CharacterReference(reference.code, reference.paths)
                 self._characters[(code, lit)] = (features, ident.signature_of(reference, features))

@@ -73,6 +73,7 @@ def _generate(ctx: RunContext, job: PlannedJob, index: int) -> str:
     started_at = utcnow()
     ctx.log.start_job(job.id)
     ctx.events.emit(ev.Started(ctx.log.run_id, job_id=job.id, candidate_index=index))
+    ctx.call_leaving()
     clock = time.perf_counter()
     try:
         result = ctx.executor.generate(ctx.provider, request, key)  # this thread, or a Dask worker

@@ -25,6 +25,10 @@ from kroma_kit.storage.runlog_live import RunLog
 from kroma_kit.storage.runlog_model import RunLogModel
 from kroma_kit.workspace import ProjectLayout, Workspace
 
+# The longest the continuity warm-up waits for the run's first calls to leave: calls the budget
+# stops or a cancel never make must not keep the gate cold until the first candidate needs it.
+FIRST_CALLS_WAIT_S = 0.25
+
 
 @dataclass
 class RunContext:
@@ -46,6 +50,7 @@ class RunContext:
     grayscale: bool = False
     confirm_spend: bool = False
     executor: Executor = field(default_factory=ThreadExecutor)  # where generate / post chain run
+    resumed: bool = False  # a resume: files of this run may be on disk that its log does not know
     recorder: CatalogRecorder = field(init=False)
     _pending: dict[str, int] = field(default_factory=dict, init=False)
     _pending_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -54,6 +59,9 @@ class RunContext:
     _continuity: Any = field(default=None, init=False)
     _continuity_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _fixed_head: RunLogModel | None = field(default=None, init=False)
+    _first_calls: int = field(default=0, init=False)  # calls the continuity warm-up lets leave first
+    _calls_made: int = field(default=0, init=False)
+    _first_calls_out: threading.Event = field(default_factory=threading.Event, init=False)
 
     def __post_init__(self) -> None:
         self.recorder = CatalogRecorder(self.ws, self.project, self.log)
@@ -87,12 +95,23 @@ class RunContext:
                                                               self.project.get("slug")) or False
             return self._continuity or None
 
-    def warm_continuity(self) -> threading.Thread:
+    def warm_continuity(self, first_calls: int) -> threading.Thread:
         """Build the continuity gate and its style references on a background thread, while the
         run's first provider calls are in flight: the first finished candidates (a whole wave of
         them at once when workers run in parallel) then do not queue behind it. A failure here is
-        left to the first candidate, which builds the gate again and records what went wrong."""
+        left to the first candidate, which builds the gate again and records what went wrong.
+
+        The thread first lets the run's first ``first_calls`` provider calls leave (see
+        :meth:`call_leaving`; at most :data:`FIRST_CALLS_WAIT_S`): building the gate is tens of
+        milliseconds of CPU which, under the interpreter lock, held back the sending of those
+        calls, and every call of the first wave that leaves late ends late."""
+        with self._pending_lock:
+            self._first_calls = first_calls
+            if self._calls_made >= first_calls:
+                self._first_calls_out.set()
+
         def warm() -> None:
+            self._first_calls_out.wait(FIRST_CALLS_WAIT_S)
             try:
                 step = self.continuity()
                 if step is not None:
@@ -103,6 +122,15 @@ class RunContext:
         thread = threading.Thread(target=warm, name="kroma-continuity-warmup", daemon=True)
         thread.start()
         return thread
+
+    def call_leaving(self) -> None:
+        """A worker is about to call the provider (counted for :meth:`warm_continuity`)."""
+        if self._first_calls_out.is_set():
+            return
+        with self._pending_lock:
+            self._calls_made += 1
+            if self._first_calls and self._calls_made >= self._first_calls:
+                self._first_calls_out.set()
 
     @property
     def postprocess_flags(self) -> Any:

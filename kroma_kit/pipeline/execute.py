@@ -43,7 +43,7 @@ from kroma_kit.processes import this_host
 from kroma_kit.providers.spend import Budgets, SpendGuard, require_confirmation
 from kroma_kit.security.secrets import with_project_keys
 from kroma_kit.storage.runlog import JobSettlement, write_run_log
-from kroma_kit.storage.runlog_model import JobRecord
+from kroma_kit.storage.runlog_model import JobRecord, RunLogModel
 from kroma_kit.sync.after_run import push_after_run
 from kroma_kit.workspace import Workspace
 
@@ -90,7 +90,7 @@ def execute_run(ws: Workspace, request: PlanRequest, *, confirm_spend: bool = Fa
         if plan.paid:  # a retired model stops here, before the log is written and before any money moves
             plan.warnings.extend(check_paid_models(provider, plan.settings, refine=refine_is_paid(plan.postprocess)))
         workers = _concurrency(concurrency, plan.concurrency)
-        project = get_project(ws, request.project)
+        project = plan.catalog_project or get_project(ws, request.project)
         _refuse_colliding_run(ws, project["id"], {job.id for job in plan.jobs})
         runner = executor_for(executor, scheduler, plan.settings.settings.pipeline)
         runner.check()
@@ -101,8 +101,10 @@ def execute_run(ws: Workspace, request: PlanRequest, *, confirm_spend: bool = Fa
         runlog = RunLog(run_log_path(layout.root, run_id), data)
         runlog.set_run(concurrency=workers, archive_replaced=keep)  # the run's first write
         manifest = plan.settings.manifest
-        spend = SpendGuard(paid=plan.paid or refine_is_paid(plan.postprocess), budgets=Budgets(**plan.budgets),
-                           project_spent=project_spent_usd(ws, project["id"], exclude_run=run_id))
+        budgets = Budgets(**plan.budgets)
+        # What the project's other runs spent matters to a per-project budget only.
+        spent = project_spent_usd(ws, project["id"], exclude_run=run_id) if budgets.per_project_usd is not None else 0.0
+        spend = SpendGuard(paid=plan.paid or refine_is_paid(plan.postprocess), budgets=budgets, project_spent=spent)
         ctx = RunContext(ws=ws, project=project, layout=layout, log=runlog, jobs=plan.jobs, provider=provider,
                          guard_settings=GuardSettings.from_mapping(manifest.output_guard.model_dump()),
                          settings=plan.settings, archive_replaced=keep,
@@ -156,7 +158,8 @@ def run_context(ctx: RunContext) -> RunSummary:
         tasks = reuse_cached(ctx, tasks)  # stage cache: unchanged candidates settle here, unpaid
         if tasks and ctx.guard_settings.enabled:
             warm_in_background()  # the guard's compiled kernel, ready by the time the first image is
-        warming = ctx.warm_continuity() if any(action == "generate" for _job, _index, action in tasks) else None
+        calls = sum(1 for _job, _index, action in tasks if action == "generate")
+        warming = ctx.warm_continuity(min(calls, ctx.concurrency)) if calls else None
         # Workers never wait on the log's fsync (see RunLog); nor do the jobs settled from the
         # cache here: one write carries them all, not one fsync per job.
         ctx.log.start_write_behind()
@@ -172,6 +175,10 @@ def run_context(ctx: RunContext) -> RunSummary:
             # Not flushed here: the run's settling (or its failure, below) is the next change and
             # writes everything pending, in the seed's layout.
             ctx.log.stop_write_behind(flush=False)
+            # Every task has ended: what the mirror still gathers is left to the closing ingest,
+            # which writes every job the mirror has not (as it then is). A mirror write started
+            # now would hold the catalog's write lock (and the interpreter) while the run settles.
+            ctx.recorder.close(flush=False)
         _settle_run(ctx)
         remember_run(ctx)  # stage cache: index what this run made for the next one
     except BaseException as exc:
@@ -188,13 +195,19 @@ def run_context(ctx: RunContext) -> RunSummary:
             close = getattr(client, "close", None)
             if callable(close):
                 close()  # the HTTP client of a paid provider; a new run builds a new one
-    ctx.recorder.close(flush=False)  # the ingest below writes what the mirror has not
     # The live log, read inside the catalog transaction: an override made during the run is kept.
     # Jobs the live mirror committed as they still are are not written again (see CatalogRecorder).
-    ingest_log_data(ctx.ws, ctx.log.current_model, ctx.log.path, current_job=ctx.log.job_snapshot,
-                    mirrored=ctx.recorder.mirrored_jobs())
+    ingested: list[RunLogModel] = []
+
+    def live_log() -> RunLogModel:
+        ingested.append(ctx.log.current_model())
+        return ingested[-1]
+
+    ingest_log_data(ctx.ws, live_log, ctx.log.path, current_job=ctx.log.job_snapshot,
+                    mirrored=ctx.recorder.mirrored_jobs(), project=ctx.project)
     s3_outputs.after_run(ctx)  # S3-first projects: the rest of the run, then its log, to the bucket
-    summary = RunSummary.from_log(ctx.log.model, ctx.log.path)
+    # The summary of the log as the catalog now has it (what S3 adds to the log is not in a summary).
+    summary = RunSummary.from_log(ingested[-1], ctx.log.path)
     ctx.events.emit(ev.Finished(ctx.log.run_id, status=summary.status, status_reason=summary.status_reason,
                                 jobs_done=summary.jobs_done, jobs_failed=summary.jobs_failed,
                                 actual_cost_usd=summary.actual_cost_usd))
@@ -205,7 +218,8 @@ def _schedule(ctx: RunContext, jobs: dict[str, JobRecord]) -> list[tuple[Planned
     """The candidates still to do, job by job (``jobs``: copies of the log's jobs as they are now):
     ``generate`` (call the provider) or ``finish`` (the file is on disk and paid for: post chain
     and guard only). Settled candidates are kept; a job settled early (budget, cancel) gets its
-    never-started candidates now and is re-ranked."""
+    never-started candidates now and is re-ranked. Only a resume looks for orphaned files: a new
+    run's id is new, so no file on disk can carry it."""
     tasks = []
     for job in ctx.jobs:
         count = 0
@@ -214,7 +228,7 @@ def _schedule(ctx: RunContext, jobs: dict[str, JobRecord]) -> list[tuple[Planned
             if status == "generated":
                 action = "finish"
             elif status == "planned":
-                action = "finish" if adopt_orphan(ctx, job, index, candidate) else "generate"
+                action = "finish" if ctx.resumed and adopt_orphan(ctx, job, index, candidate) else "generate"
             else:
                 continue
             tasks.append((job, index, action))
@@ -299,7 +313,14 @@ def job_settlement(record: JobRecord, stop_reason: str | None) -> JobSettlement:
 def _settle_run(ctx: RunContext) -> None:
     """The run's status: partial when stopped early (budget, cancel) with work left, else failed
     when a job failed, else done. The reason says why in one line."""
-    jobs = ctx.log.model.jobs  # every task has finished: the statuses no longer change
+    stop = ctx.spend.stop_reason
+    # Every task has finished: the statuses no longer change. Read in place, not copied.
+    status, reason, not_started = ctx.log.read(lambda log: run_settlement(log.jobs, stop))
+    ctx.log.settle_run(status, reason, candidates_not_started=not_started)
+
+
+def run_settlement(jobs: list[JobRecord], stop: str | None) -> tuple[str, str | None, int]:
+    """(status, reason, candidates not started) of a run whose tasks have all ended."""
     failed = [job for job in jobs if job.status.startswith("failed")]
     unfinished = [job for job in jobs if job.status in ("planned", "running", "skipped_budget")]
     not_started = sum(1 for job in jobs for c in job.candidates if c.status == "planned")
@@ -307,11 +328,8 @@ def _settle_run(ctx: RunContext) -> None:
     failures = "; ".join(f"{job.id}: {job.failure_reason}" for job in failed[:3])
     if len(failed) > 3:
         failures += f"; and {len(failed) - 3} more"
-    stop = ctx.spend.stop_reason
     if stop and (unfinished or not_started or waiting):
-        status, reason = "partial", stop + (f"; {len(failed)} job(s) failed: {failures}" if failed else "")
-    elif failed:
-        status, reason = "failed", f"{len(failed)} job(s) failed: {failures}"
-    else:
-        status, reason = "done", None
-    ctx.log.settle_run(status, reason, candidates_not_started=not_started)
+        return "partial", stop + (f"; {len(failed)} job(s) failed: {failures}" if failed else ""), not_started
+    if failed:
+        return "failed", f"{len(failed)} job(s) failed: {failures}", not_started
+    return "done", None, not_started

@@ -202,7 +202,7 @@ def plan_run(ws: Workspace, request: PlanRequest, *, mode: str = "dry") -> Plan:
         estimated_cost_usd=total, postprocess=postprocess_record(settings.pipeline.postprocess.model_dump()),
         output_guard=guard_section, budgets=budgets, concurrency=settings.pipeline.concurrency,
         archive_replaced=settings.pipeline.archive_replaced, source=source, warnings=warnings,
-        settings=resolved, provider_obj=provider)
+        settings=resolved, provider_obj=provider, catalog_project=project)
 
 
 def _settings_overrides(request: PlanRequest) -> dict[str, Any] | None:

@@ -111,6 +111,7 @@ class Plan:
     warnings: list[str]
     settings: ProjectSettings = field(repr=False)
     provider_obj: ImageProvider | None = field(default=None, repr=False)  # built once, reused by execute
+    catalog_project: dict[str, Any] = field(default_factory=dict, repr=False)  # the row planned against
 
     @property
     def layout(self) -> ProjectLayout:

@@ -16,8 +16,8 @@ the ingestor then finds the file where the live log says it is now (:meth:`RunLo
 The audit events of files a worker archived ride the same transactions (:meth:`CatalogRecorder.
 audit_moves`), so no worker opens a connection of its own and waits on SQLite's write lock.
 
-It remembers the data of every job it committed (:meth:`CatalogRecorder.mirrored_jobs`), so the
-run's final ingest writes only the jobs that changed since: the rows of the others are already
+It remembers the JSON text of every job it committed (:meth:`CatalogRecorder.mirrored_jobs`), so
+the run's final ingest writes only the jobs that changed since: the rows of the others are already
 exactly what that ingest would write. A job whose write noted a missing file is not remembered
 (the final ingest looks again), nor is a write that rolled back.
 """
@@ -60,7 +60,7 @@ class CatalogRecorder:
         self._dirty: set[str] = set()
         self._retry: set[str] = set()  # jobs of a failed write: written again with the next change
         self._events: list[dict[str, Any]] = []  # audit payloads waiting for the next transaction
-        self._mirrored: dict[str, dict[str, Any]] = {}  # job id -> its JSON data as last committed
+        self._mirrored: dict[str, bytes] = {}  # job id -> its JSON text as last committed
         self._cond = threading.Condition()
         self._closing = False
         self._thread: threading.Thread | None = None
@@ -118,8 +118,8 @@ class CatalogRecorder:
             finally:
                 conn.close()
 
-    def mirrored_jobs(self) -> dict[str, dict[str, Any]]:
-        """Job id -> the job's JSON data whose rows this recorder committed last (call after
+    def mirrored_jobs(self) -> dict[str, bytes]:
+        """Job id -> the job's JSON text whose rows this recorder committed last (call after
         :meth:`close`): what the final ingest need not write again while the job still equals it."""
         with self._cond:
             return dict(self._mirrored)
@@ -166,11 +166,11 @@ class CatalogRecorder:
             ingestor = Ingestor(conn, self.project, current_job=self.runlog.job_snapshot)
             ingestor.assets = self._assets
             ingestor.run_row(snapshot, rel, counts=(copy.jobs_total, copy.jobs_done))
-            written: dict[str, dict[str, Any] | None] = {}
+            written: dict[str, bytes | None] = {}
             for job in snapshot.jobs:
                 missing = ingestor.counts["missing_files"]
                 ingestor.job(snapshot, job)
-                written[job.id] = job.to_json_data() if ingestor.counts["missing_files"] == missing else None
+                written[job.id] = job.to_json_bytes() if ingestor.counts["missing_files"] == missing else None
             # A job's cost events are booked before the change that marks it, so the copy has them.
             ingestor.cost_events(snapshot)
         with self._cond:  # committed: not written again

@@ -137,6 +137,6 @@ def _resume(ws: Workspace, run: dict, *, confirm_spend: bool, on_event: ev.Event
                      settings=resolved, archive_replaced=log.archive_replaced is not False,
                      concurrency=workers, spend=spend, events=ev.EventEmitter(on_event),
                      cancel=cancel or threading.Event(), grayscale=manifest.output_guard.enforce_grayscale,
-                     confirm_spend=confirm_spend, executor=runner)
+                     confirm_spend=confirm_spend, executor=runner, resumed=True)
     ctx.recorder.record_now()
     return run_context(ctx)

@@ -39,6 +39,7 @@ from kroma_kit.storage.atomic import atomic_write_bytes
 if TYPE_CHECKING:
     from kroma_kit.pipeline.context import RunContext
     from kroma_kit.pipeline.plan_model import PlannedJob
+    from kroma_kit.storage.runlog_model import RunLogModel
 
 log = logging.getLogger(__name__)
 
@@ -181,12 +182,14 @@ def _reuse(ctx: RunContext, job: PlannedJob, index: int, entry: CacheEntry, cloc
 def remember_run(ctx: RunContext) -> int:
     """Index every candidate this run made and finished (not the reused ones) under its key.
     Never fails the run: a catalog error only costs the next run its cache hits."""
-    entries = []
-    for job in ctx.log.model.jobs:
-        for candidate in job.candidates:
-            if candidate.status == "done" and candidate.cache_key and candidate.cached_from is None:
-                entries.append(CacheEntry(candidate.cache_key, ctx.log.run_id, job.id, candidate.candidate_index,
-                                          candidate.to_json_data()))
+    def made(log: RunLogModel) -> list[tuple[str, str, int, bytes]]:
+        # Read in place (no copy of the whole log): each record leaves as its JSON text.
+        return [(candidate.cache_key, job.id, candidate.candidate_index, candidate.to_json_bytes())
+                for job in log.jobs for candidate in job.candidates
+                if candidate.status == "done" and candidate.cache_key and candidate.cached_from is None]
+
+    entries = [CacheEntry(key, ctx.log.run_id, job_id, index, json.loads(record))
+               for key, job_id, index, record in ctx.log.read(made)]
     try:
         return remember_entries(ctx.ws, ctx.project["id"], entries)
     except Exception as exc:  # noqa: BLE001 - the run's work is done and recorded; the index is a bonus

@@ -14,7 +14,7 @@ from kroma_kit.catalog.runs import get_run, ingest_log_data, ingest_run_log, lis
 from kroma_kit.errors import InputError, NotFoundError
 from kroma_kit.pipeline.execute import dry_run, execute_run
 from kroma_kit.storage.atomic import atomic_write_json
-from kroma_kit.storage.runlog import read_run_log
+from kroma_kit.storage.runlog import job_entry, read_run_log
 from tests.pipeline.runsupport import local_request, table_counts
 
 
@@ -72,9 +72,9 @@ def test_a_job_changed_since_the_mirror_wrote_it_is_written_again(workspace, dem
     path = Path(summary.run_log_path)
     data = json.loads(path.read_text())
     first, second = data["jobs"]
-    as_mirrored = {first["id"]: copy.deepcopy(first)}
+    as_mirrored = {first["id"]: job_entry(copy.deepcopy(first)).to_json_bytes()}
     first["status"] = second["status"] = "failed"
-    as_mirrored[second["id"]] = copy.deepcopy(second)  # pretend the mirror committed this one as it is now
+    as_mirrored[second["id"]] = job_entry(copy.deepcopy(second)).to_json_bytes()  # pretend the mirror committed this one as it is now
     result = ingest_log_data(workspace, data, path, mirrored=as_mirrored)
     assert result["jobs_unchanged"] == 1
     statuses = {job["job_key"]: job["status"] for job in get_run(workspace, summary.run_id)["jobs"]}
