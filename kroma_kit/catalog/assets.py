@@ -23,21 +23,23 @@ def storage_uri(path: str | Path) -> str:
 
 def register_asset(conn: sqlite3.Connection, project_id: str, path: str | Path, kind: str, *,
                    project_root: Path | None = None, run_id: str | None = None,
-                   metadata: dict[str, Any] | None = None) -> str:
+                   metadata: dict[str, Any] | None = None, resolved: bool = False) -> str:
     """Insert or refresh the asset row for ``path`` and return its id.
 
     The row is keyed by (project, storage_uri): re-registering a file that changed on disk
-    updates its hash, size and dimensions instead of creating a duplicate.
+    updates its hash, size and dimensions instead of creating a duplicate. ``resolved``: the
+    caller passes ``path`` and ``project_root`` already resolved (a run's ingest resolves each
+    once: resolving walks every folder of a path, a system call each).
     """
     if kind not in ASSET_KINDS:
         raise ValueError(f"unknown asset kind {kind!r}; expected one of {ASSET_KINDS}")
     info = describe_file(path)
-    resolved = Path(path).resolve()  # once: resolving walks every folder of the path
-    uri = resolved.as_posix()
+    real = Path(path) if resolved else Path(path).resolve()
+    uri = real.as_posix()
     rel = None
     if project_root is not None:
         try:
-            rel = resolved.relative_to(Path(project_root).resolve()).as_posix()
+            rel = real.relative_to(Path(project_root) if resolved else Path(project_root).resolve()).as_posix()
         except ValueError:
             rel = None
     row = conn.execute("SELECT id, metadata_json FROM assets WHERE project_id = ? AND storage_uri = ?",
@@ -90,9 +92,11 @@ def _check_link_type(link_type: str) -> None:
         raise ValueError(f"unknown link type {link_type!r}; expected one of {LINK_TYPES}")
 
 
-def find_asset(conn: sqlite3.Connection, project_id: str, path: str | Path) -> dict[str, Any] | None:
-    row = conn.execute("SELECT * FROM assets WHERE project_id = ? AND storage_uri = ?",
-                       (project_id, storage_uri(path))).fetchone()
+def find_asset(conn: sqlite3.Connection, project_id: str, path: str | Path, *,
+               resolved: bool = False) -> dict[str, Any] | None:
+    """The asset row of the file at ``path`` (``resolved``: the path is resolved already), or None."""
+    uri = Path(path).as_posix() if resolved else storage_uri(path)
+    row = conn.execute("SELECT * FROM assets WHERE project_id = ? AND storage_uri = ?", (project_id, uri)).fetchone()
     return dict(row) if row else None
 
 

@@ -81,6 +81,7 @@ class Ingestor:
         self.conn = conn
         self.project_id = project["id"]
         self.root = Path(project["root"])
+        self._real_root: Path | None = None
         self.assets: dict[str, str] = {}
         self.counts = {"assets_upserted": 0, "links": 0, "missing_files": 0}
         self.notes: list[str] = []
@@ -99,17 +100,20 @@ class Ingestor:
             if note_missing:
                 self._missing([file])
             return None
-        key = file.resolve().as_posix()
+        real = file.resolve()  # once per file: the lookups and the row below take it as it is
+        key = real.as_posix()
         if key in self.assets and not refresh:
             return self.assets[key]
         if keep_existing:
-            existing = find_asset(self.conn, self.project_id, file)
+            existing = find_asset(self.conn, self.project_id, real, resolved=True)
             if existing:
                 self.assets[key] = existing["id"]
                 return existing["id"]
+        if self._real_root is None:
+            self._real_root = self.root.resolve()
         try:
-            asset_id = register_asset(self.conn, self.project_id, file, kind, project_root=self.root,
-                                      run_id=run_id, metadata=metadata)
+            asset_id = register_asset(self.conn, self.project_id, real, kind, project_root=self._real_root,
+                                      run_id=run_id, metadata=metadata, resolved=True)
         except FileNotFoundError:  # moved or deleted after the check (a guard failure being archived)
             if note_missing:
                 self._missing([file])

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kroma_kit.catalog.db import utcnow
-from kroma_kit.errors import BudgetExceeded, KromaError, ProviderError
-from kroma_kit.imaging import sha256_file
+from kroma_kit.errors import BudgetExceeded, ImageInputError, KromaError, ProviderError
+from kroma_kit.imaging import open_image, sha256_file
 from kroma_kit.pipeline import events as ev
 from kroma_kit.pipeline.metadata import embed_record, embed_record_in_file, read_record, to_png_bytes
 from kroma_kit.pipeline.postchain import run_post_chain
@@ -29,6 +29,8 @@ from kroma_kit.storage.runlog import GENERATION_OPERATION, PaidCall, attempt_rec
 from kroma_kit.storage.runlog_model import CandidateRecord
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from kroma_kit.pipeline.context import RunContext
     from kroma_kit.pipeline.plan_model import PlannedJob
 
@@ -193,8 +195,11 @@ def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
         embed_record_in_file(final, {**(read_record(raw) or {}), "post_steps": list(steps)})
     clock = time.perf_counter()
     final_rel = ctx.layout.relative(final)
+    # Decoded once for the guard and the continuity gate; a file that cannot be decoded is left
+    # to the guard, which records why.
+    decoded = _decoded(final) if ctx.guard_settings.enabled else None
     if ctx.guard_settings.enabled:
-        report = audit(final, ctx.guard_settings)
+        report = audit(final, ctx.guard_settings, decoded=decoded)
         rank = rank_from_report(report).to_dict()
         guard = {"checked_input": final_rel, "summary": report["summary"],
                  "files": [{**entry, "file": ctx.layout.relative(entry["file"])} for entry in report["files"]]}
@@ -208,7 +213,7 @@ def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
     continuity = ctx.continuity() if status == "done" else None
     if continuity is not None:
         continuity = continuity.check(final, job.mode, (job.source or {}).get("characters"),
-                                      job.character_placements)
+                                      job.character_placements, decoded=decoded)
         timings["continuity_ms"] = int(continuity.get("elapsed_ms") or 0)
         if continuity["verdict"] == "fail":
             report = _fail_for_continuity(ctx, final, guard, report if ctx.guard_settings.enabled else None)
@@ -240,6 +245,14 @@ def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
     ctx.events.emit(ev.CandidateDone(ctx.log.run_id, job_id=job.id, candidate_index=index, status=status,
                                      output=final_rel, cost_usd=float(settled.cost_usd or 0)))
     return status
+
+
+def _decoded(path: Path) -> Image.Image | None:
+    """The image at ``path``, decoded (with :func:`open_image`'s checks), or None when it cannot be."""
+    try:
+        return open_image(path)
+    except (ImageInputError, OSError, ValueError):
+        return None
 
 
 def _fail_for_continuity(ctx: RunContext, final: Path, guard: dict[str, Any],

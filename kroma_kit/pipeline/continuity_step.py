@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kroma_kit.config import ProjectSettings
 from kroma_kit.continuity.gate import CONTINUITY_BREAK, CONTINUITY_WARNING, ContinuityGate, GateSettings
@@ -19,6 +19,9 @@ from kroma_kit.continuity.resolve import declared_characters, resolve_context
 from kroma_kit.continuity.store import ensure_calibration
 from kroma_kit.errors import KromaError
 from kroma_kit.workspace import Workspace
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +46,17 @@ class ContinuityStep:
         calibration, _ = ensure_calibration(root, context, gate_settings)
         return cls(ContinuityGate(context, calibration, gate_settings), calibration.made_at)
 
-    def check(self, final: Path, stage: str, declared: Any = None, placements: Any = None) -> dict[str, Any]:
+    def check(self, final: Path, stage: str, declared: Any = None, placements: Any = None, *,
+              decoded: Image.Image | None = None) -> dict[str, Any]:
         """The ``continuity`` block of a candidate: verdict, reasons, breaks, severity and scores.
         ``declared``: the job's own character list, when it has one; ``placements``: the job's
-        ``character_placements`` (identity is scored inside each one's box). A file the gate
+        ``character_placements`` (identity is scored inside each one's box); ``decoded``: the
+        file's image when the caller decoded it already (for the guard). A file the gate
         cannot read is recorded as an error, never a crash of the run."""
         codes = list(declared) if isinstance(declared, list | tuple) else None
         boxes = [place for place in placements or () if isinstance(place, dict)]
         try:
-            result = self.gate.score(final, declared_characters(self.gate.context, stage, codes), stage=stage,
+            result = self.gate.score(final if decoded is None else decoded, declared_characters(self.gate.context, stage, codes), stage=stage,
                                      placements=boxes)
         except (KromaError, OSError, ValueError) as exc:
             log.warning("continuity check of %s failed: %s", final, exc)

@@ -43,6 +43,21 @@ def test_every_candidate_is_scored_and_stored_as_a_model_score(workspace, demo):
     assert (Path(demo["root"]) / ".kroma" / "continuity_calibration.json").is_file()
 
 
+def test_the_run_scores_the_image_it_decoded_for_the_guard_as_the_file_scores(workspace, demo):  # noqa: F811
+    """A run decodes a candidate once for the guard and the gate; the scores are the file's own."""
+    from kroma_kit.config import resolve_project_settings
+    from kroma_kit.pipeline.continuity_step import ContinuityStep
+
+    summary = execute_run(workspace, local_request(scenes=1, candidates=2))
+    root = Path(demo["root"])
+    step = ContinuityStep.for_project(workspace, root, resolve_project_settings(root), "demo")
+    job = _log(summary)["jobs"][0]
+    for candidate in job["candidates"]:
+        from_file = step.check(root / candidate["final_output"], job["mode"])
+        assert from_file["style"] == candidate["continuity"]["style"]
+        assert from_file["verdict"] == candidate["continuity"]["verdict"]
+
+
 def test_fail_on_break_fails_and_archives_a_broken_candidate(workspace, demo):  # noqa: F811
     overrides = {"continuity": {"fail_on_break": True, "style_drift_max": 0.001}}
     summary = execute_run(workspace, local_request(scenes=1, candidates=2, settings_overrides=overrides))

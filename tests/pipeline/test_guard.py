@@ -377,3 +377,16 @@ def test_archive_failing_moves_only_what_the_audit_failed(tmp_path):
     assert good.exists() and red.exists() and not blank.exists()
     assert archive_failing(audit(tmp_path / "nothing"), tmp_path / "archive")["skipped"] == [
         {"file": str(tmp_path / "nothing"), "reason": "not_a_file"}]
+
+
+def test_a_caller_decoded_image_is_checked_as_given_and_reports_like_its_file(tmp_path):
+    """A run decodes each candidate once for the guard and the continuity gate (``decoded``)."""
+    from kroma_kit.imaging import open_image
+
+    red = save(red_ramp(), tmp_path / "red.png")
+    settings = GuardSettings(fail_on_chroma_exceed=True)
+    assert audit(red, settings, decoded=open_image(red)) == audit(red, settings)
+    # The image given is the one judged (the file is not decoded again): here a grey one.
+    report = audit(red, settings, decoded=gray_ramp())
+    assert report["summary"] == {"total_files": 1, "hard_failures": 0, "soft_warnings": 0}
+    assert report["files"][0]["file"] == str(red) and report["files"][0]["verdict"] == "pass"
