@@ -149,11 +149,20 @@ def _decode(source: Path | BinaryIO, label: str, max_pixels: int) -> Image.Image
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
+    return _read_through(path)[0]
+
+
+def _read_through(path: str | os.PathLike[str], head_bytes: int = 0) -> tuple[str, int, bytes]:
+    """One pass over the file: (sha256, size, its first ``head_bytes`` bytes)."""
     digest = hashlib.sha256()
+    size = 0
+    head = b""
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
+            head = head or block[:head_bytes]
             digest.update(block)
-    return digest.hexdigest()
+            size += len(block)
+    return digest.hexdigest(), size, head
 
 
 @dataclass(frozen=True)
@@ -175,14 +184,7 @@ def describe_file(path: str | os.PathLike[str]) -> FileInfo:
     replaced meanwhile), and a PNG's dimensions from the header in those bytes. Other images are
     probed by Pillow (header only). Every candidate of every run is registered this way."""
     file = Path(path)
-    digest = hashlib.sha256()
-    size = 0
-    head = b""
-    with open(file, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            head = head or block[:PNG_HEADER_BYTES]
-            digest.update(block)
-            size += len(block)
+    digest, size, head = _read_through(file, PNG_HEADER_BYTES)
     width = height = None
     mime = MIME_BY_EXT.get(file.suffix.lower(), "application/octet-stream")
     if is_image_path(file):
@@ -200,7 +202,7 @@ def describe_file(path: str | os.PathLike[str]) -> FileInfo:
                 pass
     elif file.suffix.lower() == ".json":
         mime = "application/json"
-    return FileInfo(file, digest.hexdigest(), size, mime, width, height)
+    return FileInfo(file, digest, size, mime, width, height)
 
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

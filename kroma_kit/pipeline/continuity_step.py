@@ -56,8 +56,8 @@ class ContinuityStep:
         codes = list(declared) if isinstance(declared, list | tuple) else None
         boxes = [place for place in placements or () if isinstance(place, dict)]
         try:
-            result = self.gate.score(final if decoded is None else decoded, declared_characters(self.gate.context, stage, codes), stage=stage,
-                                     placements=boxes)
+            characters = declared_characters(self.gate.context, stage, codes)
+            result = self.gate.score(final if decoded is None else decoded, characters, stage=stage, placements=boxes)
         except (KromaError, OSError, ValueError) as exc:
             log.warning("continuity check of %s failed: %s", final, exc)
             return {"verdict": "error", "error": str(exc), "breaks": 0, "severity": 0.0, "reasons": []}

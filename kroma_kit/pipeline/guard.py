@@ -116,7 +116,7 @@ def audit(input_path: str | os.PathLike[str], settings: GuardSettings | None = N
     ``{input, settings, summary{total_files, hard_failures, soft_warnings}, files[]}``.
 
     ``decoded``: the image of the file ``input_path`` as the caller already decoded it (a run
-    decodes each candidate once for the guard and the continuity gate; a 1024x1536 PNG is ~15 ms).
+    decodes each candidate once for the guard and the continuity gate: tens of ms for a 1024x1536 PNG).
 
     A missing input or a folder with no images is one synthetic failing entry
     (``input_not_found`` / ``no_images_found``) with ``hard_failures`` 1 and ``total_files`` 0, as
