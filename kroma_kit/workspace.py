@@ -15,6 +15,7 @@ from typing import Any
 from kroma_kit.errors import StorageError
 from kroma_kit.postgres import connect as connect_postgres
 from kroma_kit.postgres import is_postgres_url, redact
+from kroma_kit.sqlite_held import borrow
 
 DEFAULT_HOME = "~/.kroma"
 CATALOG_FILE = "catalog.db"
@@ -79,15 +80,20 @@ def connect(path: str | os.PathLike[str], *, read_only: bool = False) -> Any:
     return connect_sqlite(path, read_only=read_only)
 
 
-def connect_sqlite(path: str | os.PathLike[str], *, read_only: bool = False) -> sqlite3.Connection:
-    """Open a SQLite catalog file (WAL, foreign keys, busy timeout), whatever the environment says."""
+def connect_sqlite(path: str | os.PathLike[str], *, read_only: bool = False,
+                   factory: type[sqlite3.Connection] = sqlite3.Connection) -> sqlite3.Connection:
+    """Open a SQLite catalog file (WAL, foreign keys, busy timeout), whatever the environment says;
+    inside :func:`kroma_kit.sqlite_held.holding` on this thread, the held connection is lent instead."""
     db_path = Path(path)
+    held = borrow(db_path, read_only=read_only)
+    if held is not None:
+        return held
     if read_only:
         conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
-                               isolation_level=None, check_same_thread=True)
+                               isolation_level=None, check_same_thread=True, factory=factory)
     else:
         db_path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn = sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, factory=factory)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")

@@ -16,7 +16,8 @@ from typing import Any
 
 from kroma_kit.clock import utcnow
 from kroma_kit.postgres import FOREIGN_KEY_FAILED
-from kroma_kit.workspace import BUSY_TIMEOUT_MS, connect
+from kroma_kit.sqlite_held import HeldConnection, holding
+from kroma_kit.workspace import BUSY_TIMEOUT_MS, connect, connect_sqlite
 
 __all__ = ["BUSY_TIMEOUT_MS", "connect", "dialect", "from_json", "held_open", "is_foreign_key_failure", "new_id",
            "pipelined", "row_dict", "table_exists", "to_json", "transaction", "utcnow"]
@@ -36,22 +37,21 @@ def is_foreign_key_failure(exc: BaseException) -> bool:
 
 @contextmanager
 def held_open(ws: Any) -> Iterator[None]:
-    """Hold one idle connection to ``ws``'s SQLite catalog for the block.
+    """Hold one connection to ``ws``'s SQLite catalog for the block, and lend it to this thread's
+    short connections (:mod:`kroma_kit.sqlite_held`).
 
-    When the last connection to a WAL database closes, SQLite checkpoints the WAL into the file and
-    deletes it (fsyncs: ~3 ms on an idle disk, more on a busy one). A run opens and closes a dozen
-    short connections one after another (planning lookups, its first row, the stage cache, the
-    closing ingest), and each of them paid that as the only one open. The held connection runs no
-    statement, so it holds no snapshot: it blocks neither writers nor checkpoints, and the close
-    at the end of the block checkpoints once. PostgreSQL needs none: nothing is held there."""
+    Two costs a run paid a dozen times: when the last connection to a WAL database closes, SQLite
+    checkpoints the WAL into the file and deletes it (fsyncs: ~3 ms on an idle disk, more on a busy
+    one), and a new connection parses the schema at its first statement (~1 ms). A run opens and
+    closes a dozen short connections one after another (planning lookups, its first rows, the
+    stage cache, the closing ingest). Between loans the held connection has no statement running,
+    so it holds no snapshot: it blocks neither writers nor checkpoints, and the close at the end of
+    the block checkpoints once. PostgreSQL needs none: nothing is held there."""
     if getattr(ws, "engine", "sqlite") != "sqlite":
         yield
         return
-    conn = ws.connect()
-    try:
+    with holding(ws.catalog_path, lambda: connect_sqlite(ws.catalog_path, factory=HeldConnection)):
         yield
-    finally:
-        conn.close()
 
 
 @contextmanager

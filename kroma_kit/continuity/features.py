@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -106,7 +107,7 @@ def dominant_colours(lab_pixels: np.ndarray, k: int = PALETTE_SIZE, *, seed: int
     Deterministic (fixed seed, PP init) so the same image always gives the same palette."""
     pixels = np.ascontiguousarray(lab_pixels.reshape(-1, 3), dtype=np.float32)
     if len(pixels) > PALETTE_SAMPLE:
-        pixels = pixels[np.random.default_rng(seed).choice(len(pixels), PALETTE_SAMPLE, replace=False)]
+        pixels = pixels[_sample(len(pixels), PALETTE_SAMPLE, seed)]
     k = max(1, min(k, len(pixels)))
     cv2.setRNGSeed(seed)
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
@@ -115,6 +116,15 @@ def dominant_colours(lab_pixels: np.ndarray, k: int = PALETTE_SIZE, *, seed: int
     weights /= weights.sum()
     order = np.argsort(-weights)
     return centres[order], weights[order]
+
+
+@lru_cache(maxsize=64)
+def _sample(count: int, size: int, seed: int) -> np.ndarray:
+    """``size`` distinct indices of ``count``, the same for the same arguments (what a fresh
+    generator with ``seed`` draws): images of one size share it instead of drawing it again."""
+    chosen = np.random.default_rng(seed).choice(count, size, replace=False)
+    chosen.setflags(write=False)
+    return chosen
 
 
 def palette_distance(first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray]) -> float:
@@ -200,15 +210,17 @@ def style_features_of(rgba: np.ndarray, size: tuple[int, int]) -> StyleFeatures:
     line_img = downscale(rgba, LINE_SIDE)
     small = downscale(line_img, WORK_SIDE)  # from the line copy: one big resize per image, not two
     visible = small[..., 3] > 127
-    if not visible.any():
-        visible = np.ones(visible.shape, bool)
+    opaque = bool(visible.all())
+    if not opaque and not visible.any():
+        visible, opaque = np.ones(visible.shape, bool), True
     lab = to_lab(small[..., :3])
-    pixels = lab[visible]
+    pixels = lab.reshape(-1, 3) if opaque else lab[visible]  # the same pixels in the same order
     lightness = pixels[:, 0] - float(np.median(pixels[:, 0]))
     tones = np.histogram(lightness, bins=TONE_BINS, range=(-100.0, 100.0))[0].astype(np.float64)
-    alpha = line_img[..., 3:4].astype(np.float32) / 255.0
-    grey = cv2.cvtColor(line_img[..., :3], cv2.COLOR_RGB2GRAY).astype(np.float32)
-    grey = (grey * alpha[..., 0] + 255.0 * (1.0 - alpha[..., 0])).astype(np.uint8)  # transparent = paper
+    grey = cv2.cvtColor(line_img[..., :3], cv2.COLOR_RGB2GRAY)
+    if line_img[..., 3].min() < 255:  # transparent = paper (an opaque image is its grey as it is)
+        alpha = line_img[..., 3].astype(np.float32) / 255.0
+        grey = (grey.astype(np.float32) * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
     density, width, ink = stroke_stats(grey, max(size) / max(line_img.shape[:2]))
     return StyleFeatures(histogram=lab_histogram(lab, visible), palette=dominant_colours(pixels),
                          tone_cdf=np.cumsum(tones) / max(tones.sum(), 1.0), contrast=float(pixels[:, 0].std()),

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from kroma_kit.pipeline.context import RunContext
     from kroma_kit.pipeline.plan_model import PlannedJob
+    from kroma_kit.providers.base import ImageResult
 
 NOT_STARTED = "not_started"
 
@@ -91,7 +92,14 @@ def _generate(ctx: RunContext, job: PlannedJob, index: int) -> str:
         ctx.events.emit(ev.CandidateDone(ctx.log.run_id, job_id=job.id, candidate_index=index, status="failed",
                                          output=None, cost_usd=0.0, error=message))
         return "failed"
-    generate_ms = _ms(clock)
+    with ctx.lane:
+        return _keep(ctx, job, index, candidate, result, key, started_at=started_at, generate_ms=_ms(clock))
+
+
+def _keep(ctx: RunContext, job: PlannedJob, index: int, candidate: CandidateRecord, result: ImageResult, key: str,
+          *, started_at: str, generate_ms: int) -> str:
+    """Settle the call's cost, write the paid image (atomically, its record embedded) and log it
+    as ``generated`` (inside :attr:`RunContext.lane`)."""
     cost = round(float(result.cost_usd or 0.0), 6)
     ctx.spend.settle(key, cost)
     target = ctx.layout.root / candidate.output
@@ -151,8 +159,6 @@ def adopt_orphan(ctx: RunContext, job: PlannedJob, index: int, candidate: Candid
 
 def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
     """Post chain and guard on a generated candidate; settles it as done / failed_output_guard."""
-    from kroma_kit.pipeline.guard import archive_failing, audit, rank_from_report
-
     candidate = ctx.log.candidate(job.id, index)
     raw = ctx.layout.root / candidate.output
     timings = dict(candidate.timings)
@@ -194,10 +200,25 @@ def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
     if final != raw:
         embed_record_in_file(final, {**(read_record(raw) or {}), "post_steps": list(steps)})
     clock = time.perf_counter()
-    final_rel = ctx.layout.relative(final)
-    # Decoded once for the guard and the continuity gate; a file that cannot be decoded is left
-    # to the guard, which records why.
+    # Decoded once for the guard and the continuity gate, outside the lane: decoding runs in
+    # native code without the interpreter lock, so candidates answered together decode side by
+    # side. A file that cannot be decoded is left to the guard, which records why.
     decoded = _decoded(final) if ctx.guard_settings.enabled else None
+    with ctx.lane:
+        status, events = _judge(ctx, job, index, candidate, raw, final, steps, timings, decoded, clock)
+    for event in events:  # the caller's callbacks run outside the lane: a slow one holds up no other candidate
+        ctx.events.emit(event)
+    return status
+
+
+def _judge(ctx: RunContext, job: PlannedJob, index: int, candidate: CandidateRecord, raw: Path, final: Path,
+           steps: dict[str, Any], timings: dict[str, Any], decoded: Image.Image | None,
+           clock: float) -> tuple[str, list[ev.RunEvent]]:
+    """Guard, continuity gate and the candidate's settling (inside :attr:`RunContext.lane`): its
+    status and the events that say so, for the caller to emit once out of the lane."""
+    from kroma_kit.pipeline.guard import archive_failing, audit, rank_from_report
+
+    final_rel = ctx.layout.relative(final)
     if ctx.guard_settings.enabled:
         report = audit(final, ctx.guard_settings, decoded=decoded)
         rank = rank_from_report(report).to_dict()
@@ -240,11 +261,10 @@ def _finish(ctx: RunContext, job: PlannedJob, index: int) -> str:
     if bad_archive:
         ctx.recorder.audit_moves([{"from": final_rel, "to": bad_archive}], reason="failed_output_guard")
     ctx.record(job.id)
-    ctx.events.emit(ev.GuardResult(ctx.log.run_id, job_id=job.id, candidate_index=index, verdict=verdict,
-                                   rank=rank, checked_input=final_rel))
-    ctx.events.emit(ev.CandidateDone(ctx.log.run_id, job_id=job.id, candidate_index=index, status=status,
-                                     output=final_rel, cost_usd=float(settled.cost_usd or 0)))
-    return status
+    return status, [ev.GuardResult(ctx.log.run_id, job_id=job.id, candidate_index=index, verdict=verdict, rank=rank,
+                                   checked_input=final_rel),
+                    ev.CandidateDone(ctx.log.run_id, job_id=job.id, candidate_index=index, status=status,
+                                     output=final_rel, cost_usd=float(settled.cost_usd or 0))]
 
 
 def _decoded(path: Path) -> Image.Image | None:
