@@ -26,13 +26,13 @@ from typing import Any
 
 
 class HeldConnection(sqlite3.Connection):
-    """The connection :func:`holding` holds: ``close`` while lent gives it back instead."""
+    """The connection :func:`holding` holds: while held, ``close`` gives it back instead."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.held = True  # until its holding block ends
         self.lent = False
         self.read_only = False
-        self.released = False  # the holding block ended while lent: the borrower's close closes it
 
     def lend(self, *, read_only: bool) -> HeldConnection:
         self.lent, self.read_only = True, read_only
@@ -41,10 +41,11 @@ class HeldConnection(sqlite3.Connection):
         return self
 
     def close(self) -> None:
-        if not self.lent or self.released:
-            super().close()
-            return
-        self.give_back()
+        if not self.held:
+            super().close()  # its block has ended: this borrower's close is the real one
+        elif self.lent:
+            self.give_back()
+        # held and not lent: a borrower closing twice; the second close has nothing to do
 
     def give_back(self) -> None:
         if self.in_transaction:
@@ -53,6 +54,12 @@ class HeldConnection(sqlite3.Connection):
             self.execute("PRAGMA query_only = OFF")
         self.row_factory = sqlite3.Row
         self.lent = self.read_only = False
+
+    def release(self) -> None:
+        """The holding block has ended: closed now, or by its borrower's close when it is lent."""
+        self.held = False
+        if not self.lent:
+            super().close()
 
 
 _held: dict[tuple[str, int], HeldConnection] = {}
@@ -89,7 +96,4 @@ def holding(path: str | Path, open_connection: Callable[[], HeldConnection]) -> 
     finally:
         with _held_lock:
             del _held[key]
-        if conn.lent:
-            conn.released = True
-        else:
-            conn.close()
+        conn.release()

@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "clock": 0,
     "processes": 0,
     "postgres": 0,
+    "sqlite_held": 0,
     # lower: records, backends, files, pictures
     "catalog": 1,
     "providers": 1,
@@ -243,8 +244,9 @@ def test_modules_inside_a_package_do_not_import_each_other_in_a_circle() -> None
 
 # SQL lives in the catalog, in the module that owns the table. Exempt: ``analytics`` (DuckDB SQL
 # over its own snapshot of the catalog, not the catalog's tables) and ``workspace`` (the pragmas
-# every catalog connection is opened with) and ``postgres`` (the dialect layer under those connections).
-SQL_HOMES = ("catalog", "analytics", "workspace", "postgres")
+# every catalog connection is opened with), ``sqlite_held`` (the pragma a held connection is lent
+# read-only with) and ``postgres`` (the dialect layer under those connections).
+SQL_HOMES = ("catalog", "analytics", "workspace", "sqlite_held", "postgres")
 SQL_KEYWORDS = ("SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "ALTER", "DROP", "WITH", "BEGIN",
                 "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA", "ATTACH", "VACUUM")
 EXECUTE_METHODS = ("execute", "executemany", "executescript")

@@ -59,7 +59,7 @@ def _root_from_row(ws: Workspace, row: dict[str, Any]) -> Path:
 
 
 _SELECT = (
-    "SELECT p.*, s.local_base_dir, s.local_project_root, s.s3_enabled, s.s3_bucket, s.s3_prefix, s.storage_mode "
+    "SELECT p.*, s.local_base_dir, s.local_project_root, s.s3_enabled, s.s3_bucket, s.s3_prefix "
     "FROM projects p LEFT JOIN project_storage s ON s.project_id = p.id"
 )
 

@@ -18,7 +18,6 @@ import threading
 from typing import Any
 
 from kroma_kit.storage.runlog_model import STEP_NAMES, CandidateRecord
-from kroma_kit.sync.policy import storage_mode
 from kroma_kit.sync.s3_first import is_s3_first, put_outputs
 
 log = logging.getLogger(__name__)
@@ -28,13 +27,10 @@ _modes_lock = threading.Lock()
 
 
 def _s3_first(ctx: Any) -> bool:
-    """The run's storage mode, as its project row says (read when the run started: no catalog
-    connection on a worker's path), or from the catalog for a row without it."""
     run_id = ctx.log.run_id
     with _modes_lock:
         if run_id not in _modes:
-            known = "storage_mode" in ctx.project
-            _modes[run_id] = storage_mode(ctx.project) == "s3" if known else is_s3_first(ctx.ws, ctx.project)
+            _modes[run_id] = is_s3_first(ctx.ws, ctx.project)
         return _modes[run_id]
 
 

@@ -89,6 +89,7 @@ def test_what_a_borrower_leaves_behind_does_not_reach_the_next(ws):
         careless.execute("INSERT INTO notes VALUES ('never committed')")
         careless.row_factory = None
         careless.close()  # as closing a connection does: the open transaction is rolled back
+        careless.close()  # closing twice is allowed, and must not close it for the next borrower
         after = ws.connect()
         try:
             assert not after.in_transaction
