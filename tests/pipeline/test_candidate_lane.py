@@ -15,7 +15,7 @@ import kroma_kit.pipeline.guard as guard_module
 from kroma_kit.pipeline.context import candidate_lane
 from kroma_kit.pipeline.execute import execute_run
 from tests.fakes.openai_images_server import FakeOpenAIImagesServer
-from tests.pipeline.runsupport import openai_request
+from tests.pipeline.runsupport import local_request, openai_request
 
 
 class Overlap:
@@ -56,14 +56,29 @@ def test_calls_run_side_by_side_and_their_answers_are_kept_and_judged_one_at_a_t
     assert overlap.most == 1  # four answers at once, yet never two candidates in the lane together
 
 
-def test_the_lane_is_a_lock_under_the_interpreter_lock_and_nothing_without_it(monkeypatch):
-    lane = candidate_lane()
+def test_the_lane_is_a_lock_for_calls_made_elsewhere_under_the_interpreter_lock(monkeypatch):
+    lane = candidate_lane(True)
     assert lane.acquire(blocking=False) and not lane.acquire(blocking=False)
     lane.release()
+    assert isinstance(candidate_lane(False), contextlib.nullcontext)  # images drawn here: no waves
     monkeypatch.setattr(sys, "_is_gil_enabled", lambda: False, raising=False)
-    assert isinstance(candidate_lane(), contextlib.nullcontext)
+    assert isinstance(candidate_lane(True), contextlib.nullcontext)  # free-threaded: side by side
     monkeypatch.setattr(sys, "_is_gil_enabled", lambda: True, raising=False)
-    assert not isinstance(candidate_lane(), contextlib.nullcontext)
+    assert not isinstance(candidate_lane(True), contextlib.nullcontext)
+
+
+def test_a_run_of_the_local_provider_judges_side_by_side(workspace, demo, monkeypatch):
+    """Workers drawing images on this machine are busy, not waiting: no lane there."""
+    lanes = []
+    judge = candidate_module._judge
+
+    def spied(ctx, *args, **kwargs):
+        lanes.append(type(ctx.lane))
+        return judge(ctx, *args, **kwargs)
+
+    monkeypatch.setattr(candidate_module, "_judge", spied)
+    summary = execute_run(workspace, local_request(scenes=1, candidates=2), concurrency=2)
+    assert summary.status == "done" and lanes == [contextlib.nullcontext] * 2
 
 
 @pytest.mark.parametrize("fails_in", ["write", "guard"])
