@@ -10,7 +10,6 @@ import contextlib
 import logging
 import sys
 import threading
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +32,7 @@ from kroma_kit.workspace import ProjectLayout, Workspace
 FIRST_CALLS_WAIT_S = 0.25
 
 
-def candidate_lane(calls_elsewhere: bool) -> AbstractContextManager[Any]:
+def candidate_lane(calls_elsewhere: bool) -> contextlib.AbstractContextManager[Any]:
     """The lock a candidate holds while its answer is kept (file and log) and while it is judged
     (guard, continuity gate, settling): one candidate at a time. ``calls_elsewhere``: the workers
     wait for their images elsewhere (a service, a Dask cluster); otherwise there is no lane.
@@ -86,7 +85,7 @@ class RunContext:
     _refiner_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _continuity: Any = field(default=None, init=False)
     _continuity_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
-    lane: AbstractContextManager[Any] = field(init=False)  # see candidate_lane
+    lane: contextlib.AbstractContextManager[Any] = field(init=False)  # see candidate_lane
     _fixed_head: RunLogModel | None = field(default=None, init=False)
     _first_calls: int = field(default=0, init=False)  # calls the continuity warm-up lets leave first
     _calls_made: int = field(default=0, init=False)
@@ -95,8 +94,7 @@ class RunContext:
     def __post_init__(self) -> None:
         self.recorder = CatalogRecorder(self.ws, self.project, self.log)
         # A paid provider is a remote service; a non-thread executor runs the calls on a cluster.
-        self.lane = candidate_lane(bool(getattr(self.provider, "paid", False))
-                                   or not isinstance(self.executor, ThreadExecutor))
+        self.lane = candidate_lane(self.provider.paid or not isinstance(self.executor, ThreadExecutor))
 
     def refiner(self) -> Any:
         """The OpenAI provider for the cutout refine, built once per run from the project's
